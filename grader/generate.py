@@ -1,0 +1,146 @@
+"""Source folder -> student release + executed solved notebook.
+
+One function per product, each pure up to the notebook execution: the release is
+the source with solutions replaced by stubs (nbgrader's ClearSolutions) and outputs
+cleared; the solutions are the source without markers, executed next to the
+release's files. :func:`write` and :func:`stale_files` are the only side effects.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearOutputPreprocessor
+from nbformat import NotebookNode
+from nbgrader.preprocessors import ClearSolutions, ComputeChecksums
+from traitlets.config import Config
+
+from grader import atomic
+from grader.assignment import (BEGIN_SOLUTION, END_SOLUTION, Assignment, cell_label,
+                               load_assignment)
+from grader.assignments import get_kit
+from grader.errors import GenerationError, SourceNotebookError, UsageError
+from grader.execute import run_notebook
+from grader.notebooks import notebook_bytes
+
+STUB = ("# YOUR CODE STARTS HERE\n"
+        "\n"
+        "# YOUR CODE ENDS HERE\n"
+        'raise NotImplementedError("Not done yet: write your code between the YOUR CODE '
+        'lines above, then delete this line.")')
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Everything generated for one assignment, as relative path -> bytes."""
+
+    assignment: Assignment
+    release: dict[str, bytes]
+    solutions: dict[str, bytes]
+
+
+def _clear_outputs(notebook: NotebookNode) -> NotebookNode:
+    cleared, _ = ClearOutputPreprocessor().preprocess(copy.deepcopy(notebook), {})
+    for cell in cleared.cells:
+        cell.metadata.pop("execution", None)
+    return cleared
+
+
+def student_notebook(assignment: Assignment, source: NotebookNode) -> NotebookNode:
+    """Solutions replaced by an empty region and a failing stub; nbgrader checksums kept."""
+    config = Config()
+    config.ClearSolutions.code_stub = {"python": STUB}
+    config.ClearSolutions.begin_solution_delimeter = BEGIN_SOLUTION
+    config.ClearSolutions.end_solution_delimeter = END_SOLUTION
+    notebook = _clear_outputs(source)
+    try:
+        notebook, _ = ClearSolutions(config=config).preprocess(notebook, {})
+    except (RuntimeError, ValueError) as exc:
+        path = assignment.source_dir / assignment.notebook_name
+        raise SourceNotebookError(path, f"cannot clear solutions: {exc}") from None
+    notebook, _ = ComputeChecksums().preprocess(notebook, {})
+    return notebook
+
+
+def solved_notebook(source: NotebookNode) -> NotebookNode:
+    """The source with its marker lines removed, outputs cleared (not yet executed)."""
+    notebook = _clear_outputs(source)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            lines = cell.source.split("\n")
+            cell.source = "\n".join(line for line in lines
+                                    if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
+    return notebook
+
+
+def build(source_dir: Path) -> Generated:
+    """Generate the release and the executed solutions of one source folder, in memory."""
+    assignment, source = load_assignment(source_dir)
+    kit = get_kit(assignment.name)
+    release = {name: (assignment.source_dir / name).read_bytes()
+               for name in assignment.helper_files}
+    release.update(kit.generated_files(assignment.source_dir))
+    release[assignment.notebook_name] = notebook_bytes(student_notebook(assignment, source))
+    solved = solved_notebook(source)
+    helpers = {name: data for name, data in release.items() if name != assignment.notebook_name}
+    try:
+        executed = run_notebook(solved, helpers)
+    except GenerationError as exc:
+        raise GenerationError(f"{source_dir}: solved notebook does not run: {exc}") from None
+    _check_tests_passed(assignment, executed)
+    return Generated(assignment, dict(sorted(release.items())),
+                     {assignment.notebook_name: notebook_bytes(executed)})
+
+
+def _check_tests_passed(assignment: Assignment, executed: NotebookNode) -> None:
+    """Every test cell of the solved notebook must have printed the pass line."""
+    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): (index, cell)
+             for index, cell in enumerate(executed.cells)}
+    for exercise in assignment.exercises:
+        index, cell = by_id[exercise.test_cell]
+        text = "".join(out.get("text", "") for out in cell.get("outputs", [])
+                       if out.get("output_type") == "stream")
+        if "All tests passed." not in text:
+            raise GenerationError(f"{assignment.source_dir}: the solution of {exercise.name} "
+                                  f"does not pass its public test (cell {cell_label(index, cell)})")
+
+
+def source_folders(source_root: Path, names: list[str] | None = None) -> list[Path]:
+    """The assignment folders under ``source_root`` (those holding a notebook)."""
+    source_root = Path(source_root)
+    if not source_root.is_dir():
+        raise UsageError(f"source folder {source_root} does not exist")
+    folders = sorted(p for p in source_root.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    if names:
+        unknown = sorted(set(names) - {p.name for p in folders})
+        if unknown:
+            raise UsageError(f"no source folder for {', '.join(unknown)} in {source_root}")
+        folders = [p for p in folders if p.name in names]
+    if not folders:
+        raise UsageError(f"no assignment folders (with a notebook) in {source_root}")
+    return folders
+
+
+def write(results: list[Generated], release_root: Path, solutions_root: Path) -> None:
+    """Replace each assignment's release and solutions folder atomically."""
+    for result in results:
+        folder = result.assignment.source_dir.name
+        atomic.replace_tree(Path(release_root) / folder, result.release)
+        atomic.replace_tree(Path(solutions_root) / folder, result.solutions)
+
+
+def stale_files(results: list[Generated], release_root: Path, solutions_root: Path) -> list[str]:
+    """Paths (relative to the roots' parent) whose committed bytes differ from generated."""
+    stale = []
+    for result in results:
+        folder = result.assignment.source_dir.name
+        for root, wanted in ((Path(release_root), result.release),
+                             (Path(solutions_root), result.solutions)):
+            present = atomic.read_tree(root / folder)
+            for name in sorted(set(wanted) | set(present)):
+                if wanted.get(name) != present.get(name):
+                    state = ("missing" if name not in present
+                             else "unexpected" if name not in wanted else "differs")
+                    stale.append(f"{root / folder / name} ({state})")
+    return stale
