@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
@@ -36,14 +37,41 @@ def run_notebook(notebook: NotebookNode, files: Mapping[str, bytes], *,
             (work / relative).write_bytes(data)
         env = dict(os.environ, PYTHONPATH=str(shadow.parent), MPLBACKEND="Agg",
                    PYTHONDONTWRITEBYTECODE="1")
+        # IPC sockets in the private temp folder: nothing listens on the network
+        manager = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(Path(tmp, "kernel")))
         client = NotebookClient(
-            executed, timeout=timeout, kernel_name=KERNEL, allow_errors=allow_errors,
-            record_timing=False, resources={"metadata": {"path": str(work)}})
+            executed, km=manager, timeout=timeout, kernel_name=KERNEL,
+            allow_errors=allow_errors, record_timing=False,
+            resources={"metadata": {"path": str(work)}})
         try:
             client.execute(env=env, cwd=str(work))
         except CellExecutionError as exc:
             summary = str(exc).strip().splitlines()
             raise GenerationError(f"executing the notebook failed: {summary[-1] if summary else exc}"
                                   ) from None
+        finally:
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=True)
     executed.metadata = copy.deepcopy(notebook.metadata)  # keep machine-specific info out
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     return executed
+
+
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same stream.
+
+    The kernel flushes stdout in chunks whose boundaries vary from run to run; merged,
+    the saved notebook is the same bytes every time.
+    """
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")):
+            previous["text"] = previous["text"] + output["text"]
+        else:
+            merged.append(output)
+    return merged

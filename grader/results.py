@@ -1,0 +1,106 @@
+"""Result records of grading, and their one serialization (plain JSON-able dicts).
+
+Every report format and the resume cache read these dataclasses; nothing else
+defines what a grade looks like.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# exercise statuses
+PASSED, FAILED, ERROR, TIMEOUT, MISSING = "passed", "failed", "error", "timeout", "missing"
+EXERCISE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, MISSING)
+# submission statuses
+GRADED, UNREADABLE = "graded", "unreadable"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One hidden check of one exercise: a case, or a property such as 'arguments unchanged'."""
+
+    name: str
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    name: str
+    score: float
+    max_score: float
+    status: str
+    checks: tuple[CheckResult, ...] = ()
+    error: str = ""  # for status error/timeout: what happened, with the student's traceback tail
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    student: str
+    submission: str
+    score: float
+    max_score: float
+    status: str
+    error: str | None = None
+    exercises: tuple[ExerciseResult, ...] = ()
+    content_hash: str = ""
+    cell_errors: tuple[str, ...] = ()  # one line per notebook cell that raised
+
+    def exercise(self, name: str) -> ExerciseResult:
+        return next(e for e in self.exercises if e.name == name)
+
+
+@dataclass(frozen=True)
+class Environment:
+    grader_version: str
+    python: str
+    numpy: str
+    blas: str
+    limits: dict[str, Any] = field(default_factory=dict)
+    isolation: bool = True
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    assignment: str
+    max_score: float
+    environment: Environment
+    submissions: tuple[SubmissionResult, ...]
+
+
+def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
+    """The JSON form of one submission: exercises keyed by name, in assignment order."""
+    data = asdict(result)
+    data["exercises"] = {
+        exercise.name: {"score": exercise.score, "max_score": exercise.max_score,
+                        "status": exercise.status, "error": exercise.error,
+                        "checks": [asdict(check) for check in exercise.checks]}
+        for exercise in result.exercises}
+    data["cell_errors"] = list(result.cell_errors)
+    return data
+
+
+def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
+    exercises = tuple(
+        ExerciseResult(name=name, score=item["score"], max_score=item["max_score"],
+                       status=item["status"], error=item.get("error", ""),
+                       checks=tuple(CheckResult(**check) for check in item["checks"]))
+        for name, item in data.get("exercises", {}).items())
+    return SubmissionResult(
+        student=data["student"], submission=data["submission"], score=data["score"],
+        max_score=data["max_score"], status=data["status"], error=data.get("error"),
+        exercises=exercises, content_hash=data.get("content_hash", ""),
+        cell_errors=tuple(data.get("cell_errors", ())))
+
+
+def batch_to_dict(batch: BatchResult) -> dict[str, Any]:
+    """The whole ``grades.json`` document."""
+    return {"assignment": batch.assignment, "max_score": batch.max_score,
+            "environment": asdict(batch.environment),
+            "submissions": [submission_to_dict(s) for s in batch.submissions]}
+
+
+def batch_from_dict(data: dict[str, Any]) -> BatchResult:
+    return BatchResult(assignment=data["assignment"], max_score=data["max_score"],
+                       environment=Environment(**data["environment"]),
+                       submissions=tuple(submission_from_dict(s) for s in data["submissions"]))
