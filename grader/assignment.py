@@ -94,7 +94,8 @@ def find_source_notebook(source_dir: Path) -> Path:
     return notebooks[0]
 
 
-def _check_cells(path: Path, notebook: NotebookNode, known: tuple[str, ...]) -> dict[str, int]:
+def _check_cells(path: Path, notebook: NotebookNode, known: tuple[str, ...],
+                 require_solutions: bool = True) -> dict[str, int]:
     """Validate markers and tags; return exercise name -> index of its solution cell."""
     seen_ids: set[str] = set()
     solution_cells: dict[str, int] = {}
@@ -122,7 +123,7 @@ def _check_cells(path: Path, notebook: NotebookNode, known: tuple[str, ...]) -> 
         if not nbgrader_meta(cell).get("solution"):
             raise SourceNotebookError(path, f"graded cell of {name!r} is not an nbgrader "
                                       "solution cell (metadata.nbgrader.solution)", label)
-        if not regions:
+        if require_solutions and not regions:
             raise SourceNotebookError(path, f"graded cell of {name!r} has no '{BEGIN_SOLUTION}'"
                                       f" / '{END_SOLUTION}' markers", label)
         if not re.search(rf"^def {re.escape(name)}\(", cell.source, re.MULTILINE):
@@ -151,12 +152,11 @@ def _test_cell(path: Path, notebook: NotebookNode, name: str, after: int) -> tup
     raise SourceNotebookError(path, f"no test cell calls {name}_test() after the graded cell")
 
 
-def load_assignment(source_dir: Path) -> tuple[Assignment, NotebookNode]:
-    """Read and validate a source folder; returns the model and the parsed notebook."""
-    source_dir = Path(source_dir)
-    if not source_dir.is_dir():
-        raise SourceNotebookError(source_dir, "source folder does not exist")
-    path = find_source_notebook(source_dir)
+def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, NotebookNode]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceNotebookError(folder, "folder does not exist")
+    path = find_source_notebook(folder)
     try:
         notebook = read_notebook(path)
     except NotebookReadError as exc:
@@ -165,7 +165,7 @@ def load_assignment(source_dir: Path) -> tuple[Assignment, NotebookNode]:
     if not meta.get("assignment"):
         raise SourceNotebookError(path, "notebook metadata has no grader.assignment")
     kit = get_kit(meta["assignment"])
-    solution_cells = _check_cells(path, notebook, tuple(kit.EXERCISES))
+    solution_cells = _check_cells(path, notebook, tuple(kit.EXERCISES), require_solutions)
     exercises = []
     for name in kit.EXERCISES:
         test_index, points = _test_cell(path, notebook, name, solution_cells[name])
@@ -174,11 +174,21 @@ def load_assignment(source_dir: Path) -> tuple[Assignment, NotebookNode]:
             solution_cell=nbgrader_meta(notebook.cells[solution_cells[name]]).get("grade_id", ""),
             test_cell=nbgrader_meta(notebook.cells[test_index]).get("grade_id", "")))
     helpers = tuple(sorted(
-        p.name for p in source_dir.iterdir()
+        p.name for p in folder.iterdir()
         if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")
         and p.name not in IGNORED_FILES))
     assignment = Assignment(
         name=meta["assignment"], title=meta.get("title", meta["assignment"]),
-        source_dir=source_dir, notebook_name=path.name, exercises=tuple(exercises),
+        source_dir=folder, notebook_name=path.name, exercises=tuple(exercises),
         helper_files=helpers)
     return assignment, notebook
+
+
+def load_assignment(source_dir: Path) -> tuple[Assignment, NotebookNode]:
+    """Read and validate an instructor's source folder (solution markers required)."""
+    return _read_folder(source_dir, require_solutions=True)
+
+
+def load_release(release_dir: Path) -> tuple[Assignment, NotebookNode]:
+    """Read a generated student folder: same model, points from its locked test cells."""
+    return _read_folder(release_dir, require_solutions=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from grader import __version__
-from grader.errors import GraderError, StaleReleaseError
+from grader.errors import GraderError, StaleReleaseError, UsageError
 
 
 class _Group(click.Group):
@@ -59,6 +59,79 @@ def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
         click.echo(f"{result.assignment.name}: {len(result.assignment.exercises)} exercises, "
                    f"{result.assignment.max_score:g} points -> {release_root / folder}/ "
                    f"({len(result.release)} files), {solutions_root / folder}/")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--release", "release_dir", type=click.Path(path_type=Path),
+              default=Path("release/dnn_step_by_step"), show_default=True)
+@click.option("--solutions", "solutions_dir", type=click.Path(path_type=Path),
+              default=Path("solutions/dnn_step_by_step"), show_default=True)
+def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
+    """Write a small demo batch of submissions (every status) into FOLDER."""
+    from grader import atomic, synth
+
+    for directory in (release_dir, solutions_dir):
+        if not directory.is_dir():
+            raise UsageError(f"{directory} does not exist (run `grader release` first)")
+    batch = synth.sample_batch(solutions_dir, release_dir)
+    for name, data in batch.items():
+        atomic.write_bytes(folder / name, data)
+    click.echo(f"wrote {len(batch)} sample submissions to {folder}/")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for grades.csv, grades.json, junit.xml and feedback/.")
+@click.option("--release", "release_dir", type=click.Path(path_type=Path),
+              default=Path("release/dnn_step_by_step"), show_default=True,
+              help="The released student folder of the assignment (helpers, points).")
+@click.option("--jobs", type=click.IntRange(min=0), default=0,
+              help="Submissions graded in parallel (default: one per core).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds (wall clock and CPU) allowed per exercise.")
+@click.option("--memory", "memory_mb", type=click.IntRange(min=64), default=2048,
+              show_default=True, help="Memory limit per submission, in MiB.")
+@click.option("--no-isolation", is_flag=True,
+              help="Grade each exercise with the student's own helper functions.")
+@click.option("--all-or-nothing", is_flag=True,
+              help="An exercise scores its points only when every check passes.")
+@click.option("--fail-under", type=float, default=None,
+              help="Exit 1 when any submission scores below this.")
+@click.option("--gradescope", type=click.Path(path_type=Path), default=None,
+              help="Also write a Gradescope results.json (single submission only).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
+          timeout: float, memory_mb: int, no_isolation: bool, all_or_nothing: bool,
+          fail_under: float | None, gradescope: Path | None, quiet: bool) -> None:
+    """Grade submitted notebooks (files, folders or an nbgrader course tree)."""
+    from grader.batch import Options, finish, grade_submissions, prepare
+    from grader.reports import summary_text, write_reports
+    from grader.sandbox import Limits
+    from grader.submissions import find_submissions
+
+    limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
+    options = Options(limits=limits, isolation=not no_isolation,
+                      all_or_nothing=all_or_nothing, jobs=jobs)
+    context = prepare(release_dir, options)
+    submissions = find_submissions(paths)
+    if gradescope is not None and len(submissions) != 1:
+        raise UsageError(f"--gradescope needs exactly one submission, got {len(submissions)}")
+    show = not quiet and len(submissions) > 1
+    with click.progressbar(length=len(submissions), label="grading", file=sys.stderr,
+                           show_pos=True, hidden=not show) as bar:
+        results = grade_submissions(submissions, context, lambda _result: bar.update(1))
+    batch = finish(context, results)
+    write_reports(batch, out_dir, context.assignment.title, gradescope)
+    if not quiet:
+        click.echo(summary_text(batch))
+        click.echo(f"reports in {out_dir}/")
+    if fail_under is not None:
+        low = [s.student for s in batch.submissions if s.score < fail_under]
+        if low:
+            click.echo(f"below {fail_under:g}: {', '.join(low)}", err=True)
+            sys.exit(1)
 
 
 def main() -> None:

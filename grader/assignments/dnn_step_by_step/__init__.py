@@ -18,7 +18,26 @@ from .cases import all_cases
 
 NAME = "dnn_step_by_step"
 EXERCISES = reference.EXERCISES
-PUBLIC_SEED = 20240611  # generated public cases; hidden checks use other seeds
+PUBLIC_SEED = 20240611  # generated public cases
+HIDDEN_SEEDS = (7340, 9151)  # hidden checks: two rounds of generated cases, other seeds
+
+# graded functions an exercise may call; with isolation on, the grader answers those
+# calls with the reference so one mistake costs points only once
+DEPENDENCIES: dict[str, tuple[str, ...]] = {
+    "linear_activation_forward": ("linear_forward",),
+    "L_model_forward": ("linear_activation_forward", "linear_forward"),
+    "linear_activation_backward": ("linear_backward",),
+    "L_model_backward": ("linear_activation_backward", "linear_backward"),
+}
+# functions whose result must not depend on numpy's global random state before the call
+RESEEDING = ("initialize_parameters", "initialize_parameters_deep")
+# module names older releases of the course used for the helper modules
+MODULE_ALIASES = {
+    "testCases_v2": "testCases", "testCases_v3": "testCases", "testCases_v4": "testCases",
+    "testCases_v4a": "testCases", "testCases_v5": "testCases",
+    "dnn_utils_v2": "dnn_utils", "dnn_utils_v3": "dnn_utils",
+    "public_tests_v2": "public_tests",
+}
 
 # (argument names, output names) of every graded function, for messages and checks
 SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -58,6 +77,11 @@ def public_fixture(source_dir: Path) -> dict:
                        "expected": function(*case.args)} for case in cases[name]],
         }
     return tree
+
+
+def hidden_cases(helper_dir: Path) -> dict[str, list]:
+    """The notebook's examples plus two rounds of generated cases per exercise."""
+    return all_cases(load_helper(helper_dir, "testCases"), *HIDDEN_SEEDS)
 
 
 def generated_files(source_dir: Path) -> dict[str, bytes]:

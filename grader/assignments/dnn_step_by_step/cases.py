@@ -158,8 +158,16 @@ GENERATORS: dict[str, Callable[[np.random.Generator], list[Case]]] = {
 }
 
 
-def all_cases(test_cases: ModuleType, seed: int) -> dict[str, list[Case]]:
-    """The notebook's example(s) first, then generated cases drawn with ``seed``."""
-    examples = notebook_cases(test_cases)
-    return {name: examples[name] + GENERATORS[name](np.random.default_rng([seed, index]))
+def generated_cases(seed: int) -> dict[str, list[Case]]:
+    """Cases drawn with ``seed``: the same seed gives the same cases on every machine."""
+    return {name: GENERATORS[name](np.random.default_rng([seed, index]))
             for index, name in enumerate(ref.EXERCISES)}
+
+
+def all_cases(test_cases: ModuleType, *seeds: int) -> dict[str, list[Case]]:
+    """The notebook's example(s) first, then the cases generated with each seed."""
+    cases = notebook_cases(test_cases)
+    for seed in seeds:
+        for name, generated in generated_cases(seed).items():
+            cases[name] = cases[name] + generated
+    return cases

@@ -1,0 +1,125 @@
+"""Hidden checks: which calls to make for each exercise, and what their results mean.
+
+A plan is computed once per batch, in the grader's process, from the assignment
+kit: each check is a case (arguments + the reference's output) or a property
+(arguments left unchanged, result independent of numpy's global random state).
+Running a plan against one submission needs only a ``call`` function that asks the
+sandbox to run the student's function and returns a decoded result.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Protocol
+
+from grader.compare import compare, compare_outputs
+from grader.results import CheckResult
+
+ARGS_UNCHANGED = "leaves its arguments unchanged"
+RANDOM_STATE = "does not depend on the global random state"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    args: tuple
+    expected: Any
+    global_seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ExercisePlan:
+    name: str
+    arg_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    checks: tuple[Check, ...]
+    dependencies: tuple[str, ...]
+    reseeds: bool  # the function must seed numpy itself
+
+
+class CallResult(Protocol):
+    status: str  # ok | error | timeout | died | missing
+    value: Any
+    args_after: Any
+    error: str
+
+
+Call = Callable[..., CallResult]
+
+
+def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
+    """Every exercise's checks with the reference's expected outputs (deterministic)."""
+    cases = kit.hidden_cases(helper_dir)
+    plans = {}
+    for name in kit.EXERCISES:
+        function = getattr(kit.reference, name)
+        reseeds = name in kit.RESEEDING
+        checks = []
+        for number, case in enumerate(cases[name], start=1):
+            # a different global seed before every call: only a function that seeds
+            # numpy itself gives the reference's values each time
+            seed = 101 + 7 * number if reseeds else None
+            checks.append(Check(f"case {number}: {case.label}", case.args,
+                                function(*copy.deepcopy(case.args)), seed))
+        arg_names, outputs = kit.SIGNATURES[name]
+        plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks),
+                                   kit.DEPENDENCIES.get(name, ()), reseeds)
+    return plans
+
+
+def _failure(call: CallResult) -> str:
+    if call.status == "timeout":
+        return "did not finish within the time limit."
+    if call.status == "died":
+        return f"the process running it ended: {call.error or 'killed'}."
+    if call.status == "missing":
+        return "the function is not defined."
+    return f"raised {call.error.strip().splitlines()[-1] if call.error.strip() else 'an error'}"
+
+
+@dataclass(frozen=True)
+class ExerciseRun:
+    """What running one exercise's checks produced, before scoring."""
+
+    checks: tuple[CheckResult, ...]
+    call_statuses: tuple[str, ...]
+    error: str  # the first error/timeout's details, for the student
+
+
+def run_exercise(exercise: ExercisePlan, call: Call,
+                 callbacks: dict[str, Callable[..., Any]]) -> ExerciseRun:
+    """Call the student's function on every check and judge each result."""
+    results: list[CheckResult] = []
+    statuses: list[str] = []
+    mutated: list[str] = []
+    error = ""
+    for check in exercise.checks:
+        outcome = call(exercise.name, check.args, callbacks=callbacks,
+                       seed_global_random=check.global_seed)
+        statuses.append(outcome.status)
+        if outcome.status == "missing":
+            return ExerciseRun((), ("missing",), f"{exercise.name} is not defined.")
+        if outcome.status != "ok":
+            error = error or (outcome.error or _failure(outcome))
+            results.append(CheckResult(check.name, False, f"{exercise.name} {_failure(outcome)}"))
+            if outcome.status in ("timeout", "died"):
+                break  # the same input would only cost the limit again
+            continue
+        problems = compare_outputs(exercise.name, exercise.output_names, check.expected,
+                                   outcome.value)
+        if check.global_seed is not None and problems:
+            problems.append("Seed numpy's generator inside the function, as the notebook shows,"
+                            " so the result does not depend on earlier random calls.")
+        results.append(CheckResult(check.name, not problems, "\n".join(problems)))
+        mutated += [name for name, before, after in
+                    zip(exercise.arg_names, check.args, outcome.args_after or ())
+                    if compare(name, before, after)]
+    if any(status == "ok" for status in statuses):
+        changed = sorted(set(mutated), key=exercise.arg_names.index)
+        results.append(CheckResult(
+            ARGS_UNCHANGED, not changed,
+            "" if not changed else f"{exercise.name} changed its argument(s) "
+            f"{', '.join(f'`{n}`' for n in changed)} in place; work on a copy instead."))
+    return ExerciseRun(tuple(results), tuple(statuses), error)

@@ -1,0 +1,57 @@
+"""A submission notebook -> the Python source of its code cells, ready to run.
+
+IPython syntax (line magics, ``!shell`` lines, ``?`` help) is rewritten by
+IPython's own transformer into ``get_ipython()`` calls, which the sandbox answers
+with no-ops; so ``%matplotlib inline`` or ``!pip install`` never run, but the
+cell's other lines do. Cell boundaries are kept: a cell that fails does not
+stop the next one. Saved outputs are ignored entirely.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from IPython.core.inputtransformer2 import TransformerManager
+from nbformat import NotebookNode
+
+# cell magics whose body is ordinary Python worth running (timing or capturing output)
+TRANSPARENT_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    index: int  # position among all cells of the notebook, from 0
+    source: str  # plain Python
+    grade_id: str | None = None
+
+
+def _cell_text(cell: NotebookNode) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def to_python(text: str, transformer: TransformerManager | None = None) -> str:
+    """Rewrite one cell's IPython syntax into plain Python (syntax errors are left as-is)."""
+    transformer = transformer or TransformerManager()
+    stripped = text.lstrip()
+    if stripped.startswith("%%"):
+        first, _, body = stripped.partition("\n")
+        magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
+        if magic not in TRANSPARENT_CELL_MAGICS:
+            return f"# cell magic %%{magic} not run by the grader\n"
+        text = body
+    try:
+        return transformer.transform_cell(text)
+    except Exception:  # IPython gives up on some broken input; let Python report it
+        return text
+
+
+def code_cells(notebook: NotebookNode) -> tuple[CodeCell, ...]:
+    """Every code cell, in notebook order, converted to plain Python."""
+    transformer = TransformerManager()
+    cells = []
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+        cells.append(CodeCell(index, to_python(_cell_text(cell), transformer), grade_id))
+    return tuple(cells)

@@ -1,0 +1,48 @@
+"""Helpers shared by the report formats: number formatting, text cleaning, exercise order."""
+from __future__ import annotations
+
+import re
+
+from grader.results import PASSED, BatchResult, ExerciseResult, GRADED
+
+# Everything XML 1.0 forbids (C0 controls except tab/newline/CR, lone surrogates, U+FFFE/F).
+# Student output can contain any of these; one of them makes a whole XML report unparsable.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def fmt_number(value: float) -> str:
+    """At most 4 decimals and no trailing zeros, so 6.666666 -> '6.6667' and 10.0 -> '10'."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def clean_text(text: str | None) -> str:
+    """``text`` without characters that XML 1.0 (and UTF-8 encoding) cannot carry."""
+    return _ILLEGAL_XML.sub("", text or "")
+
+
+def exercise_names(batch: BatchResult) -> list[str]:
+    """Exercise names in assignment order: the first graded submission's, then any others seen.
+
+    Every graded submission normally holds every exercise; the union only guards
+    against silently dropping a column when one does not.
+    """
+    graded = [s for s in batch.submissions if s.status == GRADED]
+    names: dict[str, None] = {}
+    for submission in graded:
+        for exercise in submission.exercises:
+            names.setdefault(exercise.name, None)
+    return list(names)
+
+
+def problem_text(exercise: ExerciseResult) -> str:
+    """What went wrong in one exercise, as plain text: failed checks' messages, then the error."""
+    if exercise.status == PASSED:
+        return ""
+    parts = [f"{check.name}: {check.message}" if check.message else check.name
+             for check in exercise.checks if not check.passed]
+    if exercise.error:
+        parts.append(exercise.error)
+    if not parts:
+        parts.append(f"status: {exercise.status}")
+    return "\n\n".join(parts)

@@ -1,0 +1,35 @@
+"""``grades.csv``: one row per submission, one column per exercise, for gradebooks and spreadsheets."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from grader.reports._common import exercise_names as _exercise_names
+from grader.reports._common import fmt_number
+from grader.results import GRADED, BatchResult
+
+FIXED_COLUMNS = ("student", "submission", "score", "max_score")
+
+
+def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) -> str:
+    """The grade table as CSV text (RFC 4180 line endings).
+
+    Exercise columns follow assignment order (``exercise_names``, or the graded
+    submissions' order). An unreadable submission, or an exercise a submission
+    lacks, leaves its cells empty: "not graded" must not read as "scored 0".
+    """
+    names = list(exercise_names) if exercise_names is not None else _exercise_names(batch)
+    clash = set(names) & set(FIXED_COLUMNS)
+    if clash or len(set(names)) != len(names):
+        raise ValueError(f"exercise names must be unique and differ from {FIXED_COLUMNS}: {names}")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*FIXED_COLUMNS, *names])
+    for submission in batch.submissions:
+        scores = ({e.name: fmt_number(e.score) for e in submission.exercises}
+                  if submission.status == GRADED else {})
+        score = submission.score if submission.status == GRADED else 0.0
+        writer.writerow([submission.student, submission.submission, fmt_number(score),
+                         fmt_number(submission.max_score), *(scores.get(n, "") for n in names)])
+    return buffer.getvalue()

@@ -1,0 +1,80 @@
+"""``grades.json``: the full machine-readable record, plus a JSON Schema documenting its shape."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from grader.results import EXERCISE_STATUSES, GRADED, UNREADABLE, BatchResult, batch_to_dict
+
+
+def grades_json(batch: BatchResult) -> str:
+    """``batch_to_dict`` as indented JSON; ``batch_from_dict`` reads it back unchanged."""
+    return json.dumps(batch_to_dict(batch), indent=2, sort_keys=False) + "\n"
+
+
+_NUMBER = {"type": "number"}
+_STRING = {"type": "string"}
+
+_CHECK = {
+    "type": "object",
+    "description": "One hidden check of an exercise: a case, or a property such as 'arguments unchanged'.",
+    "required": ["name", "passed", "message"],
+    "additionalProperties": False,
+    "properties": {"name": _STRING, "passed": {"type": "boolean"}, "message": _STRING},
+}
+
+_EXERCISE = {
+    "type": "object",
+    "required": ["score", "max_score", "status", "error", "checks"],
+    "additionalProperties": False,
+    "properties": {
+        "score": _NUMBER,
+        "max_score": _NUMBER,
+        "status": {"enum": list(EXERCISE_STATUSES)},
+        "error": {**_STRING, "description": "For error/timeout: what happened, with the traceback tail."},
+        "checks": {"type": "array", "items": _CHECK},
+    },
+}
+
+_SUBMISSION = {
+    "type": "object",
+    "required": ["student", "submission", "score", "max_score", "status", "error",
+                 "exercises", "content_hash", "cell_errors"],
+    "additionalProperties": False,
+    "properties": {
+        "student": _STRING,
+        "submission": _STRING,
+        "score": _NUMBER,
+        "max_score": _NUMBER,
+        "status": {"enum": [GRADED, UNREADABLE]},
+        "error": {"type": ["string", "null"], "description": "Why an unreadable submission was not graded."},
+        "exercises": {"type": "object", "description": "Keyed by exercise name, in assignment order.",
+                      "additionalProperties": _EXERCISE},
+        "content_hash": _STRING,
+        "cell_errors": {"type": "array", "items": _STRING,
+                        "description": "One line per notebook cell that raised."},
+    },
+}
+
+GRADES_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "grades.json",
+    "description": "Results of grading one batch of submissions of one assignment.",
+    "type": "object",
+    "required": ["assignment", "max_score", "environment", "submissions"],
+    "additionalProperties": False,
+    "properties": {
+        "assignment": _STRING,
+        "max_score": _NUMBER,
+        "environment": {
+            "type": "object",
+            "description": "What graded the batch, so that a regrade can be compared like for like.",
+            "required": ["grader_version", "python", "numpy", "blas", "limits", "isolation"],
+            "additionalProperties": False,
+            "properties": {"grader_version": _STRING, "python": _STRING, "numpy": _STRING,
+                           "blas": _STRING, "limits": {"type": "object"},
+                           "isolation": {"type": "boolean"}},
+        },
+        "submissions": {"type": "array", "items": _SUBMISSION},
+    },
+}

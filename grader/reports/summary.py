@@ -1,0 +1,47 @@
+"""A plain-text summary of a batch, for the terminal after a grading run."""
+from __future__ import annotations
+
+import statistics
+
+from grader.reports._common import exercise_names, fmt_number
+from grader.results import GRADED, PASSED, BatchResult
+
+
+def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    """Rows as aligned columns; columns in ``right`` are right-aligned (numbers)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+
+
+def _printable(text: str) -> str:
+    """One line with no control characters: a student id must not move the terminal cursor."""
+    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
+
+
+def summary_text(batch: BatchResult) -> str:
+    """Counts, mean and median total (unreadable submissions count as 0, as in the gradebook),
+    and per exercise the pass rate and mean points over the graded submissions."""
+    graded = [s for s in batch.submissions if s.status == GRADED]
+    totals = [s.score if s.status == GRADED else 0.0 for s in batch.submissions]
+    lines = [f"Assignment: {_printable(batch.assignment)}",
+             f"Submissions: {len(batch.submissions)} ({len(graded)} graded, "
+             f"{len(batch.submissions) - len(graded)} unreadable)"]
+    if totals:
+        lines.append(f"Score: mean {fmt_number(statistics.fmean(totals))}, "
+                     f"median {fmt_number(statistics.median(totals))} "
+                     f"(of {fmt_number(batch.max_score)})")
+    names = exercise_names(batch)
+    if not graded or not names:
+        return "\n".join(lines) + "\n"
+    rows = [("exercise", "pass rate", "mean points", "max")]
+    for name in names:
+        results = [e for s in graded for e in s.exercises if e.name == name]
+        passed = sum(e.status == PASSED for e in results)
+        # a graded submission lacking the exercise counts as not passed, 0 points
+        points = sum(e.score for e in results) / len(graded)
+        maximum = max((e.max_score for e in results), default=0.0)
+        rows.append((_printable(name), f"{100 * passed / len(graded):.0f}% ({passed}/{len(graded)})",
+                     fmt_number(points), fmt_number(maximum)))
+    lines += ["", *_table(rows, right={1, 2, 3})]
+    return "\n".join(lines) + "\n"
