@@ -15,7 +15,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from grader.assignments import get_kit
-from grader.errors import NotebookReadError, SourceNotebookError
+from grader.errors import NotebookReadError, SourceNotebookError, UnknownAssignmentError
 from grader.notebooks import read_notebook
 
 GRADED_TAG = re.compile(r"^[ \t]*#[ \t]*GRADED FUNCTION:[ \t]*(\S+)", re.MULTILINE)
@@ -101,10 +101,14 @@ def _check_cells(path: Path, notebook: NotebookNode, known: tuple[str, ...],
     solution_cells: dict[str, int] = {}
     for index, cell in enumerate(notebook.cells):
         label = cell_label(index, cell)
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id in seen_ids:
-            raise SourceNotebookError(path, f"grade_id {grade_id!r} is used twice", label)
-        seen_ids.add(grade_id)
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id")
+        if grade_id is None and any(meta.get(flag) for flag in ("solution", "grade", "locked")):
+            raise SourceNotebookError(path, "nbgrader cell without a grade_id", label)
+        if grade_id is not None:
+            if grade_id in seen_ids:
+                raise SourceNotebookError(path, f"grade_id {grade_id!r} is used twice", label)
+            seen_ids.add(grade_id)
         try:
             regions = solution_regions(cell.source)
         except ValueError as exc:
@@ -145,11 +149,23 @@ def _test_cell(path: Path, notebook: NotebookNode, name: str, after: int) -> tup
                 raise SourceNotebookError(path, f"test cell of {name!r} must be an nbgrader "
                                           "grade cell and locked", cell_label(index, cell))
             points = meta.get("points")
-            if not isinstance(points, (int, float)) or points < 0:
+            if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
                 raise SourceNotebookError(path, f"test cell of {name!r} has no valid points",
                                           cell_label(index, cell))
             return index, float(points)
     raise SourceNotebookError(path, f"no test cell calls {name}_test() after the graded cell")
+
+
+def helper_files(folder: Path, notebook_name: str) -> tuple[str, ...]:
+    """Every file students get besides the notebook (subfolders too), as relative paths."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if (not path.is_file() or relative.as_posix() == notebook_name
+                or any(part.startswith(".") or part in IGNORED_FILES for part in relative.parts)):
+            continue
+        found.append(relative.as_posix())
+    return tuple(found)
 
 
 def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, NotebookNode]:
@@ -164,7 +180,10 @@ def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, Not
     meta = notebook.metadata.get("grader", {})
     if not meta.get("assignment"):
         raise SourceNotebookError(path, "notebook metadata has no grader.assignment")
-    kit = get_kit(meta["assignment"])
+    try:
+        kit = get_kit(meta["assignment"])
+    except UnknownAssignmentError as exc:
+        raise SourceNotebookError(path, str(exc)) from None
     solution_cells = _check_cells(path, notebook, tuple(kit.EXERCISES), require_solutions)
     exercises = []
     for name in kit.EXERCISES:
@@ -173,10 +192,7 @@ def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, Not
             name=name, points=points,
             solution_cell=nbgrader_meta(notebook.cells[solution_cells[name]]).get("grade_id", ""),
             test_cell=nbgrader_meta(notebook.cells[test_index]).get("grade_id", "")))
-    helpers = tuple(sorted(
-        p.name for p in folder.iterdir()
-        if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")
-        and p.name not in IGNORED_FILES))
+    helpers = helper_files(folder, path.name)
     assignment = Assignment(
         name=meta["assignment"], title=meta.get("title", meta["assignment"]),
         source_dir=folder, notebook_name=path.name, exercises=tuple(exercises),

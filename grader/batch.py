@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -42,11 +44,31 @@ class Context:
     """Everything shared by the submissions of one batch; built once."""
 
     assignment: Assignment
-    helper_dir: Path
+    helper_dir: Path  # what student code may import: the release's helpers, tests stubbed
     plans: dict[str, ExercisePlan]
     reference: object
     aliases: dict[str, str]
     options: Options
+    workspace: tempfile.TemporaryDirectory = field(repr=False, compare=False)
+
+
+def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> Path:
+    """The release's helper modules, with the public tests replaced by no-ops.
+
+    Public tests only print; in a submission they would cost more time than the
+    student's code, and their verdict is never evidence. Everything else a notebook
+    imports (test cases, activations) is the release's own file.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in assignment.helper_files:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(release_dir / name, target / name)
+    stubs = "".join(f"def {e.name}_test(target, *args, **kwargs):\n    return None\n\n\n"
+                    for e in assignment.exercises)
+    (target / "public_tests.py").write_text(
+        '"""Public tests are not run while grading (their verdict is never evidence)."""\n\n\n'
+        + stubs.rstrip() + "\n")
+    return target
 
 
 def default_release_dir(assignment: str = "dnn_step_by_step") -> Path:
@@ -64,8 +86,10 @@ def prepare(release_dir: Path, options: Options) -> Context:
     except GraderError as exc:
         raise UsageError(f"cannot use release folder: {exc}") from None
     kit = get_kit(assignment.name)
-    return Context(assignment, release_dir.resolve(), plan(kit, release_dir), kit.reference,
-                   dict(getattr(kit, "MODULE_ALIASES", {})), options)
+    workspace = tempfile.TemporaryDirectory(prefix="grader-helpers-")
+    helpers = grading_helpers(assignment, release_dir, Path(workspace.name) / "helpers")
+    return Context(assignment, helpers, plan(kit, release_dir), kit.reference,
+                   dict(getattr(kit, "MODULE_ALIASES", {})), options, workspace)
 
 
 def environment(options: Options) -> Environment:

@@ -109,14 +109,18 @@ def run_exercise(exercise: ExercisePlan, call: Call,
             continue
         problems = compare_outputs(exercise.name, exercise.output_names, check.expected,
                                    outcome.value)
-        if check.global_seed is not None and problems:
+        changed = [name for name, before, after in
+                   zip(exercise.arg_names, check.args, outcome.args_after or ())
+                   if compare(name, before, after)]
+        mutated += changed
+        if problems and check.global_seed is not None:
             problems.append("Seed numpy's generator inside the function, as the notebook shows,"
                             " so the result does not depend on earlier random calls.")
+        if problems and changed:
+            problems.append(f"It also changed {', '.join(f'`{n}`' for n in changed)} in place.")
         results.append(CheckResult(check.name, not problems, "\n".join(problems)))
-        mutated += [name for name, before, after in
-                    zip(exercise.arg_names, check.args, outcome.args_after or ())
-                    if compare(name, before, after)]
-    if any(status == "ok" for status in statuses):
+    if any(result.passed for result in results):
+        # judged only when some output was right: for a wrong function it adds nothing
         changed = sorted(set(mutated), key=exercise.arg_names.index)
         results.append(CheckResult(
             ARGS_UNCHANGED, not changed,

@@ -47,8 +47,8 @@ def run_notebook(notebook: NotebookNode, files: Mapping[str, bytes], *,
             client.execute(env=env, cwd=str(work))
         except CellExecutionError as exc:
             summary = str(exc).strip().splitlines()
-            raise GenerationError(f"executing the notebook failed: {summary[-1] if summary else exc}"
-                                  ) from None
+            raise GenerationError(f"{_failed_cell(executed)}: "
+                                  f"{summary[-1] if summary else exc}") from None
         finally:
             if manager.has_kernel:
                 manager.shutdown_kernel(now=True)
@@ -57,6 +57,14 @@ def run_notebook(notebook: NotebookNode, files: Mapping[str, bytes], *,
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
     return executed
+
+
+def _failed_cell(notebook: NotebookNode) -> str:
+    for index, cell in enumerate(notebook.cells):
+        if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+            grade_id = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+            return f"cell #{index + 1}" + (f" ({grade_id})" if grade_id else "")
+    return "a cell"
 
 
 def merge_streams(outputs: list) -> list:

@@ -87,7 +87,8 @@ def build(source_dir: Path) -> Generated:
     try:
         executed = run_notebook(solved, helpers)
     except GenerationError as exc:
-        raise GenerationError(f"{source_dir}: solved notebook does not run: {exc}") from None
+        path = assignment.source_dir / assignment.notebook_name
+        raise GenerationError(f"{path}: the solved notebook fails in {exc}") from None
     _check_tests_passed(assignment, executed)
     return Generated(assignment, dict(sorted(release.items())),
                      {assignment.notebook_name: notebook_bytes(executed)})

@@ -6,6 +6,7 @@ writing is canonical (same notebook, same bytes).
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def parse_notebook(data: bytes, name: str = "<notebook>") -> NotebookNode:
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise NotebookReadError(f"{name}: file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM is harmless; Windows editors add one
     except UnicodeDecodeError as exc:
         raise NotebookReadError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     try:
@@ -30,15 +31,43 @@ def parse_notebook(data: bytes, name: str = "<notebook>") -> NotebookNode:
     except json.JSONDecodeError as exc:
         raise NotebookReadError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, "
                                 f"column {exc.colno})") from None
+    except RecursionError:
+        raise NotebookReadError(f"{name}: JSON nested too deeply") from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookReadError(f"{name}: JSON but not a notebook (no 'nbformat' field)")
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        if raw.get("nbformat") == 4:
+            # reuse the parsed JSON: nbformat's own v4 reader steps, without a second parse
+            notebook = nbformat.convert(nbformat.v4.nbjson.JSONReader().to_notebook(
+                copy.deepcopy(raw)), 4)
+        else:
+            notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises several types for bad documents
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookReadError(f"{name}: not a valid notebook ({message})") from None
+    _stable_ids(raw, notebook)
     return notebook
+
+
+def _stable_ids(raw: dict, notebook: NotebookNode) -> None:
+    """Replace the random ids nbformat gives cells that had none by positional ones.
+
+    Otherwise an old notebook would parse differently every time, and generated
+    files from it could never be byte-identical.
+    """
+    raw_cells = raw.get("cells") if raw.get("nbformat") == 4 else None
+    taken = {cell.get("id") for cell in raw_cells or [] if isinstance(cell, dict)}
+    for index, cell in enumerate(notebook.cells):
+        had_id = (raw_cells is not None and index < len(raw_cells)
+                  and isinstance(raw_cells[index], dict) and "id" in raw_cells[index])
+        if not had_id:
+            candidate, suffix = f"cell-{index}", 0
+            while candidate in taken:
+                suffix += 1
+                candidate = f"cell-{index}-{suffix}"
+            cell["id"] = candidate
+            taken.add(candidate)
 
 
 def read_notebook(path: Path) -> NotebookNode:

@@ -10,6 +10,7 @@ import importlib.util
 import json
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -39,10 +40,16 @@ STUB_MESSAGE = ("Not done yet: write your code between the YOUR CODE lines above
 
 
 def load_module(path: Path, name: str) -> ModuleType:
-    """Import a student-folder module by path (no sys.path changes, fresh each call)."""
+    """Import a student-folder module by path (no sys.path changes, fresh each call).
+
+    No bytecode is written: the committed release/ folder must not grow a __pycache__."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = saved
     return module
 
 
@@ -60,7 +67,7 @@ def split_prints(text: str) -> list[tuple[str, str]]:
     """'W1 = [[...]\\n [...]]\\nb1 = ...' -> [('W1 = ', '[[...]\\n [...]]'), ('b1 = ', ...)]."""
     items = []
     for block in re.split(r"\n(?=\S)", text.rstrip("\n")):
-        match = re.match(r"(.*?(?: = |: ))(.*)\Z", block, flags=re.DOTALL)
+        match = re.match(r"(.*?(?: = |: ))(?=[\[\d-])(.*)\Z", block, flags=re.DOTALL)
         assert match, block
         items.append((match.group(1), match.group(2)))
     return items
@@ -128,10 +135,9 @@ def generated(tmp_path_factory) -> GeneratedTree:
         "release", ASSIGNMENT, "--source", str(SOURCE_ROOT),
         "--release", str(release_root), "--solutions", str(solutions_root)])
     assert result.exit_code == 0, (result.output, result.stderr, result.exception)
-    tree = GeneratedTree(root, release_root, solutions_root, release_root / ASSIGNMENT,
+    # tests only read these folders; a test that needs to change one copies it first
+    return GeneratedTree(root, release_root, solutions_root, release_root / ASSIGNMENT,
                          solutions_root / ASSIGNMENT, result.stdout)
-    # make the folders read-only for the tests' purposes: copy before changing anything
-    return tree
 
 
 @pytest.fixture

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import html
 import re
-import string
+from collections.abc import Callable
 
 from grader.reports._common import clean_text, fmt_number
 from grader.results import EXERCISE_STATUSES, GRADED, PASSED, ExerciseResult, SubmissionResult
 
-_MD_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+# Inline characters that can start markup (emphasis, links, HTML, entities, table cells,
+# headings' closing #, math); inline text never starts a line, so '.', '-', '+' are safe.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&!~()#$])")
 
 
 # ---------------------------------------------------------------- Markdown
 
 def md_inline(text: str) -> str:
-    """``text`` as literal inline Markdown: every ASCII punctuation backslash-escaped, one line."""
+    """``text`` as literal inline Markdown on one line: markup characters backslash-escaped."""
     flat = " ".join(clean_text(text).split())
-    return _MD_PUNCTUATION.sub(r"\\\1", flat)
+    return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
 def md_fenced(text: str) -> str:
@@ -38,6 +40,20 @@ def _score(submission_or_exercise: SubmissionResult | ExerciseResult) -> str:
     return f"{fmt_number(item.score)} / {fmt_number(item.max_score)}"
 
 
+# Said for an exercise that did not pass, before its details: the status alone is jargon.
+STATUS_EXPLANATIONS = {
+    "failed": "Some hidden checks failed.",
+    "error": "Your code raised an error while it was checked.",
+    "timeout": "Your code ran past the time limit while it was checked.",
+    "missing": "This exercise was not found in your notebook (was the function renamed or deleted?).",
+}
+
+
+def _explanation(status: str, escape: Callable[[str], str]) -> str:
+    """Our own sentence for a known status; an unknown status is student-facing data, so escaped."""
+    return STATUS_EXPLANATIONS.get(status) or escape(f"Status: {status}.")
+
+
 def _not_passed(submission: SubmissionResult) -> list[ExerciseResult]:
     return [e for e in submission.exercises if e.status != PASSED]
 
@@ -46,16 +62,17 @@ def feedback_markdown(submission: SubmissionResult, assignment_title: str) -> st
     """The feedback page for one submission as Markdown."""
     lines = [f"# {md_inline(assignment_title)}: feedback for {md_inline(submission.student)}", "",
              f"Submission: {md_inline(submission.submission)}", "",
-             f"**Total score: {md_inline(_score(submission))}**", ""]
+             f"**Total score: {_score(submission)}**", ""]
     if submission.status != GRADED:
         lines += ["The notebook could not be graded:", "", md_fenced(submission.error or "unknown error"), ""]
     if submission.exercises:
         lines += ["| Exercise | Status | Score |", "| --- | --- | ---: |"]
-        lines += [f"| {md_inline(e.name)} | {md_inline(e.status)} | {md_inline(_score(e))} |"
+        lines += [f"| {md_inline(e.name)} | {md_inline(e.status)} | {_score(e)} |"
                   for e in submission.exercises]
         lines.append("")
     for exercise in _not_passed(submission):
-        lines += [f"## {md_inline(exercise.name)}: {md_inline(exercise.status)}", ""]
+        lines += [f"## {md_inline(exercise.name)}: {md_inline(exercise.status)}", "",
+                  _explanation(exercise.status, md_inline), ""]
         for check in exercise.checks:
             if not check.passed:
                 lines += [f"- Failed check: {md_inline(check.name)}", "",
@@ -120,9 +137,9 @@ def feedback_html(submission: SubmissionResult, assignment_title: str) -> str:
         out += ["</tbody>", "</table>"]
     for i, anchor in anchors.items():
         exercise = submission.exercises[i - 1]
-        out.append(f'<section id="{anchor}">')
-        out.append(f'<h2>{_e(exercise.name)}: <span class="{_status_class(exercise.status)}">'
-                   f"{_e(exercise.status)}</span></h2>")
+        out += [f'<section id="{anchor}">',
+                f'<h2>{_e(exercise.name)}: <span class="{_status_class(exercise.status)}">'
+                f"{_e(exercise.status)}</span></h2>", f"<p>{_explanation(exercise.status, _e)}</p>"]
         for check in exercise.checks:
             if not check.passed:
                 out += [f"<h3>Failed check: {_e(check.name)}</h3>", _pre(check.message or "(no message)")]

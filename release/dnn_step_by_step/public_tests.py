@@ -13,6 +13,9 @@ import numpy as np
 
 DATA_FILE = Path(__file__).with_name("public_tests_data.h5")
 RTOL, ATOL = 1e-6, 1e-8
+GLOBALS_HINT = ("Your function gives the right answer for the notebook's example but not for "
+                "other inputs. Check that it uses only its arguments (no global variables, no "
+                "hard-coded sizes or values).")
 
 
 # --- reading the stored cases ------------------------------------------------------------
@@ -132,6 +135,14 @@ def run_public_test(exercise, target):
         np.random.seed(1000 + number)  # your function must not depend on the global seed
         try:
             result = target(*args)
+        except NotImplementedError:
+            raise
+        except Exception as exc:
+            print(f"Test {number} of {len(spec['cases'])} ({case['label']}): {exercise} raised "
+                  f"{type(exc).__name__}: {exc}")
+            if first_case_passed:
+                print(GLOBALS_HINT)
+            raise
         finally:
             np.random.set_state(state)
         expected = case["expected"]
@@ -164,9 +175,7 @@ def _report(exercise, failures, first_case_passed, n_cases):
         for problem in problems:
             print(f"  - {problem}")
     if first_case_passed:
-        print("Your function gives the right answer for the notebook's example but not for "
-              "other inputs. Check that it uses only its arguments (no global variables, no "
-              "hard-coded sizes or values).")
+        print(GLOBALS_HINT)
     raise AssertionError(f"{len(failures)} of {n_cases} test(s) failed for {exercise}.")
 
 

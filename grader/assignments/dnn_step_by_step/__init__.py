@@ -8,6 +8,7 @@ The generic generator asks a kit only for :data:`EXERCISES`, :data:`SIGNATURES` 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -59,7 +60,11 @@ def load_helper(source_dir: Path, module: str) -> ModuleType:
     path = Path(source_dir) / f"{module}.py"
     spec = importlib.util.spec_from_file_location(f"_{NAME}_{module}", path)
     loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # keep folders clean
+    try:
+        spec.loader.exec_module(loaded)
+    finally:
+        sys.dont_write_bytecode = before
     return loaded
 
 

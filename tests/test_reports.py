@@ -1,0 +1,394 @@
+"""Report formats: each one parsed back with a real parser and checked against the results."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import statistics
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import grader.atomic
+from grader.reports import (GRADES_SCHEMA, feedback_file_stems, feedback_html, feedback_markdown,
+                            grades_csv, grades_json, gradescope_results, junit_xml, safe_file_stem,
+                            summary_text, write_reports)
+from grader.results import (CheckResult, BatchResult, Environment, ExerciseResult, SubmissionResult,
+                            batch_from_dict)
+
+NASTY = ("expected shape (3, 1)\ngot <script>alert(1)</script> & more\n"
+         "```python\nprint('fenced')\n```\n  indented line")
+TRACEBACK = ("Traceback (most recent call last):\n  File \"<cell 4>\", line 3, in forward\n"
+             "ValueError: shapes (2,3) and (4,1) not aligned \x1b[31mred\x1b[0m\x00")
+FAILED_MESSAGES = {  # (student, exercise, check) -> message, for every failed check
+    ("bob", "init", "case 2"): NASTY,
+    ("bob", "forward", "case 1"): "raised ValueError",
+    ("dave", "forward", "case 2"): "A has wrong values\nmax abs diff 0.5",
+    ("dave", "backward", "case 3"): "dW wrong",
+}
+
+
+def ok(name: str) -> CheckResult:
+    return CheckResult(name, True, "")
+
+
+@pytest.fixture()
+def batch() -> BatchResult:
+    alice = SubmissionResult(
+        "alice", "alice/dnn.ipynb", 10.0, 10.0, "graded", exercises=(
+            ExerciseResult("init", 2.0, 2.0, "passed", (ok("case 1"), ok("case 2"))),
+            ExerciseResult("forward", 3.0, 3.0, "passed", (ok("case 1"),)),
+            ExerciseResult("backward", 4.0, 4.0, "passed", (ok("case 1"),)),
+            ExerciseResult("update", 1.0, 1.0, "passed", (ok("case 1"),))),
+        content_hash="aaa")
+    bob = SubmissionResult(
+        "bob", "bob/dnn.ipynb", 1.0, 10.0, "graded", exercises=(
+            ExerciseResult("init", 1.0, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, NASTY))),
+            ExerciseResult("forward", 0.0, 3.0, "error",
+                           (CheckResult("case 1", False, "raised ValueError"),), error=TRACEBACK),
+            ExerciseResult("backward", 0.0, 4.0, "timeout", (), error="timed out after 10 s"),
+            ExerciseResult("update", 0.0, 1.0, "missing", ())),
+        content_hash="bbb", cell_errors=("cell 3: NameError: name '<b>x</b>' is not defined",))
+    dave = SubmissionResult(
+        "dave", "dave/dnn.ipynb", 2 + 2 + 8 / 3 + 1, 10.0, "graded", exercises=(
+            ExerciseResult("init", 2.0, 2.0, "passed", (ok("case 1"), ok("case 2"))),
+            ExerciseResult("forward", 2.0, 3.0, "failed",
+                           (ok("case 1"), CheckResult("case 2", False, FAILED_MESSAGES["dave", "forward", "case 2"]))),
+            ExerciseResult("backward", 8 / 3, 4.0, "failed",
+                           (ok("case 1"), ok("case 2"), CheckResult("case 3", False, "dW wrong"))),
+            ExerciseResult("update", 1.0, 1.0, "passed", (ok("case 1"),))),
+        content_hash="ddd")
+    carol = SubmissionResult("carol", "carol/dnn.ipynb", 0.0, 10.0, "unreadable",
+                             error="not a notebook: Expecting value: line 1 column 1 <char 0>")
+    env = Environment("0.1.0", "3.11.9", "1.26.4", "openblas", {"timeout_s": 10, "memory_mb": 2048}, True)
+    return BatchResult("dnn_step_by_step", 10.0, env, (alice, bob, dave, carol))
+
+
+def by_student(batch: BatchResult, student: str) -> SubmissionResult:
+    return next(s for s in batch.submissions if s.student == student)
+
+
+# ---------------------------------------------------------------- CSV
+
+def test_csv_header_and_values(batch):
+    rows = list(csv.DictReader(io.StringIO(grades_csv(batch))))
+    assert list(rows[0]) == ["student", "submission", "score", "max_score",
+                             "init", "forward", "backward", "update"]
+    assert [r["student"] for r in rows] == ["alice", "bob", "dave", "carol"]
+    assert rows[0] | {} == {"student": "alice", "submission": "alice/dnn.ipynb", "score": "10",
+                           "max_score": "10", "init": "2", "forward": "3", "backward": "4", "update": "1"}
+    assert (rows[1]["score"], rows[1]["init"], rows[1]["forward"]) == ("1", "1", "0")
+    assert (rows[2]["score"], rows[2]["backward"]) == ("7.6667", "2.6667")  # no float noise
+    carol = rows[3]
+    assert (carol["score"], carol["max_score"]) == ("0", "10")
+    assert [carol[n] for n in ("init", "forward", "backward", "update")] == ["", "", "", ""]
+
+
+def test_csv_unreadable_row_ignores_leftover_numbers(batch):
+    stale = SubmissionResult("eve", "eve.ipynb", 4.0, 10.0, "unreadable", error="bad",
+                             exercises=(ExerciseResult("init", 2.0, 2.0, "passed"),))
+    odd = BatchResult(batch.assignment, batch.max_score, batch.environment, batch.submissions + (stale,))
+    eve = list(csv.DictReader(io.StringIO(grades_csv(odd))))[-1]
+    assert (eve["student"], eve["score"], eve["init"], eve["update"]) == ("eve", "0", "", "")
+
+
+def test_csv_explicit_exercise_names(batch):
+    reader = csv.DictReader(io.StringIO(grades_csv(batch, exercise_names=["update", "init"])))
+    assert reader.fieldnames == ["student", "submission", "score", "max_score", "update", "init"]
+    assert [(r["update"], r["init"]) for r in reader] == [("1", "2"), ("0", "1"), ("1", "2"), ("", "")]
+
+
+def test_csv_rejects_ambiguous_columns(batch):
+    with pytest.raises(ValueError):
+        grades_csv(batch, exercise_names=["score"])
+
+
+# ---------------------------------------------------------------- JSON
+
+def _validate(instance, schema, path="$"):
+    """The subset of JSON Schema that GRADES_SCHEMA uses, checked by hand."""
+    types = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+    if "type" in schema:
+        allowed = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        def fits(t):
+            if t == "number":
+                return isinstance(instance, (int, float)) and not isinstance(instance, bool)
+            return isinstance(instance, types[t])
+        assert any(fits(t) for t in allowed), f"{path}: {instance!r} is not {allowed}"
+    if "enum" in schema:
+        assert instance in schema["enum"], f"{path}: {instance!r} not in {schema['enum']}"
+    if isinstance(instance, dict):
+        for key in schema.get("required", ()):
+            assert key in instance, f"{path}: missing {key}"
+        properties = schema.get("properties", {})
+        for key, value in instance.items():
+            if key in properties:
+                _validate(value, properties[key], f"{path}.{key}")
+            elif schema.get("additionalProperties") is False:
+                raise AssertionError(f"{path}: unexpected key {key}")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                _validate(value, schema["additionalProperties"], f"{path}.{key}")
+    if isinstance(instance, list) and "items" in schema:
+        for i, item in enumerate(instance):
+            _validate(item, schema["items"], f"{path}[{i}]")
+
+
+def test_json_round_trips(batch):
+    text = grades_json(batch)
+    assert text.endswith("}\n")
+    assert batch_from_dict(json.loads(text)) == batch
+    assert list(json.loads(text)["submissions"][1]["exercises"]) == ["init", "forward", "backward", "update"]
+
+
+def test_json_matches_schema_by_hand(batch):
+    document = json.loads(grades_json(batch))
+    _validate(document, GRADES_SCHEMA)
+    document["submissions"][1]["exercises"]["init"]["status"] = "half-passed"
+    with pytest.raises(AssertionError):
+        _validate(document, GRADES_SCHEMA)
+    del document["submissions"][0]["content_hash"]
+    with pytest.raises(AssertionError):
+        _validate(document, GRADES_SCHEMA)
+
+
+def test_json_matches_schema_with_jsonschema(batch):
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(GRADES_SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(GRADES_SCHEMA)
+    document = json.loads(grades_json(batch))
+    assert list(validator.iter_errors(document)) == []
+    document["submissions"][0]["status"] = "lost"
+    document["submissions"][1]["exercises"]["init"]["checks"][0]["passed"] = "yes"
+    document["environment"].pop("blas")
+    assert len(list(validator.iter_errors(document))) == 3
+
+
+# ---------------------------------------------------------------- JUnit
+
+def test_junit_counts_and_outcomes(batch):
+    root = ET.fromstring(junit_xml(batch).encode("utf-8"))  # parses despite \x00 and \x1b in a traceback
+    assert root.tag == "testsuites"
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    expected = {"alice": (5, 0, 0), "bob": (5, 1, 3), "dave": (8, 2, 0), "carol": (1, 0, 1)}
+    for student, (tests, failures, errors) in expected.items():
+        suite = suites[student]
+        assert (int(suite.get("tests")), int(suite.get("failures")), int(suite.get("errors"))) == \
+            (tests, failures, errors), student
+        assert len(suite.findall("testcase")) == tests
+        assert len(suite.findall("testcase/failure")) == failures
+        assert len(suite.findall("testcase/error")) == errors
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("19", "3", "4")
+
+    bob = {(c.get("classname"), c.get("name")): c for c in suites["bob"].findall("testcase")}
+    failure = bob["bob.init", "case 2"].find("failure")
+    assert failure.text == NASTY and failure.get("message") == "expected shape (3, 1)"
+    forward = bob["bob.forward", "case 1"].find("error")
+    assert forward.get("type") == "error" and "not aligned" in forward.text and "\x00" not in forward.text
+    assert bob["bob.backward", "backward"].find("error").text == "timed out after 10 s"
+    assert bob["bob.update", "update"].find("error").get("type") == "missing"
+    assert bob["bob.init", "case 1"].find("failure") is None
+    carol = suites["carol"].find("testcase")
+    assert carol.get("classname") == "carol" and "not a notebook" in carol.find("error").text
+
+
+# ---------------------------------------------------------------- Gradescope
+
+def test_gradescope_results(batch):
+    bob = json.loads(gradescope_results(by_student(batch, "bob"), execution_time=12.5))
+    assert {"score", "execution_time", "output", "stdout_visibility", "tests"} <= set(bob)
+    assert bob["stdout_visibility"] == "visible" and bob["execution_time"] == 12.5
+    assert bob["score"] == 1.0 == sum(t["score"] for t in bob["tests"])
+    assert [t["name"] for t in bob["tests"]] == ["init", "forward", "backward", "update"]
+    assert sum(t["max_score"] for t in bob["tests"]) == 10
+    for test in bob["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert test["status"] == "failed" and test["visibility"] == "visible"
+    init, forward, backward, _ = bob["tests"]
+    assert NASTY in init["output"]
+    assert "raised ValueError" in forward["output"] and "not aligned" in forward["output"]
+    assert "timed out" in backward["output"]
+
+    dave = json.loads(gradescope_results(by_student(batch, "dave")))
+    assert "execution_time" not in dave
+    assert dave["score"] == pytest.approx(sum(t["score"] for t in dave["tests"]))
+    assert [t["status"] for t in dave["tests"]] == ["passed", "failed", "failed", "passed"]
+    assert dave["tests"][0]["output"] == ""
+
+    carol = json.loads(gradescope_results(by_student(batch, "carol")))
+    assert carol["score"] == 0 and len(carol["tests"]) == 1
+    assert carol["tests"][0]["max_score"] == 10 and "not a notebook" in carol["output"]
+
+
+# ---------------------------------------------------------------- feedback pages
+
+class _Page(HTMLParser):
+    """Start tags seen, and the text of each <pre> (entities decoded)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.pres: list[str] = []
+        self._in_pre = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "pre":
+            self._in_pre = True
+            self.pres.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self._in_pre = False
+
+    def handle_data(self, data):
+        if self._in_pre:
+            self.pres[-1] += data
+
+
+def test_html_escapes_and_shows_every_failure(batch):
+    for student in ("bob", "dave"):
+        page = feedback_html(by_student(batch, student), "DNN <step> by step")
+        assert "<script" not in page.lower() and "<b>x</b>" not in page
+        parsed = _Page()
+        parsed.feed(page)
+        assert "script" not in parsed.tags and "b" not in parsed.tags and "link" not in parsed.tags
+        assert "style" in parsed.tags  # inline CSS only
+        for (who, _exercise, _check), message in FAILED_MESSAGES.items():
+            if who == student:
+                assert message in parsed.pres  # verbatim, line breaks kept
+    bob = feedback_html(by_student(batch, "bob"), "DNN")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in bob
+    assert "&lt;step&gt;" in feedback_html(by_student(batch, "bob"), "DNN <step> by step")
+    parsed = _Page()
+    parsed.feed(bob)
+    assert any("not aligned" in pre and "\x00" not in pre for pre in parsed.pres)
+    assert "timed out after 10 s" in parsed.pres
+    assert "NameError" in bob.split("raised an error")[-1]  # cell errors at the end
+    assert "Total score: 1 / 10" in bob
+
+
+def test_html_full_marks_has_no_problem_sections(batch):
+    page = feedback_html(by_student(batch, "alice"), "DNN")
+    assert "Total score: 10 / 10" in page and "<pre>" not in page and "<section" not in page
+    assert page.count("<tr>") == 5  # header + 4 exercises
+
+
+def _fenced_blocks(markdown: str) -> tuple[list[str], str]:
+    """(contents of fenced code blocks, the text outside them), per CommonMark backtick fences."""
+    blocks, outside, lines, fence = [], [], markdown.split("\n"), None
+    for line in lines:
+        if fence is None:
+            match = re.fullmatch(r"(`{3,})[^`]*", line)
+            if match:
+                fence, current = match.group(1), []
+            else:
+                outside.append(line)
+        elif re.fullmatch(fr"`{{{len(fence)},}}\s*", line):
+            blocks.append("\n".join(current))
+            fence = None
+        else:
+            current.append(line)
+    assert fence is None, "unclosed fence"
+    return blocks, "\n".join(outside)
+
+
+def test_markdown_fences_hold_messages(batch):
+    text = feedback_markdown(by_student(batch, "bob"), "DNN")
+    blocks, outside = _fenced_blocks(text)
+    assert NASTY in blocks and "raised ValueError" in blocks and "timed out after 10 s" in blocks
+    assert "````text" in text  # the message holds a ``` run, so the fence is longer
+    assert "<script" not in outside and "<b>" not in outside and "&" not in outside.replace("\\&", "")
+    assert any("not aligned" in b and "\x00" not in b for b in blocks)
+    assert blocks[-1] == "cell 3: NameError: name '<b>x</b>' is not defined"
+    assert "| init | failed | 1 / 2 |" in text
+    assert "**Total score: 1 / 10**" in text
+    carol_blocks, _ = _fenced_blocks(feedback_markdown(by_student(batch, "carol"), "DNN"))
+    assert carol_blocks == ["not a notebook: Expecting value: line 1 column 1 <char 0>"]
+
+
+def test_markdown_escapes_inline_student_text(batch):
+    odd = SubmissionResult("<img src=x onerror=alert(1)>|*x*", "s", 0.0, 1.0, "unreadable", error="e")
+    text = feedback_markdown(odd, "T")
+    assert not re.search(r"(?<!\\)[<|*]", text.split("\n")[0]) and "\\<img" in text and "\\|\\*x\\*" in text
+
+
+# ---------------------------------------------------------------- summary
+
+def test_summary_numbers(batch):
+    text = summary_text(batch)
+    assert "Submissions: 4 (3 graded, 1 unreadable)" in text
+    totals = [10, 1, 2 + 2 + 8 / 3 + 1, 0]
+    assert statistics.median(totals) == pytest.approx(13 / 3)
+    assert "mean 4.6667, median 4.3333 (of 10)" in text
+    rows = {cells[0]: cells[1:] for line in text.splitlines()
+            if len(cells := re.split(r"\s{2,}", line.strip())) == 4}
+    assert rows["init"] == ["67% (2/3)", "1.6667", "2"]
+    assert rows["forward"] == ["33% (1/3)", "1.6667", "3"]
+    assert rows["backward"] == ["33% (1/3)", "2.2222", "4"]
+    assert rows["update"] == ["67% (2/3)", "0.6667", "1"]
+    table = [line for line in text.splitlines() if "%" in line or "pass rate" in line]
+    assert len({line.index("%") for line in table if "%" in line}) == 1  # aligned
+
+
+def test_summary_of_empty_batch(batch):
+    empty = BatchResult("a", 1.0, batch.environment, ())
+    assert "Submissions: 0 (0 graded, 0 unreadable)" in summary_text(empty)
+
+
+# ---------------------------------------------------------------- file names and write_reports
+
+def test_safe_file_stem():
+    assert safe_file_stem("../evil") == "_.._evil"
+    assert safe_file_stem("a b") == "a_b"
+    assert safe_file_stem("..") == "_.."
+    assert safe_file_stem("") == "_"
+    assert safe_file_stem("ok-Name_1.2") == "ok-Name_1.2"
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,100}", safe_file_stem("\u00e9" * 300))
+
+
+def _sub(student: str, submission: str = "nb.ipynb") -> SubmissionResult:
+    return SubmissionResult(student, submission, 0.0, 1.0, "unreadable", error="x")
+
+
+def test_file_stems_unique_and_order_independent():
+    subs = [_sub("a b"), _sub("a_b"), _sub("a/b"), _sub("Alice"), _sub("alice"), _sub("x", "1"), _sub("x", "2")]
+    stems = feedback_file_stems(subs)
+    assert len({s.casefold() for s in stems}) == len(stems)
+    assert stems[1] == "a_b" and stems[3] == "Alice" and stems[5] == "x"  # exact ids keep their name
+    assert stems[0].startswith("a_b-") and stems[4].startswith("alice-")
+    assert dict(zip(map(id, subs), stems)) == dict(zip(map(id, subs[::-1]), feedback_file_stems(subs[::-1])))
+
+
+def test_write_reports(batch, tmp_path, monkeypatch):
+    written = []
+    real = grader.atomic.write_bytes
+    monkeypatch.setattr(grader.atomic, "write_bytes",
+                        lambda path, data: (written.append(Path(path)), real(path, data)))
+    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
+                      batch.submissions + (_sub("../evil"), _sub("a b"), _sub("a_b")))
+    out = tmp_path / "reports"
+    paths = write_reports(odd, out, "DNN")
+    on_disk = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert set(paths) == set(written) == on_disk  # every file atomically, no temp files left
+    assert len(paths) == len(set(paths)) == 3 + 2 * 7
+    feedback = sorted(p.name for p in (out / "feedback").iterdir())
+    assert "_.._evil.html" in feedback and "a_b.md" in feedback
+    assert sum(name.startswith("a_b-") for name in feedback) == 2
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.(html|md)", n) for n in feedback)
+    assert all(p.resolve().is_relative_to(out.resolve()) for p in paths)
+    assert (out / "grades.json").read_text() == grades_json(odd)
+    assert (out / "junit.xml").read_bytes().startswith(b"<?xml")
+    assert "alert(1)" in (out / "feedback" / "bob.html").read_text()
+
+
+def test_write_reports_gradescope(batch, tmp_path):
+    one = BatchResult(batch.assignment, batch.max_score, batch.environment, (by_student(batch, "bob"),))
+    target = tmp_path / "results" / "results.json"
+    paths = write_reports(one, tmp_path / "out", "DNN", gradescope=target)
+    assert target in paths and json.loads(target.read_text())["score"] == 1.0
+    with pytest.raises(ValueError):
+        write_reports(batch, tmp_path / "out2", "DNN", gradescope=target)
+    assert not (tmp_path / "out2").exists()

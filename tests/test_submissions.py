@@ -1,0 +1,48 @@
+"""Finding submissions and naming students."""
+import pytest
+
+from grader.errors import UsageError
+from grader.submissions import content_hash, find_submissions
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}")
+    return path
+
+
+def test_loose_files_and_folders(tmp_path):
+    a = touch(tmp_path / "alice.ipynb")
+    touch(tmp_path / "more" / "bob.ipynb")
+    touch(tmp_path / "more" / ".ipynb_checkpoints" / "bob-checkpoint.ipynb")
+    touch(tmp_path / "more" / "notes.txt")
+    found = find_submissions([a, tmp_path / "more"])
+    assert [(s.student, s.path.name) for s in found] == [("alice", "alice.ipynb"),
+                                                         ("bob", "bob.ipynb")]
+
+
+def test_nbgrader_tree_takes_student_from_folder(tmp_path):
+    for student in ("s1", "s2"):
+        touch(tmp_path / "course" / "submitted" / student / "dnn_step_by_step" / "HW.ipynb")
+    found = find_submissions([tmp_path / "course"])
+    assert [s.student for s in found] == ["s1", "s2"]
+
+
+def test_same_name_in_two_folders_stays_two_students(tmp_path):
+    touch(tmp_path / "x" / "hw.ipynb")
+    touch(tmp_path / "y" / "hw.ipynb")
+    assert [s.student for s in find_submissions([tmp_path])] == ["x/hw", "y/hw"]
+
+
+def test_a_file_given_twice_is_graded_once(tmp_path):
+    a = touch(tmp_path / "a.ipynb")
+    assert len(find_submissions([a, tmp_path])) == 1
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no such file"):
+        find_submissions([tmp_path / "missing.ipynb"])
+
+
+def test_content_hash_depends_on_content_only():
+    assert content_hash(b"x") == content_hash(b"x") != content_hash(b"y")
