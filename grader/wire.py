@@ -1,0 +1,212 @@
+"""The data format between the grader and the sandbox: JSON that no reader can execute.
+
+Pickle would let a submission run code in the grader's process when a result is
+read; this format only ever builds None, bool, int, float, str, list, tuple, dict,
+numpy arrays and scalars of numeric dtypes, and :class:`Unsupported` markers, so
+the worst a hostile payload can do is be rejected with :class:`WireError`.
+
+Tagged JSON objects carry what JSON lacks: ``{"$tuple": [...]}``, ``{"$dict":
+[[key, value], ...]}`` (any keys), ``{"$array": [dtype, shape, base64]}``,
+``{"$scalar": [dtype, base64]}`` and ``{"$unsupported": type_name}``.
+
+The sandbox child runs this file from source text, where ``grader`` cannot be
+imported, hence the fallback base class below.
+"""
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from json import dumps as _dumps, loads as _loads
+from typing import Any
+
+import numpy as np
+
+try:
+    from grader.errors import GraderError
+except ImportError:  # inside the sandbox child
+    GraderError = Exception
+
+MAX_DEPTH = 50
+MAX_ARRAY_BYTES = 256 << 20
+MAX_INT_BITS = 10_000  # far below the digit limit of int(str)
+DTYPES = frozenset(
+    ["|b1", "|i1", "|u1"]
+    + [order + code for order in "<>" for code in
+       ("i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")])
+_NAME_LENGTH = 200
+_TAGS = ("$tuple", "$dict", "$array", "$scalar", "$unsupported")
+
+
+class WireError(GraderError):
+    """Data from the sandbox is malformed, too large, or a value cannot be sent."""
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Stands for a value the format cannot carry, so the grader can say what it was."""
+
+    type_name: str
+
+
+def encode(value: Any, *, max_bytes: int | None = None) -> bytes:
+    """``value`` as bytes; what cannot travel becomes :class:`Unsupported`.
+
+    Raises :class:`WireError` only when the result would exceed ``max_bytes``.
+    """
+    budget = [max_bytes if max_bytes is not None else math.inf]
+    data = _dumps(_to_json(value, 0, set(), budget), ensure_ascii=True,
+                  separators=(",", ":")).encode("ascii")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise WireError(f"the value takes {len(data)} bytes, over the limit of {max_bytes}")
+    return data
+
+
+def decode(data: bytes, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> Any:
+    """The value encoded in ``data``; anything malformed raises :class:`WireError`."""
+    try:
+        tree = _loads(bytes(data))
+        return _from_json(tree, 0, [max_array_bytes])
+    except WireError:
+        raise
+    except RecursionError:
+        raise WireError("data nested too deeply") from None
+    except Exception as exc:  # json, base64 and numpy each have their own errors
+        raise WireError(f"malformed data: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def _unsupported(value: Any, suffix: str = "") -> dict:
+    return {"$unsupported": (type(value).__name__ + suffix)[:_NAME_LENGTH]}
+
+
+def _spend(budget: list, amount: float) -> None:
+    budget[0] -= amount
+    if budget[0] < 0:
+        raise WireError("the value is too large to send")
+
+
+_BASES = ((int, int.__int__), (float, float.__float__), (str, str.__str__),
+          (tuple, lambda v: tuple.__getitem__(v, slice(None))), (list, list.copy),
+          (dict, lambda v: dict(dict.items(v))))
+
+
+def _to_json(value: Any, depth: int, active: set, budget: list) -> Any:
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return value
+    if kind is int:
+        return value if value.bit_length() <= MAX_INT_BITS else _unsupported(value, " (too large)")
+    if kind is str:
+        _spend(budget, len(value))
+        return value
+    if kind is Unsupported:
+        return {"$unsupported": str(value.type_name)[:_NAME_LENGTH]}
+    if depth >= MAX_DEPTH:
+        return _unsupported(value, f" nested deeper than {MAX_DEPTH}")
+    if kind is list or kind is tuple or kind is dict:
+        return _container(value, kind, depth, active, budget)
+    if kind is np.ndarray:
+        return _array(value, budget)
+    if isinstance(value, np.generic) and not isinstance(value, str):
+        return _scalar(value)
+    # subclasses of builtins (namedtuple, OrderedDict, IntEnum...) travel as their base
+    for base, convert in _BASES:
+        if isinstance(value, base):
+            try:
+                plain = convert(value)
+            except Exception:
+                return _unsupported(value)
+            if type(plain) is list or type(plain) is tuple or type(plain) is dict:
+                return _container(plain, type(plain), depth, active, budget, key=id(value))
+            return _to_json(plain, depth, active, budget)
+    return _unsupported(value)
+
+
+def _container(value, kind, depth: int, active: set, budget: list, key: int | None = None):
+    key = id(value) if key is None else key
+    if key in active:
+        return {"$unsupported": f"recursive {kind.__name__}"}
+    active.add(key)
+    try:
+        _spend(budget, 2)
+        if kind is dict:
+            return {"$dict": [[_to_json(k, depth + 1, active, budget),
+                               _to_json(v, depth + 1, active, budget)] for k, v in value.items()]}
+        items = [_to_json(item, depth + 1, active, budget) for item in value]
+        return items if kind is list else {"$tuple": items}
+    finally:
+        active.discard(key)
+
+
+def _array(value: np.ndarray, budget: list) -> dict:
+    try:
+        dtype = value.dtype.str
+        if dtype not in DTYPES:
+            return {"$unsupported": f"ndarray of dtype {value.dtype}"[:_NAME_LENGTH]}
+        _spend(budget, value.nbytes * 4 / 3 + 64)
+        shape = [int(n) for n in value.shape]
+        return {"$array": [dtype, shape, base64.b64encode(value.tobytes()).decode("ascii")]}
+    except WireError:
+        raise
+    except Exception:
+        return _unsupported(value)
+
+
+def _scalar(value: np.generic) -> dict:
+    try:
+        dtype = value.dtype.str
+        if dtype not in DTYPES:
+            return _unsupported(value)
+        return {"$scalar": [dtype, base64.b64encode(value.tobytes()).decode("ascii")]}
+    except Exception:
+        return _unsupported(value)
+
+
+def _from_json(node: Any, depth: int, budget: list) -> Any:
+    kind = type(node)
+    if node is None or kind in (bool, int, float, str):
+        return node
+    if depth >= MAX_DEPTH + 5:
+        raise WireError("data nested too deeply")
+    if kind is list:
+        return [_from_json(item, depth + 1, budget) for item in node]
+    if kind is not dict or len(node) != 1:
+        raise WireError("malformed data: an object must have exactly one tag")
+    (tag, body), = node.items()
+    if tag == "$tuple" and type(body) is list:
+        return tuple(_from_json(item, depth + 1, budget) for item in body)
+    if tag == "$dict" and type(body) is list:
+        result = {}
+        for pair in body:
+            if type(pair) is not list or len(pair) != 2:
+                raise WireError("malformed data: a dict item must be a [key, value] pair")
+            result[_from_json(pair[0], depth + 1, budget)] = _from_json(pair[1], depth + 1, budget)
+        return result
+    if tag == "$array" and type(body) is list and len(body) == 3:
+        return _read_array(body[0], body[1], body[2], budget)
+    if tag == "$scalar" and type(body) is list and len(body) == 2:
+        return _read_array(body[0], [], body[1], budget)[()]
+    if tag == "$unsupported" and type(body) is str:
+        return Unsupported(body[:_NAME_LENGTH])
+    raise WireError(f"malformed data: unknown or ill-formed tag {str(tag)[:40]!r}")
+
+
+def _read_array(dtype: Any, shape: Any, text: Any, budget: list) -> np.ndarray:
+    if type(dtype) is not str or dtype not in DTYPES:
+        raise WireError(f"malformed data: dtype {str(dtype)[:40]!r} is not allowed")
+    if (type(shape) is not list or len(shape) > 32
+            or any(type(n) is not int or n < 0 for n in shape)):
+        raise WireError("malformed data: bad array shape")
+    if type(text) is not str:
+        raise WireError("malformed data: array data must be a base64 string")
+    kind = np.dtype(dtype)
+    nbytes = math.prod(shape) * kind.itemsize
+    budget[0] -= nbytes
+    if budget[0] < 0:
+        raise WireError("arrays in the data exceed the size limit")
+    if len(text) != 4 * math.ceil(nbytes / 3):
+        raise WireError("malformed data: array data does not match its shape")
+    raw = base64.b64decode(text, validate=True)
+    if kind.kind == "b":  # only 0 and 1 are valid bools
+        return np.frombuffer(raw, dtype=np.uint8).reshape(shape) != 0
+    return np.frombuffer(raw, dtype=kind).reshape(shape).copy()

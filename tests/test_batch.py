@@ -1,0 +1,151 @@
+"""End to end: a batch of synthetic submissions through `grader.grade` and `grader grade`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import grader
+from grader.batch import Options
+from grader.cli import cli
+from grader.results import batch_to_dict
+from grader.sandbox import Limits
+from grader.synth import MISTAKES, sample_batch
+
+REPO = Path(__file__).resolve().parents[1]
+RELEASE = REPO / "release" / "dnn_step_by_step"
+SOLUTIONS = REPO / "solutions" / "dnn_step_by_step"
+FAST = Options(limits=Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0))
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, data in sample_batch(SOLUTIONS, RELEASE).items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded(batch_dir):
+    batch = grader.grade([batch_dir], release_dir=RELEASE, options=FAST)
+    return {s.student: s for s in batch.submissions}, batch
+
+
+def statuses(result) -> dict[str, str]:
+    return {e.name: e.status for e in result.exercises}
+
+
+def test_correct_submission_scores_full_marks(graded):
+    by_student, batch = graded
+    alice = by_student["alice_correct"]
+    assert alice.status == "graded" and alice.score == alice.max_score == 100
+    assert set(statuses(alice).values()) == {"passed"}
+    assert batch.max_score == 100 and batch.assignment == "dnn_step_by_step"
+
+
+def test_original_course_layout_grades(graded):
+    carol = graded[0]["carol_original_course_layout"]
+    assert carol.score == 100, statuses(carol)
+
+
+def test_saved_outputs_are_never_evidence(graded):
+    bob = graded[0]["bob_release_with_faked_outputs"]
+    assert bob.score == 0
+    assert set(statuses(bob).values()) == {"error"}
+    message = bob.exercise("linear_forward").checks[0].message
+    assert "NotImplementedError" in message
+
+
+def test_infinite_loop_costs_only_its_exercise(graded):
+    dave = graded[0]["dave_infinite_loop"]
+    assert statuses(dave)["L_model_backward"] == "timeout"
+    assert dave.exercise("L_model_backward").score == 0
+    assert dave.score == 90
+
+
+def test_crash_is_an_error_with_the_students_traceback(graded):
+    erin = graded[0]["erin_crash"].exercise("linear_activation_backward")
+    assert erin.status == "error"
+    assert 0 < erin.score < erin.max_score  # the relu cases still pass
+    assert "undefined_name" in erin.error
+
+
+def test_unreadable_file_is_recorded(graded):
+    frank = graded[0]["frank_not_a_notebook"]
+    assert frank.status == "unreadable" and frank.score == 0
+    assert "not valid JSON" in frank.error
+
+
+@pytest.mark.parametrize("exercise", sorted(MISTAKES))
+def test_each_typical_mistake_costs_its_exercise_only(graded, exercise):
+    result = graded[0][f"mistake_{exercise}"]
+    assert statuses(result)[exercise] == "failed"
+    assert result.exercise(exercise).score < result.exercise(exercise).max_score
+    others = {name: status for name, status in statuses(result).items() if name != exercise}
+    assert set(others.values()) == {"passed"}, others  # isolation: one mistake, one exercise
+    failed = [c for c in result.exercise(exercise).checks if not c.passed]
+    assert failed and all(c.message for c in failed)
+
+
+def test_in_place_update_is_reported(graded):
+    result = graded[0]["mistake_update_parameters"].exercise("update_parameters")
+    assert any("in place" in c.message for c in result.checks)
+
+
+def test_without_isolation_a_mistake_spreads(batch_dir):
+    options = Options(limits=FAST.limits, isolation=False)
+    batch = grader.grade([batch_dir / "mistake_linear_forward.ipynb"], release_dir=RELEASE,
+                         options=options)
+    result = batch.submissions[0]
+    assert statuses(result)["L_model_forward"] == "failed"
+    assert batch.environment.isolation is False
+
+
+def test_regrade_is_identical(batch_dir, graded):
+    again = grader.grade([batch_dir], release_dir=RELEASE, options=FAST)
+    first = batch_to_dict(graded[1])
+    assert batch_to_dict(again)["submissions"] == first["submissions"]
+
+
+def test_cli_writes_reports_and_exit_codes(batch_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "out"
+    args = ["grade", str(batch_dir / "alice_correct.ipynb"),
+            str(batch_dir / "mistake_compute_cost.ipynb"), "--out", str(out),
+            "--release", str(RELEASE), "--timeout", "2"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert {"grades.csv", "grades.json", "junit.xml", "feedback"} <= {p.name for p in out.iterdir()}
+    data = json.loads((out / "grades.json").read_text())
+    assert [s["student"] for s in data["submissions"]] == ["alice_correct", "mistake_compute_cost"]
+    assert "mean" in result.output.lower()
+    failing = runner.invoke(cli, args + ["--fail-under", "95"])
+    assert failing.exit_code == 1
+    assert "mistake_compute_cost" in failing.output
+
+
+def test_cli_usage_errors(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["grade", str(tmp_path / "nope.ipynb"), "--out", str(tmp_path)])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    bad_release = runner.invoke(cli, ["grade", str(tmp_path), "--out", str(tmp_path / "o"),
+                                      "--release", str(tmp_path / "none")])
+    assert bad_release.exit_code == 2
+    bad_flag = runner.invoke(cli, ["grade", str(tmp_path), "--out", str(tmp_path),
+                                   "--timeout", "-1"])
+    assert bad_flag.exit_code == 2
+
+
+def test_gradescope_output_for_one_submission(batch_dir, tmp_path):
+    target = tmp_path / "results.json"
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "mistake_linear_backward.ipynb"),
+                                      "--out", str(tmp_path / "o"), "--release", str(RELEASE),
+                                      "--gradescope", str(target), "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(target.read_text())
+    assert len(data["tests"]) == 10
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    assert data["score"] < 100

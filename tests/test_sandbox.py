@@ -1,0 +1,476 @@
+"""The sandbox: cells in a child process, calls with deadlines, and nothing left behind."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.sandbox import Limits, Sandbox, SandboxError
+from grader.wire import Unsupported
+
+LIMITS = Limits(call_timeout=1.0, cells_timeout=1.0, submission_timeout=60.0)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(LIMITS) as shared:
+        yield shared
+
+
+@pytest.fixture
+def helpers(tmp_path: Path) -> Path:
+    folder = tmp_path / "helpers"
+    folder.mkdir()
+    (folder / "mymod.py").write_text(
+        "from pathlib import Path\n"
+        "VALUE = 42\n"
+        "def data():\n"
+        "    return Path(__file__).with_name('data.txt').read_text()\n")
+    (folder / "data.txt").write_text("stored next to the helper")
+    return folder
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def gone(pid: int, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_cells_share_one_namespace_and_calls_return_values(sandbox):
+    cells = ["import numpy as np\nscale = 3", "def f(x):\n    return scale * x, {'n': 2}"]
+    with sandbox.open(cells) as session:
+        assert [c.status for c in session.cell_results] == ["ok", "ok"]
+        result = session.call("f", (np.arange(3),))
+    assert result.status == "ok" and result.error == ""
+    values, extra = result.value
+    assert np.array_equal(values, [0, 3, 6]) and extra == {"n": 2}
+
+
+def test_a_raising_cell_is_recorded_and_later_cells_still_run(sandbox):
+    cells = ["x = 1", "def boom():\n    return undefined_name\nboom()", "y = x + 1",
+             "def f():\n    return y"]
+    with sandbox.open(cells) as session:
+        results = session.cell_results
+        assert [c.status for c in results] == ["ok", "error", "ok", "ok"]
+        failed = results[1]
+        assert failed.error_type == "NameError" and "undefined_name" in failed.message
+        assert [line.splitlines()[0] for line in failed.traceback] == [
+            'File "<cell 2>", line 3, in <module>', 'File "<cell 2>", line 2, in boom']
+        assert session.cell_errors() == [
+            "cell 2: NameError: name 'undefined_name' is not defined"]
+        assert session.call("f").value == 2
+
+
+def test_syntax_errors_and_exits_in_cells_are_recorded(sandbox):
+    cells = ["def broken(:\n    pass", "import sys\nsys.exit(0)", "raise KeyboardInterrupt",
+             "def f():\n    return 'still here'"]
+    with sandbox.open(cells) as session:
+        assert [c.error_type for c in session.cell_results] == [
+            "SyntaxError", "SystemExit", "KeyboardInterrupt", ""]
+        assert '<cell 1>", line 1' in session.cell_results[0].traceback[-1]
+        assert session.call("f").value == "still here"
+
+
+def test_ipython_calls_are_harmless_no_ops(sandbox):
+    cells = ["get_ipython().run_line_magic('matplotlib', 'inline')\n"
+             "get_ipython().system('touch escaped.txt')\n"
+             "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
+             "def f():\n    import os\n"
+             "    return get_ipython().run_cell_magic('time', '', 'x'), sorted(os.listdir('.'))"]
+    with sandbox.open(cells) as session:
+        assert [c.status for c in session.cell_results] == ["ok", "ok"]
+        assert session.call("f").value == (None, [])
+
+
+def test_missing_or_non_callable_function_is_missing(sandbox):
+    with sandbox.open(["not_a_function = 3"]) as session:
+        assert session.call("nowhere").status == "missing"
+        assert session.call("not_a_function").status == "missing"
+
+
+def test_exception_shows_only_the_students_frames(sandbox):
+    cells = ["def inner(a):\n    raise ValueError(f'bad {a}')",
+             "def outer(a):\n    return inner(a + 1)"]
+    with sandbox.open(cells) as session:
+        result = session.call("outer", (1,))
+    assert result.status == "error"
+    assert result.error_type == "ValueError" and result.message == "bad 2"
+    assert [line.splitlines()[0] for line in result.traceback] == [
+        'File "<cell 2>", line 2, in outer', 'File "<cell 1>", line 2, in inner']
+    assert "raise ValueError(f'bad {a}')" in result.traceback[1]
+    assert result.error.splitlines()[-1] == "ValueError: bad 2"
+    assert "sandbox" not in result.error and "_child" not in result.error
+
+
+def test_an_infinite_loop_times_out_and_the_next_call_works(sandbox):
+    cells = ["calls = []", "def spin():\n    while True:\n        pass",
+             "def count():\n    calls.append(1)\n    return len(calls)"]
+    with sandbox.open(cells) as session:
+        assert session.call("count").value == 1
+        first_pid = session.pid
+        started = time.monotonic()
+        result = session.call("spin", timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert result.status == "timeout" and "spin" in result.error
+        assert 0.5 <= elapsed < 1.5
+        assert gone(first_pid)
+        assert session.call("count").value == 1  # a fresh process ran the cells again
+        assert session.pid != first_pid
+
+
+def test_a_hanging_cell_is_marked_and_skipped(sandbox):
+    cells = ["def f():\n    return 'f'", "while True:\n    pass", "def g():\n    return 'g'"]
+    started = time.monotonic()
+    with sandbox.open(cells) as session:
+        assert time.monotonic() - started < LIMITS.cells_timeout + 1.5
+        assert [c.status for c in session.cell_results] == ["ok", "timeout", "ok"]
+        assert session.cell_errors() == ["cell 2: did not finish within 1 s (skipped)"]
+        assert (session.call("f").value, session.call("g").value) == ("f", "g")
+
+
+def test_a_cell_that_kills_its_process_is_skipped(sandbox):
+    cells = ["import os", "os._exit(3)", "def f():\n    return 'f'"]
+    with sandbox.open(cells) as session:
+        assert [c.status for c in session.cell_results] == ["ok", "died", "ok"]
+        assert "exit status 3" in session.cell_results[1].message
+        assert session.call("f").value == "f"
+
+
+@pytest.mark.parametrize("body, status, error_type", [
+    ("os._exit(0)", "died", ""), ("sys.exit(0)", "error", "SystemExit"),
+    ("raise KeyboardInterrupt", "error", "KeyboardInterrupt"),
+    ("os.kill(os.getpid(), signal.SIGKILL)", "died", ""),
+    ("import ctypes; ctypes.string_at(0)", "died", ""),
+])
+def test_leaving_the_process_is_never_a_pass(sandbox, body, status, error_type):
+    cells = ["import os, sys, signal", f"def leave():\n    {body}\n    return 'passed'",
+             "def f():\n    return 1"]
+    with sandbox.open(cells) as session:
+        result = session.call("leave")
+        assert (result.status, result.error_type) == (status, error_type)
+        assert result.value is None and result.error
+        assert session.call("f").value == 1
+
+
+def test_a_huge_allocation_fails_and_the_parent_survives(sandbox):
+    cells = ["import numpy as np", "def hog():\n    return np.ones(10 * 2**30 // 8).sum()",
+             "def reserve():\n    return np.empty(3 << 30, dtype=np.uint8).nbytes",
+             "def f():\n    return 1"]
+    with sandbox.open(cells) as session:
+        result = session.call("hog")
+        assert result.status in ("error", "died")
+        if result.status == "error":
+            assert result.error_type == "MemoryError"
+        # untouched pages cost nothing without the address-space limit
+        assert session.call("reserve").error_type == "MemoryError"
+        assert session.call("f").value == 1
+
+
+def test_an_output_flood_is_dropped_but_the_call_returns(sandbox):
+    cells = ["import os, sys",
+             "def flood():\n    line = 'x' * 1_000_000\n"
+             "    for _ in range(200):\n        print(line)\n"
+             "    os.write(1, b'y' * 10_000_000)\n    sys.stderr.write('the end')\n"
+             "    return 'done'"]
+    with sandbox.open(cells) as session:
+        result = session.call("flood", timeout=10.0)
+    assert result.status == "ok" and result.value == "done"
+    assert result.output.endswith("x\nthe end") and len(result.output) <= LIMITS.output_bytes
+
+
+def test_a_result_over_the_message_limit_is_an_error(sandbox):
+    cells = ["import numpy as np", "def big():\n    return np.zeros(10_000_000)",
+             "def f():\n    return 1"]
+    with sandbox.open(cells, limits=Limits(message_bytes=1 << 20)) as session:
+        result = session.call("big")
+        assert result.status == "error" and "too large" in result.message
+        assert session.call("f").value == 1
+
+
+def test_garbage_on_the_grader_socket_ends_the_call(sandbox):
+    cells = ["import os, socket",
+             "def forge():\n"
+             "    for fd in os.listdir('/proc/self/fd'):\n"
+             "        if os.readlink(f'/proc/self/fd/{fd}').startswith('socket:'):\n"
+             "            os.write(int(fd), (2**62).to_bytes(8, 'big') + b'junk')\n"
+             "    return 'forged'",
+             "def f():\n    return 1"]
+    with sandbox.open(cells) as session:
+        result = session.call("forge")
+        assert result.status == "died" and "over the limit" in result.error
+        assert session.call("f").value == 1
+
+
+def test_callbacks_run_in_the_grader_and_the_students_version_comes_back(sandbox):
+    cells = ["def helper(x):\n    return ('student', x)",
+             "def uses(x):\n    return helper(x), other(x)",
+             "def has_other():\n    return 'other' in globals()"]
+    seen = []
+
+    def reference_helper(x):
+        seen.append(x)
+        return ("grader", x)
+
+    with sandbox.open(cells) as session:
+        result = session.call("uses", (5,), callbacks={"helper": reference_helper,
+                                                       "other": lambda x: [x] * 2})
+        assert result.status == "ok" and result.value == (("grader", 5), [5, 5])
+        assert seen == [5]
+        assert session.call("uses", (6,)).status == "error"  # `other` was the grader's only
+        assert session.call("has_other").value is False
+        assert session.call("helper", (7,)).value == ("student", 7)
+
+        def failing(x):
+            raise ArithmeticError("reference failed")
+
+        result = session.call("uses", (1,), callbacks={"helper": failing, "other": failing})
+        assert result.status == "error" and result.error_type == "RuntimeError"
+        assert "ArithmeticError: reference failed" in result.message
+
+
+def test_arguments_after_the_call_show_in_place_changes(sandbox):
+    cells = ["def mutate(params, grads):\n    params['W1'] -= grads['dW1']\n"
+             "    params['new'] = 1\n    return None"]
+    params, grads = {"W1": np.ones((2, 2))}, {"dW1": np.full((2, 2), 0.5)}
+    with sandbox.open(cells) as session:
+        result = session.call("mutate", (params, grads))
+    assert result.status == "ok"
+    after_params, after_grads = result.args_after
+    assert np.array_equal(after_params["W1"], np.full((2, 2), 0.5)) and after_params["new"] == 1
+    assert np.array_equal(after_grads["dW1"], grads["dW1"])
+    assert np.array_equal(params["W1"], np.ones((2, 2))) and "new" not in params
+
+
+def test_unsupported_results_are_described_not_sent(sandbox):
+    cells = ["class Model:\n    pass", "def make():\n    return Model(), (lambda: 1)"]
+    with sandbox.open(cells) as session:
+        assert session.call("make").value == (Unsupported("Model"), Unsupported("function"))
+
+
+def test_the_grader_package_cannot_be_imported(sandbox):
+    cells = ["import grader", "def sneak():\n    from grader import reference\n    return 1",
+             "def modules():\n    import sys\n"
+             "    return sorted(m for m in sys.modules if m.split('.')[0] == 'grader')",
+             "def unblocked():\n    import sys\n"
+             "    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_Blocker']\n"
+             "    import grader"]
+    with sandbox.open(cells) as session:
+        assert session.cell_results[0].error_type == "ModuleNotFoundError"
+        assert session.call("sneak").error_type == "ModuleNotFoundError"
+        assert session.call("modules").value == []
+        # without the first layer, the editable install's finder is gone too
+        assert session.call("unblocked").error_type == "ModuleNotFoundError"
+
+
+def test_cwd_is_a_fresh_empty_folder_per_session(sandbox):
+    cells = ["import os", "def where():\n    return os.getcwd(), os.listdir('.')",
+             "def write():\n    open('out.txt', 'w').write('x')"]
+    with sandbox.open(cells) as first, sandbox.open(cells) as second:
+        (cwd1, listing1), (cwd2, listing2) = first.call("where").value, second.call("where").value
+        assert listing1 == listing2 == [] and cwd1 != cwd2
+        assert Path(cwd1) == first.scratch_dir
+        first.call("write")
+        assert (first.scratch_dir / "out.txt").read_text() == "x"
+        assert second.call("where").value[1] == []
+    assert gone_path(Path(cwd1)) and gone_path(Path(cwd2))
+
+
+def gone_path(path: Path, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not path.exists()
+
+
+def test_file_size_limit_raises_instead_of_killing(sandbox):
+    cells = ["def write():\n    with open('big', 'wb') as f:\n        f.write(b'x' * (2 << 20))",
+             "def f():\n    return 1"]
+    with sandbox.open(cells, limits=Limits(file_bytes=1 << 20)) as session:
+        result = session.call("write")
+        assert result.status == "error" and result.error_type == "OSError"
+        assert session.call("f").value == 1
+
+
+def test_helper_modules_aliases_and_their_data_files(sandbox, helpers):
+    cells = ["import mymod_v2\nimport mymod\nfrom mymod_v3 import VALUE",
+             "def check():\n    return mymod_v2 is mymod, VALUE, mymod.data(), "
+             "mymod.__spec__.name"]
+    aliases = {"mymod_v2": "mymod", "mymod_v3": "mymod"}
+    with sandbox.open(cells, helpers, aliases) as session:
+        assert [c.status for c in session.cell_results] == ["ok", "ok"]
+        assert session.call("check").value == (True, 42, "stored next to the helper", "mymod")
+    with sandbox.open(cells[:1], helpers) as session:
+        assert session.cell_results[0].error_type == "ModuleNotFoundError"
+
+
+def test_seed_global_random(sandbox):
+    cells = ["import numpy as np", "def draw():\n    return np.random.rand(3)",
+             "def reseeds():\n    np.random.seed(3)\n    return np.random.rand(3)"]
+    with sandbox.open(cells) as session:
+        one = session.call("draw", seed_global_random=1).value
+        other = session.call("draw", seed_global_random=2).value
+        unseeded = session.call("draw").value
+        assert np.array_equal(one, np.random.RandomState(1).rand(3))
+        assert np.array_equal(other, np.random.RandomState(2).rand(3))
+        assert not np.array_equal(unseeded, one)
+        assert np.array_equal(session.call("reseeds", seed_global_random=1).value,
+                              session.call("reseeds", seed_global_random=2).value)
+
+
+def test_cpu_limit_kills_a_busy_process():
+    limits = Limits(call_timeout=10.0, cpu_seconds=1)
+    with Sandbox(limits, preload=("numpy",)) as own:
+        with own.open(["def spin():\n    while True:\n        pass"]) as session:
+            started = time.monotonic()
+            result = session.call("spin")
+    assert result.status == "died" and "SIGXCPU" in result.error
+    assert time.monotonic() - started < 5.0
+
+
+def test_the_submission_budget_bounds_everything(sandbox):
+    limits = Limits(call_timeout=0.4, cells_timeout=5.0, submission_timeout=1.0)
+    cells = ["def spin():\n    while True:\n        pass", "def f():\n    return 1"]
+    with sandbox.open(cells, limits=limits) as session:
+        statuses = [session.call("spin").status for _ in range(4)]
+        started = time.monotonic()
+        late = session.call("f")
+    assert statuses[:2] == ["timeout", "timeout"] and late.status == "timeout"
+    assert "used up its time" in late.error and time.monotonic() - started < 0.1
+
+
+def test_sessions_in_parallel_threads(sandbox):
+    results, errors = {}, []
+
+    def work(number: int) -> None:
+        try:
+            with sandbox.open([f"def f(x):\n    return x + {number}"]) as session:
+                results[number] = [session.call("f", (i,)).value for i in range(20)]
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert results == {n: [i + n for i in range(20)] for n in range(4)}
+
+
+def test_closing_leaves_no_process_behind():
+    cells = ["import os, time",
+             "def escape():\n"  # a double fork with setsid leaves the process group
+             "    middle = os.fork()\n"
+             "    if middle == 0:\n"
+             "        os.setsid()\n"
+             "        if os.fork() == 0:\n"
+             "            time.sleep(60)\n"
+             "            os._exit(0)\n"
+             "        os._exit(0)\n"
+             "    os.waitpid(middle, 0)",
+             "def stay():\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)\n"
+             "    return os.getpid()"]
+    sandbox = Sandbox(LIMITS, preload=("numpy",))
+    zygote = sandbox.pid
+    first = sandbox.open(cells)
+    second = sandbox.open(cells)
+    pids = [first.pid, second.pid]
+    before = set(_children_of(zygote))
+    first.call("escape")
+    second.call("stay")
+    strays = set(_children_of(zygote)) - before  # the escaped process, reparented to the zygote
+    assert strays and all(alive(pid) for pid in pids + list(strays))
+    grandchildren = [pid for pid in _all_pids() if _parent(pid) == second.pid]
+    assert grandchildren
+    first.close()
+    assert gone(pids[0]) and all(gone(pid) for pid in strays)
+    assert alive(pids[1])
+    sandbox.close()
+    assert all(gone(pid) for pid in [zygote, pids[1], *grandchildren])
+    with pytest.raises(SandboxError):
+        sandbox.open(["x = 1"])
+
+
+def test_an_exception_in_the_grader_still_kills_the_child(sandbox):
+    with pytest.raises(RuntimeError):
+        with sandbox.open(["x = 1"]) as session:
+            pid = session.pid
+            assert alive(pid)
+            raise RuntimeError("grader bug")
+    assert gone(pid)
+
+
+def test_a_dead_helper_process_is_replaced():
+    own = Sandbox(LIMITS, preload=("numpy",))
+    try:
+        session = own.open(["def f():\n    return 1"])
+        first_zygote, first_child, scratch = own.pid, session.pid, session.scratch_dir
+        os.kill(first_zygote, signal.SIGKILL)
+        assert wait_until_dead(first_child)  # children die with their zygote
+        assert session.call("f").status == "died"
+        assert not scratch.exists()
+        assert session.call("f").value == 1  # forked by a new helper
+        assert own.pid != first_zygote
+    finally:
+        own.close()
+
+
+def test_killing_the_grader_kills_everything(tmp_path):
+    script = (
+        "import os, signal, threading, time\n"
+        "from grader.sandbox import Sandbox\n"
+        "sandbox = Sandbox(preload=('numpy',))\n"
+        "session = sandbox.open(['import time', 'def hang():\\n    time.sleep(100)'])\n"
+        "print(sandbox.pid, session.pid, session.scratch_dir, flush=True)\n"
+        "threading.Thread(target=session.call, args=('hang',)).start()\n"
+        "time.sleep(0.2)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60).stdout.split()
+    zygote, child, scratch = int(output[0]), int(output[1]), Path(output[2])
+    assert wait_until_dead(zygote) and wait_until_dead(child)
+    assert gone_path(scratch)
+
+
+def wait_until_dead(pid: int, within: float = 3.0) -> bool:
+    """Not running (a zombie left for init to reap counts as dead)."""
+    deadline = time.monotonic() + within
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children_of(pid: int) -> list[int]:
+    return [child for child in _all_pids() if _parent(child) == pid]

@@ -1,0 +1,186 @@
+"""The wire format: faithful round trips, Unsupported markers, and no trust in what it reads."""
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+import pytest
+
+from grader.errors import GraderError
+from grader.wire import MAX_DEPTH, Unsupported, WireError, decode, encode
+
+
+def roundtrip(value):
+    return decode(encode(value))
+
+
+def same(a, b) -> bool:
+    """Equal values of exactly the same types, all the way down (nan equals nan)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (float, np.floating)) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+@pytest.mark.parametrize("value", [
+    None, True, False, 0, -7, 2**80, 1.5, -0.0, float("inf"), float("-inf"), "", "héllo \u2603",
+    "\ud800 lone surrogate", [], (), {}, [1, [2, [3]]], (1, (2.0, ("x",))),
+    {"a": 1, 2: "b", (3, 4): [5], None: None, 1.5: True},
+    {"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))},
+    ([np.arange(4)], {"cache": (np.eye(2), "relu")}),
+])
+def test_plain_values_round_trip_with_their_types(value):
+    assert same(roundtrip(value), value)
+
+
+def test_nan_round_trips():
+    result = roundtrip([float("nan"), np.array([np.nan, 1.0])])
+    assert math.isnan(result[0]) and np.isnan(result[1][0]) and result[1][1] == 1.0
+
+
+def test_int_keys_stay_ints():
+    result = roundtrip({1: "one", "1": "string one"})
+    assert result == {1: "one", "1": "string one"}
+    assert [type(k) for k in result] == [int, str]
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int8", "int16", "int32", "int64", "uint8",
+                                   "uint16", "uint32", "uint64", "float16", "float32",
+                                   "float64", "complex64", "complex128", ">f8", ">i4"])
+def test_arrays_of_every_allowed_dtype(dtype):
+    array = (np.arange(24) % 3).astype(dtype).reshape(2, 3, 4)
+    result = roundtrip(array)
+    assert result.dtype == array.dtype and result.shape == (2, 3, 4)
+    assert np.array_equal(result, array)
+    assert result.flags.writeable and result.flags.owndata
+
+
+@pytest.mark.parametrize("array", [
+    np.zeros((0, 3)), np.array(3.5), np.arange(12.0).reshape(3, 4).T,  # Fortran order
+    np.arange(10)[::3], np.array([[1 + 2j]], dtype=np.complex64),
+])
+def test_array_shapes_and_layouts(array):
+    result = roundtrip(array)
+    assert result.shape == array.shape and result.dtype == array.dtype
+    assert np.array_equal(result, array)
+
+
+def test_numpy_scalars_keep_their_type():
+    result = roundtrip([np.float64(2.5), np.float32(1.5), np.int64(-3), np.bool_(True)])
+    assert [type(x) for x in result] == [np.float64, np.float32, np.int64, np.bool_]
+    assert result == [2.5, 1.5, -3, True]
+    assert type(roundtrip(2.5)) is float  # a Python float stays distinguishable
+
+
+def test_subclasses_of_builtins_travel_as_their_base():
+    Pair = namedtuple("Pair", "a b")
+    result = roundtrip([Pair(1, 2), OrderedDict(x=1), np.str_("text")])
+    assert same(result, [(1, 2), {"x": 1}, "text"])
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+def test_unsupported_values_become_markers():
+    class Thing:
+        pass
+
+    def generator():
+        yield 1
+
+    result = roundtrip([Thing(), lambda: 1, np.array([1, None], dtype=object), generator(),
+                        {1, 2}, b"bytes", np.datetime64("2024-01-01"), np.matrix([[1.0]])])
+    assert all(type(item) is Unsupported for item in result)
+    names = [item.type_name for item in result]
+    assert names[:2] == ["Thing", "function"]
+    assert "object" in names[2]
+    assert names[3:] == ["generator", "set", "bytes", "datetime64", "matrix"]
+    assert roundtrip(Unsupported("Thing")) == Unsupported("Thing")
+
+
+def test_recursive_and_deep_values_do_not_break_encoding():
+    loop = [1]
+    loop.append(loop)
+    result = roundtrip(loop)
+    assert result[0] == 1 and type(result[1]) is Unsupported
+    shared = [0]
+    assert roundtrip([shared, shared]) == [[0], [0]]  # sharing is not recursion
+    deep = current = []
+    for _ in range(MAX_DEPTH + 10):
+        current.append([])
+        current = current[0]
+    result, depth = roundtrip(deep), 0
+    while type(result) is list:
+        result, depth = result[0], depth + 1
+    assert type(result) is Unsupported and depth == MAX_DEPTH
+
+
+def test_encode_size_limit():
+    assert decode(encode(np.zeros(10), max_bytes=1000)).shape == (10,)
+    with pytest.raises(WireError):
+        encode(np.zeros(10_000), max_bytes=1000)
+    with pytest.raises(WireError):
+        encode(["x" * 2000], max_bytes=1000)
+
+
+def array_payload(dtype="<f8", shape=(2,), data=None) -> bytes:
+    data = base64.b64encode(b"\0" * 16).decode() if data is None else data
+    return json.dumps({"$array": [dtype, list(shape), data]}).encode()
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"{", b"\xff\xfe", b"[1, 2", b'{"$tuple": [1], "$dict": []}', b'{"a": 1}',
+    b'{"$tuple": 5}', b'{"$dict": [[1]]}', b'{"$dict": [[[1], 2]]}', b'{"$nope": 1}',
+    b'{"$unsupported": 3}', b'{"$scalar": ["<f8"]}', b"9" * 5000,
+    b"[" * 100_000 + b"]" * 100_000,
+    array_payload(dtype="|O8"), array_payload(dtype="<U3"), array_payload(dtype="f8"),
+    array_payload(shape=(3,)), array_payload(shape=(-2,)), array_payload(shape=(True,)),
+    array_payload(data="!!!!" * 4 + "AAAAAAAA"), array_payload(data=5),
+    array_payload(shape=(1 << 40,), data=""),
+])
+def test_malformed_input_raises_wire_error(data):
+    with pytest.raises(WireError):
+        decode(data)
+
+
+def test_wire_error_is_a_grader_error():
+    assert issubclass(WireError, GraderError)
+
+
+def test_decoded_array_bytes_are_capped():
+    payload = encode([np.zeros(100), np.zeros(100)])
+    assert len(decode(payload, max_array_bytes=1600)) == 2
+    with pytest.raises(WireError):
+        decode(payload, max_array_bytes=1599)
+
+
+def test_bool_arrays_hold_only_true_and_false():
+    payload = array_payload(dtype="|b1", shape=(2,), data=base64.b64encode(b"\x07\x00").decode())
+    result = decode(payload)
+    assert result.tolist() == [True, False] and result.view(np.uint8).tolist() == [1, 0]
+
+
+def test_reading_never_executes_code(tmp_path):
+    marker = tmp_path / "ran"
+    hostile = [
+        {"$unsupported": f"__import__('pathlib').Path({str(marker)!r}).touch()"},
+        {"py/object": "os.system", "args": [f"touch {marker}"]},
+        {"__class__": "subprocess.Popen", "__reduce__": ["touch", str(marker)]},
+    ]
+    results = []
+    for payload in hostile:
+        try:
+            results.append(decode(json.dumps(payload).encode()))
+        except WireError:
+            results.append(None)
+    assert not marker.exists()
+    assert results[0] == Unsupported(hostile[0]["$unsupported"][:200])  # only a name, as text
+    assert results[1:] == [None, None]
