@@ -359,7 +359,9 @@ class Session:
                 self._send({"op": "cells", "cells": [[i, self._cells[i]] for i in todo]},
                            deadline)
                 for current in todo:
-                    message = self._recv(deadline)
+                    # one cell may take as long as one call; all cells together cells_timeout
+                    message = self._recv(min(time.monotonic() + self.limits.call_timeout,
+                                             deadline))
                     if message["op"] != "cell" or message.get("index") != current:
                         raise _Broken("the submission's process sent an unexpected message")
                     self._record(current, _cell_result(current, message))
@@ -368,8 +370,9 @@ class Session:
                 self._stop()
                 if current is None:
                     return False
-                limit = (f"{self.limits.cells_timeout:g} s" if deadline < self._deadline
-                         else "the submission's time")
+                limit = ("the submission's time" if time.monotonic() >= self._deadline
+                         else f"the time limit ({self.limits.call_timeout:g} s a cell, "
+                              f"{self.limits.cells_timeout:g} s for all cells)")
                 self._fail(current, TIMEOUT, f"did not finish within {limit}")
             except _Broken as exc:
                 status = self._stop(grace=0.2)

@@ -72,6 +72,13 @@ def linear_activation_backward(dA, cache, activation):
 ''')
 
 
+def without_function(solved: NotebookNode, exercise: str) -> NotebookNode:
+    """A copy of the solved notebook whose graded cell of ``exercise`` was deleted."""
+    notebook = copy.deepcopy(solved)
+    notebook.cells.remove(_graded_cell(notebook, exercise))
+    return notebook
+
+
 def _graded_cell(notebook: NotebookNode, exercise: str) -> NotebookNode:
     for cell in notebook.cells:
         if (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id") == exercise:
@@ -128,7 +135,9 @@ def sample_batch(solutions_dir: Path, release_dir: Path) -> dict[str, bytes]:
              "carol_original_course_layout.ipynb": notebook_bytes(original_layout(solved)),
              "dave_infinite_loop.ipynb": notebook_bytes(with_function(solved, *HANG)),
              "erin_crash.ipynb": notebook_bytes(with_function(solved, *CRASH)),
-             "frank_not_a_notebook.ipynb": b"{ this is not json"}
+             "frank_not_a_notebook.ipynb": b"{ this is not json",
+             "grace_deleted_compute_cost.ipynb": notebook_bytes(
+                 without_function(solved, "compute_cost"))}
     for exercise, source in MISTAKES.items():
         batch[f"mistake_{exercise}.ipynb"] = notebook_bytes(with_function(solved, exercise,
                                                                           source))

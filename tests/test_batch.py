@@ -1,6 +1,7 @@
 """End to end: a batch of synthetic submissions through `grader.grade` and `grader grade`."""
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 import grader
 from grader.batch import Options
 from grader.cli import cli
+from grader.reports import GRADES_SCHEMA
 from grader.results import batch_to_dict
 from grader.sandbox import Limits
 from grader.synth import MISTAKES, sample_batch
@@ -73,6 +75,20 @@ def test_crash_is_an_error_with_the_students_traceback(graded):
     assert "undefined_name" in erin.error
 
 
+def test_deleted_function_is_missing(graded):
+    grace = graded[0]["grace_deleted_compute_cost"]
+    assert statuses(grace)["compute_cost"] == "missing"
+    assert grace.exercise("compute_cost").score == 0
+    assert grace.score == 90  # the demo cell that called it raised; nothing else is lost
+    assert any("compute_cost" in line for line in grace.cell_errors)
+
+
+def test_every_status_appears_in_the_sample_batch(graded):
+    seen = {e.status for s in graded[0].values() for e in s.exercises}
+    assert seen == {"passed", "failed", "error", "timeout", "missing"}
+    assert {s.status for s in graded[0].values()} == {"graded", "unreadable"}
+
+
 def test_unreadable_file_is_recorded(graded):
     frank = graded[0]["frank_not_a_notebook"]
     assert frank.status == "unreadable" and frank.score == 0
@@ -125,6 +141,53 @@ def test_cli_writes_reports_and_exit_codes(batch_dir, tmp_path):
     failing = runner.invoke(cli, args + ["--fail-under", "95"])
     assert failing.exit_code == 1
     assert "mistake_compute_cost" in failing.output
+
+
+def test_binary_and_ancient_notebooks_are_unreadable_and_the_batch_goes_on(tmp_path, batch_dir):
+    (tmp_path / "binary.ipynb").write_bytes(bytes(range(256)) * 4)
+    # nbformat 3 whose worksheets nbformat cannot upgrade, and a future major version
+    (tmp_path / "v3.ipynb").write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0,
+                                                   "worksheets": "x", "metadata": {}}))
+    (tmp_path / "v9.ipynb").write_text(json.dumps({"nbformat": 9, "nbformat_minor": 0,
+                                                   "cells": [], "metadata": {}}))
+    (tmp_path / "ok.ipynb").write_bytes((batch_dir / "alice_correct.ipynb").read_bytes())
+    batch = grader.grade([tmp_path], release_dir=RELEASE, options=FAST)
+    by_student = {s.student: s for s in batch.submissions}
+    for student in ("binary", "v3", "v9"):
+        assert by_student[student].status == "unreadable" and by_student[student].score == 0
+    assert "UTF-8" in by_student["binary"].error
+    assert "not a valid notebook" in by_student["v3"].error
+    assert "nbformat version 9" in by_student["v9"].error
+    assert by_student["ok"].score == 100
+
+
+def test_nbgrader_course_tree_via_cli(batch_dir, tmp_path):
+    course = tmp_path / "course"
+    for student, source in (("s001", "alice_correct"), ("s002", "mistake_linear_forward")):
+        target = course / "submitted" / student / "dnn_step_by_step" / "notebook.ipynb"
+        target.parent.mkdir(parents=True)
+        target.write_bytes((batch_dir / f"{source}.ipynb").read_bytes())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grade", str(course), "--out", str(out),
+                                      "--release", str(RELEASE), "-q"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert [(r["student"], float(r["score"])) for r in rows] == [("s001", 100.0), ("s002", 90.0)]
+    assert float(rows[1]["linear_forward"]) < 10
+
+
+def test_grades_json_of_a_real_run_matches_the_schema(batch_dir, tmp_path):
+    import jsonschema
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "erin_crash.ipynb"),
+                                      str(batch_dir / "frank_not_a_notebook.ipynb"),
+                                      "--out", str(out), "--release", str(RELEASE), "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "grades.json").read_text())
+    jsonschema.validate(data, GRADES_SCHEMA)
+    env = data["environment"]
+    assert env["isolation"] is True and env["limits"]["call_timeout"] == 10.0
+    assert env["numpy"] and env["python"] and env["grader_version"]
 
 
 def test_cli_usage_errors(tmp_path):

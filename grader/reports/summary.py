@@ -19,6 +19,28 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
+STUDENT_TABLE_UP_TO = 40  # larger batches: read grades.csv instead
+
+
+def _student_rows(batch: BatchResult) -> list[str]:
+    """Per student: the score and what went wrong, for batches small enough to read."""
+    rows = [("student", "score", "not passed")]
+    for submission in batch.submissions:
+        if submission.status != GRADED:
+            rows.append((_printable(submission.student), "-",
+                         _printable(f"{submission.status}: {submission.error or ''}")[:70]))
+            continue
+        problems = ", ".join(f"{e.name} ({e.status})" for e in submission.exercises
+                             if e.status != PASSED)
+        if len(problems) > 80:
+            statuses = sorted({e.status for e in submission.exercises if e.status != PASSED})
+            count = sum(e.status != PASSED for e in submission.exercises)
+            problems = f"{count} exercises ({', '.join(statuses)})"
+        rows.append((_printable(submission.student), fmt_number(submission.score),
+                     _printable(problems) or "-"))
+    return _table(rows, right={1})
+
+
 def summary_text(batch: BatchResult) -> str:
     """Counts, mean and median total (unreadable submissions count as 0, as in the gradebook),
     and per exercise the pass rate and mean points over the graded submissions."""
@@ -44,4 +66,6 @@ def summary_text(batch: BatchResult) -> str:
         rows.append((_printable(name), f"{100 * passed / len(graded):.0f}% ({passed}/{len(graded)})",
                      fmt_number(points), fmt_number(maximum)))
     lines += ["", *_table(rows, right={1, 2, 3})]
+    if len(batch.submissions) <= STUDENT_TABLE_UP_TO:
+        lines += ["", *_student_rows(batch)]
     return "\n".join(lines) + "\n"
