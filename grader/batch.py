@@ -12,13 +12,13 @@ import shutil
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from grader import __version__
+from grader import __version__, tamper
 from grader.assignment import Assignment, load_release
 from grader.assignments import get_kit
 from grader.checks import ExercisePlan, plan, run_exercise
@@ -50,6 +50,7 @@ class Context:
     aliases: dict[str, str]
     options: Options
     workspace: tempfile.TemporaryDirectory = field(repr=False, compare=False)
+    locked_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> nbgrader checksum
 
 
 def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> Path:
@@ -82,14 +83,15 @@ def prepare(release_dir: Path, options: Options) -> Context:
         raise UsageError(f"release folder {release_dir} does not exist "
                          "(run `grader release` first, or pass --release)")
     try:
-        assignment, _ = load_release(release_dir)
+        assignment, release = load_release(release_dir)
     except GraderError as exc:
         raise UsageError(f"cannot use release folder: {exc}") from None
     kit = get_kit(assignment.name)
     workspace = tempfile.TemporaryDirectory(prefix="grader-helpers-")
     helpers = grading_helpers(assignment, release_dir, Path(workspace.name) / "helpers")
     return Context(assignment, helpers, plan(kit, release_dir), kit.reference,
-                   dict(getattr(kit, "MODULE_ALIASES", {})), options, workspace)
+                   dict(getattr(kit, "MODULE_ALIASES", {})), options, workspace,
+                   tamper.locked_checksums(release))
 
 
 def environment(options: Options) -> Environment:
@@ -136,8 +138,11 @@ def grade_one(submission: Submission, sandbox: Sandbox, context: Context) -> Sub
             exercises.append(score_exercise(exercise.name, exercise.points, run,
                                             context.options.all_or_nothing))
         cell_errors = tuple(session.cell_errors())
-    return grade_submission(submission.student, str(submission.path), tuple(exercises),
-                            digest, cell_errors)
+    evidence = tamper.check(notebook, context.locked_cells)
+    result = grade_submission(submission.student, str(submission.path), tuple(exercises),
+                              digest, cell_errors)
+    return replace(result, tampered=evidence.changed_cells != () if evidence.checked else None,
+                   tampered_cells=evidence.changed_cells)
 
 
 def grade_submissions(submissions: list[Submission], context: Context,

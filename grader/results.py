@@ -45,6 +45,9 @@ class SubmissionResult:
     exercises: tuple[ExerciseResult, ...] = ()
     content_hash: str = ""
     cell_errors: tuple[str, ...] = ()  # one line per notebook cell that raised
+    # tamper evidence, not a penalty: None when the submission has no ids to compare
+    tampered: bool | None = None
+    tampered_cells: tuple[str, ...] = ()  # grade_ids of locked cells changed or deleted
 
     def exercise(self, name: str) -> ExerciseResult:
         return next(e for e in self.exercises if e.name == name)
@@ -77,6 +80,7 @@ def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
                         "checks": [asdict(check) for check in exercise.checks]}
         for exercise in result.exercises}
     data["cell_errors"] = list(result.cell_errors)
+    data["tampered_cells"] = list(result.tampered_cells)
     return data
 
 
@@ -90,7 +94,8 @@ def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
         student=data["student"], submission=data["submission"], score=data["score"],
         max_score=data["max_score"], status=data["status"], error=data.get("error"),
         exercises=exercises, content_hash=data.get("content_hash", ""),
-        cell_errors=tuple(data.get("cell_errors", ())))
+        cell_errors=tuple(data.get("cell_errors", ())), tampered=data.get("tampered"),
+        tampered_cells=tuple(data.get("tampered_cells", ())))
 
 
 def batch_to_dict(batch: BatchResult) -> dict[str, Any]:

@@ -79,6 +79,13 @@ def without_function(solved: NotebookNode, exercise: str) -> NotebookNode:
     return notebook
 
 
+def with_edited_test(solved: NotebookNode, exercise: str) -> NotebookNode:
+    """The solved notebook whose locked test cell of ``exercise`` only claims success."""
+    notebook = copy.deepcopy(solved)
+    _graded_cell(notebook, f"{exercise}_test").source = 'print("All tests passed.")'
+    return notebook
+
+
 def _graded_cell(notebook: NotebookNode, exercise: str) -> NotebookNode:
     for cell in notebook.cells:
         if (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id") == exercise:
@@ -137,7 +144,9 @@ def sample_batch(solutions_dir: Path, release_dir: Path) -> dict[str, bytes]:
              "erin_crash.ipynb": notebook_bytes(with_function(solved, *CRASH)),
              "frank_not_a_notebook.ipynb": b"{ this is not json",
              "grace_deleted_compute_cost.ipynb": notebook_bytes(
-                 without_function(solved, "compute_cost"))}
+                 without_function(solved, "compute_cost")),
+             "heidi_edited_locked_test_cell.ipynb": notebook_bytes(
+                 with_edited_test(solved, "linear_forward"))}
     for exercise, source in MISTAKES.items():
         batch[f"mistake_{exercise}.ipynb"] = notebook_bytes(with_function(solved, exercise,
                                                                           source))

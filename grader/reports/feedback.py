@@ -82,7 +82,14 @@ def feedback_markdown(submission: SubmissionResult, assignment_title: str) -> st
     if submission.cell_errors:
         lines += ["## Cells of your notebook that raised an error", ""]
         lines += [md_fenced("\n".join(submission.cell_errors)), ""]
+    if submission.tampered:
+        lines += ["## Locked cells that were changed", "", TAMPER_NOTE, "",
+                  md_fenced("\n".join(submission.tampered_cells)), ""]
     return "\n".join(lines)
+
+
+TAMPER_NOTE = ("These cells differ from the released notebook although they are locked. "
+               "This does not change your score; your instructor may look at them.")
 
 
 # ---------------------------------------------------------------- HTML
@@ -149,6 +156,10 @@ def feedback_html(submission: SubmissionResult, assignment_title: str) -> str:
     if submission.cell_errors:
         out += ["<h2>Cells of your notebook that raised an error</h2>", "<ul>"]
         out += [f"<li><code>{_e(line)}</code></li>" for line in submission.cell_errors]
+        out.append("</ul>")
+    if submission.tampered:
+        out += ["<h2>Locked cells that were changed</h2>", f"<p>{_e(TAMPER_NOTE)}</p>", "<ul>"]
+        out += [f"<li><code>{_e(cell)}</code></li>" for cell in submission.tampered_cells]
         out.append("</ul>")
     out += ["</body>", "</html>", ""]
     return "\n".join(out)

@@ -39,7 +39,7 @@ _EXERCISE = {
 _SUBMISSION = {
     "type": "object",
     "required": ["student", "submission", "score", "max_score", "status", "error",
-                 "exercises", "content_hash", "cell_errors"],
+                 "exercises", "content_hash", "cell_errors", "tampered", "tampered_cells"],
     "additionalProperties": False,
     "properties": {
         "student": _STRING,
@@ -53,6 +53,10 @@ _SUBMISSION = {
         "content_hash": _STRING,
         "cell_errors": {"type": "array", "items": _STRING,
                         "description": "One line per notebook cell that raised."},
+        "tampered": {"type": ["boolean", "null"],
+                     "description": "Locked cells differ from the release (null: not checkable)."},
+        "tampered_cells": {"type": "array", "items": _STRING,
+                           "description": "grade_ids of locked cells changed or deleted."},
     },
 }
 

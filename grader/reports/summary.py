@@ -66,6 +66,12 @@ def summary_text(batch: BatchResult) -> str:
         rows.append((_printable(name), f"{100 * passed / len(graded):.0f}% ({passed}/{len(graded)})",
                      fmt_number(points), fmt_number(maximum)))
     lines += ["", *_table(rows, right={1, 2, 3})]
+    tampered = [s for s in batch.submissions if s.tampered]
+    if tampered:
+        lines += ["", f"Locked cells changed in {len(tampered)} submission(s) (not penalised; "
+                      "see tampered_cells in grades.json): "
+                      + ", ".join(_printable(s.student) for s in tampered[:10])
+                      + (" ..." if len(tampered) > 10 else "")]
     if len(batch.submissions) <= STUDENT_TABLE_UP_TO:
         lines += ["", *_student_rows(batch)]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,55 @@
+"""Tamper evidence: did a submission change cells that students are not meant to edit?
+
+As nbgrader does, locked cells of the release (the public test cells, the helper
+imports, the instructions) are compared with the submission's cells of the same
+``grade_id`` by nbgrader's own checksum. The result is a flag for the instructor,
+never a penalty: grading does not depend on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nbformat import NotebookNode
+from nbgrader.utils import compute_checksum
+
+
+@dataclass(frozen=True)
+class TamperReport:
+    checked: bool  # False: the submission carries no nbgrader ids to compare (old layouts)
+    changed_cells: tuple[str, ...] = ()  # grade_ids of locked cells edited or deleted
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
+
+
+def locked_checksums(release: NotebookNode) -> dict[str, str]:
+    """grade_id -> checksum of every locked, non-solution cell of the released notebook."""
+    checksums = {}
+    for cell in release.cells:
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        if meta.get("locked") and not meta.get("solution") and meta.get("grade_id"):
+            checksums[meta["grade_id"]] = compute_checksum(cell)
+    return checksums
+
+
+def _checksum(cell: NotebookNode) -> str | None:
+    try:
+        return compute_checksum(cell)
+    except Exception:  # malformed metadata in a submission counts as a change
+        return None
+
+
+def check(submission: NotebookNode, expected: dict[str, str]) -> TamperReport:
+    """Which locked cells differ from the release (missing ones count as changed)."""
+    found: dict[str, NotebookNode] = {}
+    for cell in submission.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in expected and grade_id not in found:
+            found[grade_id] = cell
+    if not found:
+        return TamperReport(checked=False)
+    changed = tuple(grade_id for grade_id, checksum in expected.items()
+                    if grade_id not in found or _checksum(found[grade_id]) != checksum)
+    return TamperReport(checked=True, changed_cells=changed)
