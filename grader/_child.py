@@ -1,282 +1,53 @@
-"""The sandbox's own side: a fork server ("zygote") and the per-submission children it forks.
+"""A submission's own process: runs its cells in one namespace, then answers calls.
 
-Never imported by the grader: :mod:`grader.sandbox` hands this file's source text
-to a fresh ``python -I``, so it imports only the standard library (numpy comes
-with the preloaded modules) and receives :mod:`grader.wire` as source text too,
-after a finder that refuses ``grader`` is in place. Everything a submission
-could reach in its process is in this file; nothing here is secret.
+Never imported by the grader: the sandbox's helper process (:mod:`grader._zygote`)
+loads this file's source text, and each forked child, already confined (own session,
+resource limits, an empty scratch folder as cwd, fds 0-2 on /dev/null and 3 its socket,
+an unprivileged uid where namespaces are on), calls :func:`main`. Everything a
+submission could reach in its process is in this file and :mod:`grader.wire`;
+nothing here is secret.
 
-Zygote protocol (SOCK_SEQPACKET, one JSON object per packet): ``fork`` (with the
-child's socket attached) -> ``{"pid", "scratch"}``; ``kill`` -> ``{"status"}``;
-``exit``. Child protocol (stream, 8-byte length + wire data): ``cells`` ->
-one ``cell`` reply per cell; then ``call`` -> any ``callback`` round trips -> ``result``.
+Protocol (stream, 8-byte length + :mod:`grader.wire` data): ``cells`` -> one ``cell``
+reply per cell; then ``call`` -> any ``callback`` round trips -> ``result``.
 """
 from __future__ import annotations
 
-import ctypes
-import gc
 import importlib
-import importlib.machinery
 import importlib.util
 import io
-import json
 import linecache
 import os
-import resource
-import shutil
-import signal
 import socket
 import struct
 import sys
-import tempfile
 import time
 import traceback
 import types
 
+import _sandbox_wire as wire  # registered by the helper process, from grader/wire.py source
+
 HEADER = struct.Struct(">Q")
 TRACEBACK_FRAMES = 8
 MESSAGE_CHARS = 2000
-_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+LINE_CHARS = 300  # of one traceback line (a cell may be one enormous line)
 _ABSENT = object()
 
-wire: types.ModuleType  # loaded from source by zygote_main
-numpy: types.ModuleType
+numpy = importlib.import_module("numpy")
 
 
-def zygote_main(payload: dict) -> None:
-    """Load once what every submission needs, then fork a child per request."""
-    global wire, numpy
-    _hide(payload["blocked"])
-    wire = _load("_sandbox_wire", payload["wire"], "<sandbox-wire>")
-    numpy = importlib.import_module("numpy")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's business
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    for name in payload["preload"]:
-        try:
-            importlib.import_module(name)
-        except Exception:  # optional: a notebook that needs it will say so itself
-            pass
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # escaped grandchildren come back to be killed
-    control = socket.socket(fileno=payload["control_fd"])
-    # helper modules compile once per zygote, without writing into the helper folder
-    sys.pycache_prefix = tempfile.mkdtemp(prefix="grader-pycache-")
-    gc.collect()
-    gc.freeze()  # fewer copy-on-write page faults in the children
-    control.send(json.dumps({"op": "ready", "pid": os.getpid(),
-                             "pycache": sys.pycache_prefix}).encode())
-    _serve_zygote(control)
-
-
-def _load(name: str, source: str, filename: str) -> types.ModuleType:
-    module = types.ModuleType(name)
-    sys.modules[name] = module
-    exec(compile(source, filename, "exec"), module.__dict__)
-    return module
-
-
-class _Blocker:
-    """Refuses to import the grader package, where the reference solution lives."""
-
-    def __init__(self, package: str):
-        self.package = package
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname == self.package or fullname.startswith(self.package + "."):
-            raise ModuleNotFoundError(f"the {self.package} package is not available to "
-                                      "submissions", name=fullname)
-        return None
-
-
-def _hide(package: str) -> None:
-    """Refuse the package, and drop finders (editable installs) that would find it anyway."""
-    for finder in list(sys.meta_path):
-        if finder is importlib.machinery.PathFinder:
-            continue
-        try:
-            found = finder.find_spec(package, None) is not None
-        except Exception:
-            found = False
-        if found:
-            sys.meta_path.remove(finder)
-    sys.meta_path.insert(0, _Blocker(package))
-
-
-def _prctl(option: int, value: int) -> None:
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-    except Exception:  # not Linux: the process-group kill still applies
-        pass
-
-
-def _serve_zygote(control: socket.socket) -> None:
-    children: dict[int, str] = {}
-    try:
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
-            except OSError:
-                break
-            if not data:
-                break
-            request = json.loads(data)
-            later = None
-            if request["op"] == "fork":
-                try:
-                    reply = _fork(control, request, fds[0], children)
-                except OSError as exc:  # out of processes or disk: this submission only
-                    reply = {"error": str(exc)}
-            elif request["op"] == "kill" and request.get("wait"):
-                reply = {"status": _reap(request["pid"], request.get("grace", 0.0), children)}
-            elif request["op"] == "kill":  # nobody waits for the status: answer first
-                _signal(request["pid"] if request["pid"] in children else None)
-                reply, later = {"status": None}, request["pid"]
-            else:
-                break
-            control.send(json.dumps(reply).encode())
-            if later is not None:
-                _reap(later, 0.0, children)
-            if request["op"] == "kill":
-                _sweep(children)
-    finally:
-        for pid in list(children):
-            _reap(pid, 0.0, children)
-        _sweep(children)
-        _remove(sys.pycache_prefix)
-        os._exit(0)
-
-
-def _fork(control: socket.socket, request: dict, fd: int, children: dict[int, str]) -> dict:
-    scratch = tempfile.mkdtemp(prefix="grader-submission-", dir=request.get("scratch_root"))
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            control.close()
-            _child_main(socket.socket(fileno=fd), scratch, request)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(fd)
-    children[pid] = scratch
-    return {"pid": pid, "scratch": scratch}
-
-
-def _reap(pid: int, grace: float, children: dict[int, str]) -> int | None:
-    """Kill a child's process group and reap it; its wait status, or None if unknown."""
-    scratch = children.pop(pid, None)
-    if scratch is None:
-        return None
-    deadline = time.monotonic() + grace
-    while (time.monotonic() < deadline  # unreaped, the pid cannot be reused meanwhile
-           and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None):
-        time.sleep(0.002)
-    _signal(pid)
-    try:
-        status = os.waitpid(pid, 0)[1]
-    except ChildProcessError:
-        status = None
-    _remove(scratch)
-    return status
-
-
-def _signal(pid: int | None) -> None:
-    """SIGKILL a process and its group; only for children not yet reaped (pids stay ours)."""
-    if pid is None:
-        return
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
-def _sweep(children: dict[int, str]) -> None:
-    """Kill processes a submission left behind that were reparented to the zygote."""
-    for _ in range(10):
-        strays = [pid for pid in _child_pids() if pid not in children]
-        if not strays:
-            return
-        for pid in strays:
-            _signal(pid)
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-
-
-def _child_pids() -> list[int]:
-    me = os.getpid()
-    try:
-        with open(f"/proc/{me}/task/{me}/children") as handle:
-            return [int(pid) for pid in handle.read().split()]
-    except OSError:
-        pass
-    pids = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == me:
-                pids.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
-
-
-def _remove(path: str) -> None:
-    """Delete a scratch folder even where the submission took permissions away."""
-    for root, dirs, _ in os.walk(path):
-        for name in dirs:
-            full = os.path.join(root, name)
-            if not os.path.islink(full):
-                try:
-                    os.chmod(full, 0o700)
-                except OSError:
-                    pass
-    shutil.rmtree(path, ignore_errors=True)
-
-
-# --- the forked child: one per submission (again after a timeout) -----------------------
-
-
-def _child_main(sock: socket.socket, scratch: str, request: dict) -> None:
-    zygote = os.getppid()
-    os.setsid()
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != zygote:
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises instead
+def main(sock: socket.socket, request: dict, helper_dir: str | None) -> None:
+    """Set up ``__main__`` as a notebook would have it and serve the grader until it hangs up."""
     limits = request["limits"]
-    _rlimit(resource.RLIMIT_AS, limits["memory_bytes"])
-    _rlimit(resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 1)
-    _rlimit(resource.RLIMIT_FSIZE, limits["file_bytes"])
-    _rlimit(resource.RLIMIT_CORE, 0)
-    os.chdir(scratch)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
     tail = _Tail(limits["output_bytes"])
     sys.stdout = sys.stderr = tail
     sys.argv = [""]
-    if request.get("helper_dir"):
-        sys.path.insert(0, request["helper_dir"])
+    if helper_dir:
+        sys.path.insert(0, helper_dir)
     sys.meta_path.insert(0, _AliasFinder(request.get("aliases") or {}))
-    main = types.ModuleType("__main__")
-    main.__dict__.update(get_ipython=_get_ipython, display=_noop)
-    sys.modules["__main__"] = main
-    _serve_child(sock, main.__dict__, tail, limits["message_bytes"])
-
-
-def _rlimit(which: int, soft: int, hard: int | None = None) -> None:
-    hard = soft if hard is None else hard
-    _, current = resource.getrlimit(which)
-    if current != resource.RLIM_INFINITY:
-        soft, hard = min(soft, current), min(hard, current)
-    resource.setrlimit(which, (soft, hard))
+    main_module = types.ModuleType("__main__")
+    main_module.__dict__.update(get_ipython=_get_ipython, display=_noop)
+    sys.modules["__main__"] = main_module
+    _serve_child(sock, main_module.__dict__, tail, limits["message_bytes"])
 
 
 class _Tail(io.TextIOBase):
@@ -458,11 +229,11 @@ def _describe(exc: BaseException) -> dict:
     try:
         frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
                   if frame.filename.startswith("<cell ")][-TRACEBACK_FRAMES:]
-        lines = [f'File "{f.filename}", line {f.lineno}, in {f.name}'
-                 + (f"\n    {f.line}" if f.line else "") for f in frames]
+        lines = [f'File "{f.filename}", line {f.lineno}, in {f.name[:200]}'
+                 + (f"\n    {f.line[:LINE_CHARS]}" if f.line else "") for f in frames]
         if (isinstance(exc, SyntaxError) and isinstance(exc.filename, str)
                 and exc.filename.startswith("<cell ")):
-            code = (exc.text or "").strip()
+            code = str(exc.text or "").strip()[:LINE_CHARS]
             lines.append(f'File "{exc.filename}", line {exc.lineno}'
                          + (f"\n    {code}" if code else ""))
     except BaseException:

@@ -27,6 +27,7 @@ class Check:
     args: tuple
     expected: Any
     global_seed: int | None = None
+    example: bool = False  # the notebook's own, public example
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
             # numpy itself gives the reference's values each time
             seed = 101 + 7 * number if reseeds else None
             checks.append(Check(f"case {number}: {case.label}", case.args,
-                                function(*copy.deepcopy(case.args)), seed))
+                                function(*copy.deepcopy(case.args)), seed,
+                                example=case.label.startswith(kit.EXAMPLE_LABEL)))
         arg_names, outputs = kit.SIGNATURES[name]
         plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks),
                                    kit.DEPENDENCIES.get(name, ()), reseeds)
@@ -77,6 +79,24 @@ def _failure(call: CallResult) -> str:
     if call.status == "missing":
         return "the function is not defined."
     return f"raised {call.error.strip().splitlines()[-1] if call.error.strip() else 'an error'}"
+
+
+EXAMPLE_ONLY = ("Right only on the notebook's example: the function must compute its result "
+                "from its arguments (no hard-coded values, no global variables).")
+
+
+def _discount_example_only(exercise: ExercisePlan, results: list[CheckResult]
+                           ) -> list[CheckResult]:
+    """The notebook's example is public: passing it alone earns nothing.
+
+    Otherwise returning the printed expected output would score. Example cases count
+    once some generated case passes too.
+    """
+    example = {check.name for check in exercise.checks if check.example}
+    if not example or any(r.passed for r in results if r.name not in example):
+        return results
+    return [CheckResult(r.name, False, EXAMPLE_ONLY) if r.passed and r.name in example else r
+            for r in results]
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,7 @@ def run_exercise(exercise: ExercisePlan, call: Call,
         if problems and changed:
             problems.append(f"It also changed {', '.join(f'`{n}`' for n in changed)} in place.")
         results.append(CheckResult(check.name, not problems, "\n".join(problems)))
+    results = _discount_example_only(exercise, results)
     if any(result.passed for result in results):
         # judged only when some output was right: for a wrong function it adds nothing
         changed = sorted(set(mutated), key=exercise.arg_names.index)

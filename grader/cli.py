@@ -5,6 +5,7 @@ stderr and an exit code (2 for usage errors, 1 otherwise).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -88,7 +89,14 @@ def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
               default=Path("release/dnn_step_by_step"), show_default=True,
               help="The released student folder of the assignment (helpers, points).")
 @click.option("--jobs", type=click.IntRange(min=0), default=0,
-              help="Submissions graded in parallel (default: one per core).")
+              help="Worker processes grading in parallel on this machine "
+                   "(default: one per core; not used with --dask).")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Grade on a Dask cluster instead, e.g. tcp://scheduler:8786 "
+                   "(pip install 'nb-autograder[dask]').")
+@click.option("--fresh", is_flag=True,
+              help="Grade every submission again, ignoring results kept in the output "
+                   "folder's journal from earlier runs.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds (wall clock and CPU) allowed per exercise.")
 @click.option("--memory", "memory_mb", type=click.IntRange(min=64), default=2048,
@@ -103,11 +111,18 @@ def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
               help="Also write a Gradescope results.json (single submission only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
-          timeout: float, memory_mb: int, no_isolation: bool, all_or_nothing: bool,
-          fail_under: float | None, gradescope: Path | None, quiet: bool) -> None:
-    """Grade submitted notebooks (files, folders or an nbgrader course tree)."""
+          dask_address: str | None, fresh: bool, timeout: float, memory_mb: int,
+          no_isolation: bool, all_or_nothing: bool, fail_under: float | None,
+          gradescope: Path | None, quiet: bool) -> None:
+    """Grade submitted notebooks (files, folders or an nbgrader course tree).
+
+    Each result is kept in OUT/.grader-journal.jsonl as soon as it exists; running
+    the same command again grades only submissions that are new or changed (or all
+    of them when options changed), so an interrupted batch continues where it stopped.
+    """
     from grader.batch import Options, finish, grade_submissions, prepare
     from grader.reports import summary_text, write_reports
+    from grader.resume import Journal, fingerprint, journal_path
     from grader.sandbox import Limits
     from grader.submissions import find_submissions
 
@@ -119,9 +134,35 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     if gradescope is not None and len(submissions) != 1:
         raise UsageError(f"--gradescope needs exactly one submission, got {len(submissions)}")
     show = not quiet and len(submissions) > 1
-    with click.progressbar(length=len(submissions), label="grading", file=sys.stderr,
-                           show_pos=True, hidden=not show) as bar:
-        results = grade_submissions(submissions, context, lambda _result: bar.update(1))
+    done = [0]
+
+    def advance(_result) -> None:
+        done[0] += 1
+        bar.update(1)
+
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if dask_address is not None:
+            from grader.distributed import DaskRunner
+
+            runner = stack.enter_context(DaskRunner(dask_address))
+        journal = stack.enter_context(Journal(journal_path(out_dir), fingerprint(context),
+                                              fresh=fresh))
+        bar = stack.enter_context(click.progressbar(
+            length=len(submissions), label="grading", file=sys.stderr, show_pos=True,
+            hidden=not show))
+        try:
+            results = grade_submissions(submissions, context, advance, journal=journal,
+                                        runner=runner)
+        except KeyboardInterrupt:
+            bar.render_finish()
+            click.echo(f"\ninterrupted: {done[0]} of {len(submissions)} results are kept in "
+                       f"{journal.path}; run the same command again to grade the rest",
+                       err=True)
+            sys.exit(130)
+    if journal.reused and not quiet:
+        click.echo(f"{journal.reused} of {len(submissions)} submissions unchanged since the "
+                   f"last run: results taken from {journal.path}", err=True)
     batch = finish(context, results)
     write_reports(batch, out_dir, context.assignment.title, gradescope)
     if not quiet:

@@ -51,6 +51,12 @@ def _values_message(name: str, expected: np.ndarray, got: np.ndarray) -> str:
             f"{expected[where]:.8g}, got {got[where]:.8g}.")
 
 
+def _keys(keys: list, limit: int = 10) -> str:
+    """A readable list of dict keys; a student's dict may have millions."""
+    shown = ", ".join(repr(key)[:40] for key in keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
 def _compare_array(name: str, expected: np.ndarray, got: Any) -> list[str]:
     if not isinstance(got, np.ndarray):
         return [f"`{name}` should be a numpy array, but it is {describe(got)}."]
@@ -72,9 +78,9 @@ def compare(name: str, expected: Any, got: Any) -> list[str]:
         missing = [key for key in expected if key not in got]
         extra = [key for key in got if key not in expected]
         if missing:
-            problems.append(f"`{name}` is missing the key(s) {', '.join(map(repr, missing))}.")
+            problems.append(f"`{name}` is missing the key(s) {_keys(missing)}.")
         if extra:
-            problems.append(f"`{name}` has unexpected key(s) {', '.join(map(repr, extra))}.")
+            problems.append(f"`{name}` has unexpected key(s) {_keys(extra)}.")
         for key, value in expected.items():
             if key in got:
                 problems += compare(f"{name}[{key!r}]", value, got[key])
@@ -94,7 +100,11 @@ def compare(name: str, expected: Any, got: Any) -> list[str]:
         return _compare_array(name, expected, got)
     if not _is_number(got):
         return [f"`{name}` should be a number, but it is {describe(got)}."]
-    want, have = float(expected), float(got)
+    want = float(expected)
+    try:
+        have = float(got)
+    except (OverflowError, ValueError):
+        return [f"`{name}` should be close to {want!r}, but it does not fit in a float."]
     if not np.isclose(have, want, rtol=RTOL, atol=ATOL):
         return [f"Wrong value for `{name}`: expected {want!r}, got {have!r}."]
     return []

@@ -29,7 +29,7 @@ except ImportError:  # inside the sandbox child
 
 MAX_DEPTH = 50
 MAX_ARRAY_BYTES = 256 << 20
-MAX_INT_BITS = 10_000  # far below the digit limit of int(str)
+MAX_INT_BITS = 1023  # larger ints may fit no float: nothing could compare them
 DTYPES = frozenset(
     ["|b1", "|i1", "|u1"]
     + [order + code for order in "<>" for code in
@@ -164,6 +164,8 @@ def _scalar(value: np.generic) -> dict:
 
 def _from_json(node: Any, depth: int, budget: list) -> Any:
     kind = type(node)
+    if kind is int and node.bit_length() > MAX_INT_BITS:  # sent by hand: json reads any size
+        return Unsupported("int (too large)")
     if node is None or kind in (bool, int, float, str):
         return node
     if depth >= MAX_DEPTH + 5:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,15 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, Sandbox, SandboxError
+import grader
+from grader.sandbox import Limits, Sandbox, SandboxError, hidden_paths
 from grader.wire import Unsupported
 
 LIMITS = Limits(call_timeout=1.0, cells_timeout=1.0, submission_timeout=60.0)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(LIMITS) as shared:
+@pytest.fixture(scope="module", params=["auto", "rlimits"])
+def sandbox(request):
+    """Every test runs twice: with the default isolation (namespaces where possible) and
+    with the rlimits-only fallback."""
+    with Sandbox(LIMITS, mode=request.param) as shared:
         yield shared
 
 
@@ -289,11 +293,13 @@ def test_cwd_is_a_fresh_empty_folder_per_session(sandbox):
     with sandbox.open(cells) as first, sandbox.open(cells) as second:
         (cwd1, listing1), (cwd2, listing2) = first.call("where").value, second.call("where").value
         assert listing1 == listing2 == [] and cwd1 != cwd2
-        assert Path(cwd1) == first.scratch_dir
+        scratch1, scratch2 = first.scratch_dir, second.scratch_dir
+        # the grader's view of the child's folder (through /proc/PID/root with namespaces)
+        assert str(scratch1).endswith(cwd1) and str(scratch2).endswith(cwd2)
         first.call("write")
-        assert (first.scratch_dir / "out.txt").read_text() == "x"
+        assert (scratch1 / "out.txt").read_text() == "x"
         assert second.call("where").value[1] == []
-    assert gone_path(Path(cwd1)) and gone_path(Path(cwd2))
+    assert gone_path(scratch1) and gone_path(scratch2)
 
 
 def gone_path(path: Path, within: float = 3.0) -> bool:
@@ -476,3 +482,97 @@ def _parent(pid: int) -> int | None:
 
 def _children_of(pid: int) -> list[int]:
     return [child for child in _all_pids() if _parent(child) == pid]
+
+
+def test_isolation_is_reported(sandbox):
+    assert isinstance(sandbox.strong, bool)
+    if sandbox.strong:
+        assert sandbox.isolation.startswith("namespaces (mount, pid, network, IPC)")
+    else:
+        assert sandbox.isolation.startswith("rlimits only: ")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0
+                    or shutil.which("setpriv") is None,
+                    reason="needs root and util-linux setpriv to take CAP_SYS_ADMIN away")
+def test_without_the_capability_for_namespaces_it_falls_back_or_refuses(tmp_path):
+    """As in a container without CAP_SYS_ADMIN: auto falls back and says why; namespaces
+    (required by mode or GRADER_SANDBOX) refuses to start."""
+    script = (
+        "import os\n"
+        "from grader.sandbox import Sandbox, SandboxError\n"
+        "with Sandbox(preload=()) as auto:\n"
+        "    print(auto.strong, auto.isolation, flush=True)\n"
+        "    with auto.open(['def f():\\n    return 1']) as session:\n"
+        "        print(session.call('f').value, flush=True)\n"
+        "for kwargs in ({'mode': 'namespaces'}, {}):\n"
+        "    os.environ['GRADER_SANDBOX'] = 'namespaces'\n"
+        "    try:\n"
+        "        Sandbox(preload=(), **kwargs)\n"
+        "    except SandboxError as exc:\n"
+        "        print('refused:', exc, flush=True)\n")
+    result = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-c",
+                             script], capture_output=True, text=True, timeout=120)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    reason = "no namespaces here (unshare: Operation not permitted)"
+    assert lines[0] == f"False rlimits only: {reason}"
+    assert lines[1] == "1"
+    assert lines[2:] == [f"refused: the sandbox cannot isolate submissions: {reason}"] * 2
+
+
+def test_hidden_paths_cover_the_grader_and_what_is_asked():
+    paths = hidden_paths(["/srv/course/out", Path("relative-folder")])
+    package = str(Path(grader.__file__).resolve().parent)
+    assert {package, os.getcwd(), str(Path.home()), "/tmp", "/srv/course/out",
+            str(Path("relative-folder").resolve())} <= set(paths)
+    assert "/" not in paths and len(paths) == len(set(paths))
+
+
+def test_many_failing_cells_are_summarised(sandbox):
+    cells = [f"raise ValueError({n})" for n in range(120)] + ["def f():\n    return 1"]
+    with sandbox.open(cells) as session:
+        lines = session.cell_errors()
+        assert session.call("f").value == 1
+    assert len(lines) == 50 and lines[0] == "cell 1: ValueError: 0"
+    assert lines[-1] == "... and 71 more cells with errors"
+
+
+def test_data_after_the_result_ends_the_call(sandbox):
+    cells = ["import json, os",
+             "def forge():\n"
+             "    frame = json.dumps({'$dict': [['op', 'result'], ['status', 'ok'],"
+             " ['value', 1]]}).encode()\n"
+             "    os.write(3, (len(frame).to_bytes(8, 'big') + frame) * 2)\n"
+             "    return 2",
+             "def f():\n    return 3"]
+    with sandbox.open(cells) as session:
+        result = session.call("forge")
+        assert result.status == "died" and result.value is None
+        assert result.error == "the submission's process sent data nobody asked for"
+        assert session.call("f").value == 3
+
+
+def test_new_limits_have_defaults():
+    limits = Limits()
+    assert limits.processes == 16 and limits.scratch_bytes == 64 << 20
+
+
+def test_callbacks_refuse_data_larger_than_the_checks(sandbox):
+    """A callback runs in the grader: (n, 1) x (1, n) must not become an n-by-n product there."""
+    cells = ["import numpy as np",
+             "def blow_up(x):\n    return helper(np.ones((100_000, 1)), np.ones((1, 100_000)))",
+             "def fair(x):\n    return helper(x.T, x)"]
+    calls = []
+
+    def helper(a, b):
+        calls.append(a.shape)
+        return a @ b
+
+    with sandbox.open(cells) as session:
+        refused = session.call("blow_up", (np.ones((3, 2)),), callbacks={"helper": helper})
+        fair = session.call("fair", (np.ones((3, 2)),), callbacks={"helper": helper})
+    assert refused.status == "error" and refused.error_type == "RuntimeError"
+    assert refused.message == "helper refused arguments larger than the check's own"
+    assert fair.status == "ok" and np.array_equal(fair.value, np.full((2, 2), 3.0))
+    assert calls == [(2, 3)]

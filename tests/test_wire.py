@@ -184,3 +184,13 @@ def test_reading_never_executes_code(tmp_path):
     assert not marker.exists()
     assert results[0] == Unsupported(hostile[0]["$unsupported"][:200])  # only a name, as text
     assert results[1:] == [None, None]
+
+
+def test_ints_too_large_for_a_float_are_unsupported_both_ways():
+    """The grader compares numbers as floats: an int no float can hold must not crash it."""
+    limit = 2**1023  # every int below converts to float
+    assert roundtrip(limit - 1) == limit - 1 and float(roundtrip(-(limit - 1))) < 0
+    assert roundtrip(limit) == Unsupported("int (too large)")
+    assert roundtrip([2**5000]) == [Unsupported("int (too large)")]
+    # a hostile child writes the digits itself: decoding marks them too
+    assert decode(b"[" + str(2**2000).encode() + b", 1]") == [Unsupported("int (too large)"), 1]

@@ -1,0 +1,378 @@
+"""Benchmark ``grader grade`` on N synthetic submissions, and ``nbgrader autograde`` on a subset.
+
+    python bench/bench_grade.py -n 1000              # default jobs, limits and isolation
+    python bench/bench_grade.py -n 10000 --nbgrader 0
+
+The batch is a realistic mix built from the solved notebook (grader.synth): mostly
+correct, ~8% with one broken exercise (a typical mistake, a crash or a deleted
+function), and a few infinite loops (one per 300 submissions). Every notebook's
+graded cells carry a line naming its student, so no two submissions are the same
+file and graded cells differ between students as real ones do.
+
+Prints the batch, the exact command, wall time, submissions per second, seconds
+per submission, the peak memory of the whole process tree (RSS summed over the
+grader and every process it started, and PSS, which counts shared pages once),
+the fixed cost of a run (one submission) and, when nbgrader is installed,
+``nbgrader autograde`` of the first K notebooks of the same batch (no infinite
+loops: nbgrader would wait 30 s per cell) against ``grader grade`` of those K.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "dnn_step_by_step"
+BROKEN_SHARE = 0.08
+HANG_EVERY = 300
+
+
+# --- the batch ---------------------------------------------------------------------------
+
+
+def templates(solutions: Path, release: Path) -> dict[str, dict]:
+    """Kind of submission -> notebook as plain JSON data."""
+    from grader.notebooks import notebook_bytes, read_notebook
+    from grader.synth import CRASH, HANG, MISTAKES, NOTEBOOK, with_function, without_function
+
+    solved = read_notebook(solutions / NOTEBOOK)
+    kinds = {"correct": solved, "crash": with_function(solved, *CRASH),
+             "missing_compute_cost": without_function(solved, "compute_cost"),
+             "hang": with_function(solved, *HANG)}
+    kinds.update({f"mistake_{name}": with_function(solved, name, source)
+                  for name, source in MISTAKES.items()})
+    return {kind: json.loads(notebook_bytes(nb)) for kind, nb in kinds.items()}
+
+
+def mix(n: int, hang_every: int = HANG_EVERY, seed: int = 0) -> list[str]:
+    """n kinds: one infinite loop per ``hang_every``, 8% broken (cycling through the
+    mistakes), the rest correct; shuffled."""
+    broken = ["crash", "missing_compute_cost"] + [f"mistake_{name}" for name in _mistakes()]
+    hangs = n // hang_every if hang_every else 0
+    n_broken = round(n * BROKEN_SHARE)
+    kinds = ["hang"] * hangs + [broken[i % len(broken)] for i in range(n_broken)]
+    kinds += ["correct"] * (n - len(kinds))
+    random.Random(seed).shuffle(kinds)
+    return kinds
+
+
+def _mistakes() -> list[str]:
+    from grader.synth import MISTAKES
+
+    return sorted(MISTAKES)
+
+
+def personalized(notebook: dict, student: str) -> bytes:
+    """The notebook with a comment naming the student in every graded cell."""
+    doc = dict(notebook)
+    cells = []
+    for cell in notebook["cells"]:
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else source
+        if cell.get("cell_type") == "code" and text.startswith("# GRADED FUNCTION"):
+            first, _, rest = text.partition("\n")
+            cell = copy.copy(cell)
+            cell["source"] = f"{first}\n# submitted by {student}\n{rest}"
+        cells.append(cell)
+    doc["cells"] = cells
+    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_batch(folder: Path, n: int, solutions: Path, release: Path,
+                hang_every: int = HANG_EVERY) -> list[tuple[Path, str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    notebooks = templates(solutions, release)
+    written = []
+    for index, kind in enumerate(mix(n, hang_every)):
+        path = folder / f"student{index:05d}.ipynb"
+        path.write_bytes(personalized(notebooks[kind], path.stem))
+        written.append((path, kind))
+    return written
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+class TreeMemory:
+    """Samples the summed RSS and PSS of a process and all its descendants (Linux /proc).
+
+    RSS every ``interval``, PSS (smaps_rollup, costly: it walks page tables) every
+    ``pss_every`` samples, so the sampling itself takes ~1% of a core.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1, pss_every: int = 10):
+        self.pid, self.interval, self.pss_every = pid, interval, pss_every
+        self.peak_rss = self.peak_pss = self.peak_root_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _tree(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as handle:
+                        todo += [int(child) for child in handle.read().split()]
+            except OSError:
+                continue
+        return pids
+
+    def _sample(self, pss: bool) -> None:
+        rss = total_pss = 0
+        for pid in self._tree():
+            try:
+                with open(f"/proc/{pid}/statm") as handle:
+                    own = int(handle.read().split()[1]) * self._page
+                rss += own
+                if pid == self.pid:
+                    self.peak_root_rss = max(self.peak_root_rss, own)
+                if pss:
+                    with open(f"/proc/{pid}/smaps_rollup") as handle:
+                        for line in handle:
+                            if line.startswith("Pss:"):
+                                total_pss += int(line.split()[1]) * 1024
+                                break
+            except (OSError, ValueError, IndexError):
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, total_pss)
+
+    def _run(self) -> None:
+        count = 0
+        while not self._stop.is_set():
+            self._sample(pss=count % self.pss_every == 0)
+            count += 1
+            self._stop.wait(self.interval)
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the whole process tree (every process is reaped)
+    foreign: float  # CPU seconds the rest of the machine used meanwhile (noise)
+    memory: TreeMemory
+    output: str
+
+
+def busy_seconds() -> float:
+    """CPU seconds spent by the whole machine since boot (/proc/stat), idle excluded."""
+    with open("/proc/stat") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(command: list[str], cwd: Path) -> Run:
+    before, machine = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    with TreeMemory(process.pid) as memory:
+        output, _ = process.communicate()
+    wall = time.perf_counter() - started
+    after, machine = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds() - machine
+    if process.returncode != 0:
+        raise SystemExit(f"command failed ({process.returncode}): {' '.join(command)}\n{output}")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(wall, cpu, max(0.0, machine - cpu), memory, output)
+
+
+def grade_command(folder: Path, out: Path, args: argparse.Namespace) -> list[str]:
+    command = [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out),
+               "--release", str(args.release), "-q", "--fresh"]
+    if args.jobs:
+        command += ["--jobs", str(args.jobs)]
+    if args.timeout:
+        command += ["--timeout", str(args.timeout)]
+    return command
+
+
+def check_grades(out: Path, written: list[tuple[Path, str]]) -> tuple[Counter, int]:
+    """Every correct notebook scored full marks, every other one less (a sanity check);
+    and how many time limits the batch waited out (cells and exercise calls)."""
+    data = json.loads((out / "grades.json").read_text())
+    kinds = {str(path.resolve()): kind for path, kind in written}
+    outcome: Counter = Counter()
+    limits = 0
+    for submission in data["submissions"]:
+        kind = kinds[submission["submission"]]
+        full = submission["score"] == submission["max_score"]
+        outcome["ok" if full == (kind == "correct") else f"unexpected {kind}"] += 1
+        limits += sum(e["status"] == "timeout" for e in submission["exercises"].values())
+        limits += sum("did not finish" in line for line in submission["cell_errors"])
+    return outcome, limits
+
+
+# --- nbgrader ----------------------------------------------------------------------------
+
+
+def nbgrader_course(root: Path, source: Path, release: Path) -> Path:
+    """An nbgrader course folder with this assignment generated by nbgrader itself."""
+    course = root / "nbgrader-course"
+    target = course / "source" / ASSIGNMENT
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__",
+                                                                   ".ipynb_checkpoints"))
+    for path in release.iterdir():  # files generated for the release (test data)
+        if path.is_file() and not (target / path.name).exists():
+            shutil.copyfile(path, target / path.name)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        f"c.CourseDirectory.db_assignments = [dict(name={ASSIGNMENT!r})]\n")
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    return course
+
+
+def _nbgrader(course: Path, *args: str) -> float:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"nbgrader {args[0]} failed: {' | '.join(tail)}")
+    return time.perf_counter() - started
+
+
+def nbgrader_autograde(course: Path, notebooks: list[Path], notebook_name: str) -> float:
+    for path in notebooks:
+        target = course / "submitted" / path.stem / ASSIGNMENT / notebook_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return _nbgrader(course, "autograde", ASSIGNMENT, "--create", "--force")
+
+
+def nbgrader_scores(course: Path) -> list[float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return [gradebook.find_submission(ASSIGNMENT, student.id).score
+                for student in gradebook.students]
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=1000, help="submissions (default 1000)")
+    parser.add_argument("--jobs", type=int, default=0, help="grader --jobs (default: cores)")
+    parser.add_argument("--timeout", type=float, default=0,
+                        help="grader --timeout (default: the grader's own, 10 s)")
+    parser.add_argument("--hang-every", type=int, default=HANG_EVERY, metavar="K",
+                        help=f"one infinite loop per K submissions (default {HANG_EVERY}; "
+                             "0: none)")
+    parser.add_argument("--nbgrader", type=int, default=20, metavar="K",
+                        help="also autograde the first K notebooks with nbgrader (0: skip)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep the batch and outputs here (default: a temporary folder, "
+                             "removed at the end)")
+    parser.add_argument("--release", type=Path, default=REPO / "release" / ASSIGNMENT)
+    parser.add_argument("--solutions", type=Path, default=REPO / "solutions" / ASSIGNMENT)
+    parser.add_argument("--source", type=Path, default=REPO / "source_notebooks" / ASSIGNMENT)
+    args = parser.parse_args(argv)
+    if args.workdir is None:
+        with tempfile.TemporaryDirectory(prefix="grader-bench-") as folder:
+            return bench(args, Path(folder))
+    return bench(args, args.workdir)
+
+
+def bench(args: argparse.Namespace, workdir: Path) -> None:
+    import numpy
+
+    from grader.jobs import default_jobs
+    from grader.sandbox import Limits
+    from grader.synth import NOTEBOOK
+
+    jobs = args.jobs or default_jobs()
+    timeout = args.timeout or Limits().call_timeout
+    started = time.perf_counter()
+    written = write_batch(workdir / "submissions", args.n, args.solutions, args.release,
+                          args.hang_every)
+    kinds = Counter(kind for _, kind in written)
+    hangs, correct = kinds["hang"], kinds["correct"]
+    print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}, numpy {numpy.__version__}")
+    print(f"batch: N={args.n} ({correct} correct, {args.n - correct - hangs} with one broken "
+          f"exercise, {hangs} infinite loops) written in {time.perf_counter() - started:.1f} s "
+          f"to {workdir / 'submissions'}")
+
+    command = grade_command(workdir / "submissions", workdir / "out", args)
+    print(f"command: {' '.join(command)}")
+    run = run_measured(command, REPO)
+    wall, (outcome, limits) = run.wall, check_grades(workdir / "out", written)
+    print(f"grader: {wall:.1f} s for {args.n} submissions: {args.n / wall:.1f} submissions/s, "
+          f"{wall / args.n:.4f} s/submission (jobs={jobs}, timeout={timeout:g} s)")
+    print(f"peak memory (process tree): RSS {run.memory.peak_rss / 2**20:.0f} MiB, "
+          f"PSS {run.memory.peak_pss / 2**20:.0f} MiB; the grader's own process alone: "
+          f"RSS {run.memory.peak_root_rss / 2**20:.0f} MiB")
+    print(f"cpu (process tree): {run.cpu:.1f} s, {run.cpu / args.n:.4f} s/submission; "
+          f"other processes meanwhile: {run.foreign:.1f} cpu s "
+          f"({run.foreign / (wall * (os.cpu_count() or 1)):.0%} of the machine)")
+    if limits:
+        # each infinite loop waits out two limits: the notebook's own demo cell calls the
+        # function, then the hidden check does
+        waiting = limits * timeout / jobs
+        print(f"excluding the timeouts' own waiting ({limits} limits of {timeout:g} s waited "
+              f"out by {hangs} submissions / {jobs} jobs = {waiting:.0f} s): "
+              f"{(args.n - hangs) / (wall - waiting):.1f} submissions/s")
+    print(f"check: {dict(outcome)}")
+    if args.n >= 50:
+        single = [written[next(i for i, (_, k) in enumerate(written) if k == "correct")]]
+        (workdir / "one").mkdir(exist_ok=True)
+        shutil.copyfile(single[0][0], workdir / "one" / single[0][0].name)
+        fixed = run_measured(grade_command(workdir / "one", workdir / "out-one", args),
+                             REPO).wall
+        print(f"cost model: {fixed:.1f} s fixed (a run of one submission), then "
+              f"{(wall - fixed) / (args.n - 1):.4f} s per further submission")
+
+    if args.nbgrader:
+        subset = [path for path, kind in written if kind != "hang"][:args.nbgrader]
+        try:
+            course = nbgrader_course(workdir, args.source, args.release)
+            nb_wall = nbgrader_autograde(course, subset, NOTEBOOK)
+            scores = nbgrader_scores(course)
+        except (ImportError, RuntimeError, OSError) as exc:
+            print(f"nbgrader: not measured: {exc}")
+            return
+        (workdir / "subset").mkdir(exist_ok=True)
+        for path in subset:
+            shutil.copyfile(path, workdir / "subset" / path.name)
+        ours = run_measured(grade_command(workdir / "subset", workdir / "out-subset", args),
+                            REPO).wall
+        k = len(subset)
+        print(f"nbgrader autograde: {nb_wall:.1f} s for the first {k} notebooks (no infinite "
+              f"loops; mean score {sum(scores) / len(scores):.1f}): "
+              f"{nb_wall / k:.3f} s/notebook")
+        print(f"grader grade on the same {k}: {ours:.1f} s: {ours / k:.3f} s/notebook "
+              f"-> {nb_wall / ours:.1f}x faster than nbgrader on the same notebooks")
+        print(f"per notebook at N={args.n}: nbgrader {nb_wall / k:.3f} s vs grader "
+              f"{wall / args.n:.4f} s -> {(nb_wall / k) / (wall / args.n):.0f}x faster")
+
+
+if __name__ == "__main__":
+    main()

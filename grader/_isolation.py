@@ -1,0 +1,372 @@
+"""Linux namespaces for the sandbox's helper process: what a submission can see and do.
+
+Never imported by the grader: :mod:`grader.sandbox` hands this file's source text to
+the helper process (see :mod:`grader._zygote`), so it uses the standard library only.
+
+:func:`enter` runs first, in the fresh helper interpreter: ``unshare(2)`` of the mount,
+pid, network and IPC namespaces, then a fork. The forked process is pid 1 of the new pid
+namespace and becomes the fork server ("zygote"); the original process stays outside
+and only waits for it, so when the zygote ends, the kernel kills every process left in
+the namespace. :meth:`Namespace.setup` runs once per zygote, after the preloads: every
+mount read-only, an empty tmpfs over each hidden folder (the grader package, the
+grader's working folder, homes, ``/tmp``...), the Python installation bound back
+read-only, a /dev with null, zero, full, random and urandom only. Per submission: a size-limited tmpfs as scratch folder, owned by a uid of
+its own; :func:`confine` drops the forked child to that uid (no groups, no new
+privileges) and :meth:`Namespace.kill_uid` ends every process of it. Nothing here is
+secret: a submission's process holds this module too.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import sys
+
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x8000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+# uid of a submission: UID_BASE + (the zygote's pid outside) * UID_SLOTS + slot, so the
+# uids of all zygotes alive on the machine differ (pid_max <= 2**22); RLIMIT_NPROC then
+# counts one submission's processes only
+UID_BASE, UID_SLOTS = 1 << 30, 64
+_OPTION_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+                 "noatime": 0x400, "nodiratime": 0x800, "relatime": 0x200000}
+_HIDING = "mode=0755,size=64k,nr_inodes=1024"
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+_SANDBOX_TMP = "mode=0755,size=512m"
+
+_libc = None
+
+
+class Unavailable(Exception):
+    """Namespaces cannot be had here; the message says why."""
+
+
+def _c():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                ctypes.c_ulong, ctypes.c_char_p]
+        _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        _libc.unshare.argtypes = [ctypes.c_int]
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"{what}: {os.strerror(number)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    encode = (lambda text: None if text is None else os.fsencode(text))
+    _check(_c().mount(encode(source), encode(target), encode(fstype), flags, encode(data)),
+           f"mount {target}")
+
+
+def prctl(option: int, value: int) -> None:
+    try:
+        _c().prctl(option, value, 0, 0, 0)
+    except Exception:  # not Linux: the process-group kill still applies
+        pass
+
+
+def enter() -> Namespace:
+    """Unshare the namespaces and fork; returns in the new pid 1 only (raises Unavailable)."""
+    if not sys.platform.startswith("linux"):
+        raise Unavailable("not Linux")
+    if os.geteuid() != 0:
+        raise Unavailable("not running as root (namespaces and a uid per submission need root)")
+    try:
+        _check(_c().unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
+        # before any mount: nothing done in here may propagate to the grader's mounts
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except (OSError, AttributeError) as exc:
+        raise Unavailable(f"no namespaces here ({describe(exc)})") from None
+    pid = os.fork()
+    if pid:
+        _wait_and_exit(pid)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader kills the waiter: we die too
+    return Namespace()
+
+
+def describe(exc: BaseException) -> str:
+    """``unshare: Operation not permitted`` rather than ``[Errno 1] ...``."""
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _wait_and_exit(pid: int) -> None:
+    """The process outside: hold nothing open (the grader sees EOF when pid 1 dies)."""
+    os.closerange(3, _max_fd())
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            status = 0
+            break
+        except InterruptedError:
+            continue
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65536
+
+
+class Namespace:
+    """The zygote's side of the namespaces: setup once, then scratch folders and uids."""
+
+    description = ("namespaces (mount, pid, network, IPC): grader files hidden, file system "
+                   "read-only, one unprivileged uid per submission")
+
+    def __init__(self):
+        # still the grader's /proc: our own pid there, and a handle to find our children's
+        self.outer_pid = int(os.readlink("/proc/self"))
+        self.outer_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        self.uid_base = UID_BASE + self.outer_pid * UID_SLOTS
+        self.free = list(range(UID_SLOTS))
+        self.helpers: dict[tuple, str] = {}
+        self.known_children: set[int] = set()
+        self.scratch_count = 0
+        self.root = "/tmp/.grader"  # the zygote's own files (inside the fresh /tmp)
+
+    # --- once per zygote --------------------------------------------------------------
+
+    def setup(self, hide: list[str], expose: list[str]) -> None:
+        """Hide folders, bind back what submissions need, make everything else read-only."""
+        hide = _existing(hide + ["/tmp"])
+        expose = [path for path in _existing(expose) if path not in hide]
+        handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                   for path in expose}
+        try:
+            for point, options in _mount_points():
+                flags = MS_BIND | MS_REMOUNT | MS_RDONLY | _flags(options)
+                try:
+                    _mount(None, point, None, flags)
+                except OSError:
+                    if point == "/":
+                        raise
+            applied: list[tuple[str, str]] = []
+            hiding: list[str] = []
+            for path, kind in sorted([(p, "hide") for p in hide] + [(p, "expose") for p in expose],
+                                     key=lambda item: (_depth(item[0]), item[1] == "expose")):
+                nearest = max((a for a in applied if _within(path, a[0])),
+                              key=lambda a: _depth(a[0]), default=None)
+                if kind == "hide":
+                    if not os.path.isdir(path) or os.path.islink(path):
+                        continue  # already inside a hidden folder
+                    options = _SANDBOX_TMP if path == "/tmp" else _HIDING
+                    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options)
+                    hiding.append(path)
+                elif nearest is None or nearest[1] == "expose":
+                    continue  # visible anyway
+                else:
+                    os.makedirs(path, mode=0o755, exist_ok=True)
+                    _mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND | MS_REC)
+                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+                           | MS_NODEV)
+                applied.append((path, kind))
+            for path in hiding:
+                if path != "/tmp":
+                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+                           | MS_NODEV | MS_NOEXEC)
+            _minimal_dev()
+        finally:
+            for handle in handles.values():
+                os.close(handle)
+        os.makedirs(f"{self.root}/scratch", mode=0o711)
+        os.makedirs(f"{self.root}/helpers", mode=0o755)
+        os.chdir("/")
+
+    # --- per submission ---------------------------------------------------------------
+
+    def take_uid(self) -> int | None:
+        return self.uid_base + self.free.pop(0) if self.free else None
+
+    def scratch(self, uid: int, size: int) -> str:
+        """An empty tmpfs of at most ``size`` bytes that only ``uid`` may enter."""
+        self.scratch_count += 1
+        path = f"{self.root}/scratch/{self.scratch_count}"
+        os.mkdir(path, 0o700)
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               f"size={max(size, 4096)},nr_inodes=4096,mode=0700,uid={uid},gid={uid}")
+        return path
+
+    def release(self, uid: int | None, scratch: str) -> None:
+        """Forget a finished submission; its uid is free again once none of its processes is."""
+        try:
+            _check(_c().umount2(os.fsencode(scratch), MNT_DETACH), f"umount {scratch}")
+            os.rmdir(scratch)
+        except OSError:
+            pass
+        if uid is not None and not self.processes_of(uid):
+            self.free.append(uid - self.uid_base)
+
+    def kill_uid(self, uid: int) -> int:
+        """SIGKILL every process of ``uid`` in the namespace; how many there were."""
+        pids = self.processes_of(uid)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return len(pids)
+
+    def processes_of(self, uid: int) -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/status") as handle:
+                    fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            except OSError:
+                continue
+            if (fields.get("State", "").split()[:1] not in (["Z"], ["X"])
+                    and fields.get("Uid", "").split()[:1] == [str(uid)]):
+                pids.append(int(entry))
+        return pids
+
+    def outer_pid_of(self, pid: int) -> int:
+        """The pid the grader sees for our child ``pid`` (found among our children there)."""
+        me = self.outer_pid
+        listed = {int(p) for p in self._outer_read(f"{me}/task/{me}/children").split()}
+        new, self.known_children = listed - self.known_children, listed
+        for candidate in sorted(new) + sorted(listed - new):
+            for line in self._outer_read(f"{candidate}/status").splitlines():
+                if line.startswith(b"NSpid:") and line.split()[-1] == str(pid).encode():
+                    return candidate
+        raise OSError(f"cannot find the pid of process {pid} outside the namespace")
+
+    def _outer_read(self, path: str) -> bytes:
+        try:
+            fd = os.open(path, os.O_RDONLY, dir_fd=self.outer_proc)
+        except OSError:
+            return b""
+        try:
+            return os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+
+    def helper_copy(self, fd: int) -> str:
+        """A read-only copy of the helper folder open at ``fd``, made once per content."""
+        listing = []
+        for root, dirs, files, root_fd in os.fwalk(".", dir_fd=fd):
+            dirs.sort()
+            for name in sorted(files):
+                info = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
+                listing.append((os.path.join(root, name), info.st_size, info.st_mtime_ns,
+                                info.st_mode))
+        stat = os.fstat(fd)
+        key = (stat.st_dev, stat.st_ino, tuple(listing))
+        if key not in self.helpers:
+            target = f"{self.root}/helpers/{len(self.helpers) + 1}"
+            _copy_tree(fd, target)
+            self.helpers[key] = target
+        return self.helpers[key]
+
+
+def _minimal_dev() -> None:
+    """A /dev of its own: the harmless devices, nothing else of the machine's (no GPUs...)."""
+    devices = {name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC) for name in _DEVICES
+               if os.path.exists(f"/dev/{name}")}
+    try:
+        _mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64")
+        for name, handle in devices.items():
+            open(f"/dev/{name}", "w").close()
+            _mount(f"/proc/self/fd/{handle}", f"/dev/{name}", None, MS_BIND)
+    finally:
+        for handle in devices.values():
+            os.close(handle)
+    os.mkdir("/dev/shm", 0o755)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"/dev/{name}")
+    _mount(None, "/dev", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
+
+
+def _copy_tree(fd: int, target: str) -> None:
+    """Regular files and folders only (no links), readable by all, writable by none."""
+    import py_compile
+
+    os.makedirs(target, mode=0o755)
+    for root, dirs, files, root_fd in os.fwalk(".", dir_fd=fd):
+        here = os.path.normpath(os.path.join(target, root))
+        for name in dirs:
+            os.makedirs(os.path.join(here, name), mode=0o755, exist_ok=True)
+        for name in files:
+            try:
+                source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=root_fd)
+            except OSError:
+                continue  # a link or unreadable: not for students
+            with os.fdopen(source, "rb") as reader, open(os.path.join(here, name), "wb") as writer:
+                shutil.copyfileobj(reader, writer)
+            os.chmod(os.path.join(here, name), 0o644)
+            if name.endswith(".py"):  # compiled once, here: children cannot write bytecode
+                try:
+                    py_compile.compile(os.path.join(here, name), doraise=True)
+                except Exception:  # a broken helper fails when imported, as it should
+                    pass
+
+
+def confine(uid: int) -> None:
+    """In a forked child, before any student code: become ``uid``, for good.
+
+    Its own IPC namespace too: SysV shared memory it makes dies with its processes
+    instead of staying in the zygote's until the sandbox closes."""
+    _check(_c().unshare(CLONE_NEWIPC), "unshare")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    prctl(PR_SET_DUMPABLE, 1)  # its own /proc/self, as any process has (its uid is its own)
+    no_new_privileges()
+
+
+def no_new_privileges() -> None:
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _existing(paths: list[str]) -> list[str]:
+    found = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real != "/" and os.path.isdir(real) and real not in found:
+            found.append(real)
+    return found
+
+
+def _depth(path: str) -> int:
+    return path.rstrip("/").count("/")
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _flags(options: str) -> int:
+    flags = 0
+    for option in options.split(","):
+        flags |= _OPTION_FLAGS.get(option, 0)
+    return flags
+
+
+def _mount_points() -> list[tuple[str, str]]:
+    """(mount point, per-mount options) of every mount, parents first, each point once."""
+    points: dict[str, str] = {}
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape").encode("latin-1").decode(
+                errors="surrogateescape")
+            points[point] = fields[5]
+    return sorted(points.items(), key=lambda item: _depth(item[0]) if item[0] != "/" else -1)

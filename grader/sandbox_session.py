@@ -1,0 +1,369 @@
+"""One submission in the sandbox: its cells' results, calls with deadlines, re-forks.
+
+A :class:`Session` (from :meth:`grader.sandbox.Sandbox.open`) owns one child process
+of the sandbox's fork server. Every wait has a deadline; a call that hangs or kills
+its process costs that call only: the next call forks a fresh child and runs the
+cells again (skipping a cell that hung). Data from the child is untrusted: it is
+decoded by :mod:`grader.wire` and checked field by field here.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from grader import wire
+from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from grader.sandbox import Limits, Sandbox
+
+OK, ERROR, MISSING, TIMEOUT, DIED, NOT_RUN = "ok", "error", "missing", "timeout", "died", "not_run"
+HEADER_SIZE = 8
+MESSAGE_CHARS = 2000  # of an error from a callback
+CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands of cells
+# a callback runs in the grader's process: its data may be as large as the check's own
+# arguments (any dimension, 4x the elements), or this small whatever they are
+CALLBACK_DIMENSION, CALLBACK_ELEMENTS = 64, 4096
+
+
+@dataclass(frozen=True)
+class CellResult:
+    index: int  # position in the cells given to open(); shown to students as cell index + 1
+    status: str  # ok | error | timeout | died | not_run
+    error_type: str = ""
+    message: str = ""
+    traceback: tuple[str, ...] = ()
+    output: str = ""
+    seconds: float = 0.0  # as measured in the child
+
+    def summary(self) -> str:
+        """One line for reports, e.g. ``cell 3: NameError: name 'x' is not defined``."""
+        first_line = (self.message.splitlines() or [""])[0]
+        return f"cell {self.index + 1}: " + ": ".join(p for p in (self.error_type, first_line) if p)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    status: str  # ok | error | missing | timeout | died
+    value: Any = None
+    args_after: tuple = ()  # the arguments as they were after the call
+    error_type: str = ""
+    message: str = ""
+    traceback: tuple[str, ...] = ()  # the student's frames only
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def error(self) -> str:
+        """What went wrong, as Python prints it (last line ``Type: message``); empty if ok."""
+        if self.status == ERROR:
+            frames = "".join(f"  {line}\n" for line in self.traceback)
+            head = "Traceback (most recent call last):\n" + frames if frames else ""
+            return f"{head}{self.error_type}: {self.message}"
+        return self.message if self.status in (TIMEOUT, DIED) else ""
+
+
+class SandboxError(GraderError):
+    """The sandbox's helper process could not be started or stopped answering."""
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Broken(Exception):
+    """The child ended (``ended``), or sent something that breaks the protocol."""
+
+    def __init__(self, message: str, ended: bool = False):
+        super().__init__(message)
+        self.ended = ended
+
+    def outcome(self, session: Session) -> str:
+        """Stop the child; the message, with its exit status where it ended by itself."""
+        if not self.ended:  # killed by us: its exit status would only say when
+            session._stop()
+            return str(self)
+        return f"{self}{_exit_text(session._stop(grace=0.2))}"
+
+
+class Session:
+    """One submission in its own process; calls re-fork it after a timeout or crash."""
+
+    def __init__(self, sandbox: Sandbox, cells: list[str], helper_dir: Path | None,
+                 aliases: dict[str, str], limits: Limits):
+        self._sandbox, self._cells, self.limits = sandbox, cells, limits
+        cpu = limits.cpu_seconds or math.ceil(limits.submission_timeout) + 1
+        self._helper_dir = None if helper_dir is None else str(Path(helper_dir).resolve())
+        self._request = {"helper_dir": self._helper_dir, "aliases": aliases,
+                         "limits": {**asdict(limits), "cpu_seconds": int(cpu)}}
+        self._deadline = time.monotonic() + limits.submission_timeout
+        self._results: dict[int, CellResult] = {}
+        self._skip: set[int] = set()
+        self._child: tuple[int, socket.socket, str] | None = None
+        self._closed = False
+        with sandbox._lock:
+            sandbox._sessions.add(self)
+
+    @property
+    def cell_results(self) -> tuple[CellResult, ...]:
+        return tuple(self._results.get(i, CellResult(i, NOT_RUN)) for i in range(len(self._cells)))
+
+    def cell_errors(self) -> list[str]:
+        """One line per cell that did not run cleanly, for reports (the first 50, then a count)."""
+        lines = [cell.summary() for cell in self.cell_results if cell.status != OK]
+        if len(lines) > CELL_ERRORS_SHOWN:
+            hidden = len(lines) - CELL_ERRORS_SHOWN + 1
+            lines[CELL_ERRORS_SHOWN - 1:] = [f"... and {hidden} more cells with errors"]
+        return lines
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._child is None else self._child[0]
+
+    @property
+    def scratch_dir(self) -> Path | None:
+        """The child's scratch folder, as a path the grader can open (not the child's path)."""
+        return None if self._child is None else self._sandbox._view(self._child[2])
+
+    def call(self, function: str, args: Sequence[Any] = (), *,
+             callbacks: Mapping[str, Callable[..., Any]] = {},
+             seed_global_random: int | None = None, timeout: float | None = None) -> CallResult:
+        """Call the submission's ``function(*args)``; names in ``callbacks`` run in this process."""
+        timeout = self.limits.call_timeout if timeout is None else timeout
+        if self._closed:
+            raise SandboxError("the session is closed")
+        if self._child is None and not self._start():
+            return CallResult(TIMEOUT, message="the submission used up its time "
+                              f"({self.limits.submission_timeout:g} s) before this call")
+        started = time.monotonic()
+        deadline = min(started + timeout, self._deadline)
+        dimension, elements = _extent(args)
+        bound = (max(CALLBACK_DIMENSION, dimension), max(CALLBACK_ELEMENTS, 4 * elements))
+        try:
+            self._send({"op": "call", "function": function, "args": tuple(args),
+                        "callbacks": sorted(callbacks), "seed": seed_global_random}, deadline)
+            while True:
+                message = self._recv(deadline)
+                if message["op"] == "result":
+                    self._expect_silence()
+                    return _call_result(message, time.monotonic() - started)
+                if message["op"] != "callback":
+                    raise _Broken("the submission's process sent an unexpected message")
+                self._answer(message, callbacks, deadline, bound)
+        except _Timeout:
+            self._stop()
+            limit = ("before the submission's time ran out" if deadline == self._deadline
+                     else f"within {timeout:g} s")
+            return CallResult(TIMEOUT, message=f"{function} did not return {limit}",
+                              seconds=time.monotonic() - started)
+        except _Broken as exc:
+            return CallResult(DIED, message=exc.outcome(self),
+                              seconds=time.monotonic() - started)
+
+    def close(self) -> None:
+        """Kill the submission's processes and delete its scratch folder.
+
+        Returns at once; the sandbox's helper kills them before it serves its next request
+        (so before the next submission of this sandbox starts)."""
+        self._closed = True
+        self._stop()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _drop(self) -> None:
+        self._closed = True
+        if self._child is not None:
+            self._child[1].close()
+            self._child = None
+
+    def _stop(self, grace: float | None = None) -> int | None:
+        if self._child is None:
+            return None
+        pid, sock, scratch = self._child
+        self._child = None
+        sock.close()
+        return self._sandbox._kill(pid, scratch, grace)
+
+    def _start(self) -> bool:
+        """Fork a child and run the cells, skipping any that hung; False when out of time."""
+        while time.monotonic() < self._deadline:
+            self._child = self._sandbox._fork(self._request, self._helper_dir)
+            todo = [i for i in range(len(self._cells)) if i not in self._skip]
+            deadline = min(time.monotonic() + self.limits.cells_timeout, self._deadline)
+            current = todo[0] if todo else None
+            try:
+                self._send({"op": "cells", "cells": [[i, self._cells[i]] for i in todo]},
+                           deadline)
+                for current in todo:
+                    # one cell may take as long as one call; all cells together cells_timeout
+                    message = self._recv(min(time.monotonic() + self.limits.call_timeout,
+                                             deadline))
+                    if message["op"] != "cell" or message.get("index") != current:
+                        raise _Broken("the submission's process sent an unexpected message")
+                    self._record(current, _cell_result(current, message))
+                return True
+            except _Timeout:
+                self._stop()
+                if current is None:
+                    return False
+                limit = ("the submission's time" if time.monotonic() >= self._deadline
+                         else f"the time limit ({self.limits.call_timeout:g} s a cell, "
+                              f"{self.limits.cells_timeout:g} s for all cells)")
+                self._fail(current, TIMEOUT, f"did not finish within {limit}")
+            except _Broken as exc:
+                message = exc.outcome(self)
+                if current is None:
+                    return False
+                self._fail(current, DIED, message)
+        return False
+
+    def _fail(self, index: int, status: str, message: str) -> None:
+        self._skip.add(index)
+        self._results[index] = CellResult(index, status, message=message + " (skipped)")
+
+    def _record(self, index: int, result: CellResult) -> None:
+        self._results.setdefault(index, result)  # the first run is the one reported
+
+    def _answer(self, message: dict, callbacks: Mapping[str, Callable], deadline: float,
+                bound: tuple[int, int]) -> None:
+        name, args, kwargs = message.get("name"), message.get("args"), message.get("kwargs")
+        if (name not in callbacks or type(args) is not tuple or type(kwargs) is not dict
+                or any(type(key) is not str for key in kwargs)):
+            reply = {"op": "callback", "ok": False, "error": f"no callback {name!r} here"}
+        elif any(have > most for have, most in zip(_extent((args, kwargs)), bound)):
+            # e.g. a (n, 1) by (1, n) product: the grader's memory and time are not the child's
+            reply = {"op": "callback", "ok": False, "error": f"{name} refused arguments larger "
+                     "than the check's own"}
+        else:
+            try:
+                reply = {"op": "callback", "ok": True, "value": callbacks[name](*args, **kwargs)}
+            except Exception as exc:
+                reply = {"op": "callback", "ok": False,
+                         "error": f"{type(exc).__name__}: {exc}"[:MESSAGE_CHARS]}
+        self._send(reply, deadline)
+
+    def _send(self, message: dict, deadline: float) -> None:
+        data = wire.encode(message)
+        sock = self._child[1]
+        try:
+            sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+            sock.sendall(len(data).to_bytes(HEADER_SIZE, "big") + data)
+        except socket.timeout:
+            raise _Timeout() from None
+        except OSError:
+            raise _Broken("the submission's process ended", ended=True) from None
+
+    def _expect_silence(self) -> None:
+        """After its result the child has nothing to say; more is forged data (or worse)."""
+        sock = self._child[1]
+        try:
+            sock.settimeout(0.0)
+            extra = sock.recv(1, socket.MSG_PEEK)
+        except OSError:  # nothing waiting (or the child is gone: the next read says so)
+            return
+        if extra:
+            raise _Broken("the submission's process sent data nobody asked for")
+
+    def _recv(self, deadline: float) -> dict:
+        size = int.from_bytes(self._read(HEADER_SIZE, deadline), "big")
+        if size > self.limits.message_bytes:
+            raise _Broken(f"the submission's process sent {size} bytes, over the limit")
+        try:
+            message = wire.decode(self._read(size, deadline))
+        except wire.WireError as exc:
+            raise _Broken(f"the submission's process sent unreadable data ({exc})") from None
+        if type(message) is not dict or type(message.get("op")) is not str:
+            raise _Broken("the submission's process sent an unexpected message")
+        return message
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        sock = self._child[1]
+        buffer = bytearray(size)
+        view, got = memoryview(buffer), 0
+        while got < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            try:
+                sock.settimeout(remaining)
+                count = sock.recv_into(view[got:])
+            except socket.timeout:
+                raise _Timeout() from None
+            except OSError:
+                count = 0
+            if not count:
+                raise _Broken("the submission's process ended", ended=True)
+            got += count
+        return bytes(buffer)
+
+
+def _extent(value: Any) -> tuple[int, int]:
+    """(largest array dimension, number of elements) in decoded data; a number counts one."""
+    if isinstance(value, np.ndarray):
+        return max(value.shape, default=1), value.size
+    if type(value) is dict:
+        value = [*value.keys(), *value.values()]
+    if type(value) in (list, tuple):
+        dimension, elements = len(value), 0
+        for item in value:
+            item_dimension, item_elements = _extent(item)
+            dimension, elements = max(dimension, item_dimension), elements + item_elements
+        return dimension, elements
+    return 1, 1
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(str(line) for line in value) if type(value) in (list, tuple) else ()
+
+
+def _field(message: dict, key: str) -> str:
+    value = message.get(key)
+    return value if type(value) is str else ""
+
+
+def _cell_result(index: int, message: dict) -> CellResult:
+    status = ERROR if message.get("status") == ERROR else OK
+    seconds = message.get("seconds")
+    return CellResult(index, status, _field(message, "error_type"), _field(message, "message"),
+                      _strings(message.get("traceback")), _field(message, "output"),
+                      seconds if type(seconds) is float else 0.0)
+
+
+def _call_result(message: dict, seconds: float) -> CallResult:
+    status = message.get("status")
+    if status not in (OK, ERROR, MISSING):
+        raise _Broken("the submission's process sent an unexpected message")
+    args_after = message.get("args_after")
+    return CallResult(status, message.get("value"),
+                      args_after if type(args_after) is tuple else (),
+                      _field(message, "error_type"), _field(message, "message"),
+                      _strings(message.get("traceback")), _field(message, "output"), seconds)
+
+
+def _exit_text(status: int | None) -> str:
+    if status is None:
+        return ""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        hint = {signal.SIGXCPU: ": CPU time limit reached", signal.SIGSEGV: ": it crashed",
+                signal.SIGKILL: ""}.get(number, "")
+        return f" (killed by {name}{hint})"
+    if os.WIFEXITED(status):
+        return f" (exit status {os.WEXITSTATUS(status)})"
+    return ""

@@ -1,0 +1,111 @@
+"""Parallel grading on one machine: same results with any --jobs, timeouts overlap, bench runs."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import grader
+from grader.batch import Options, cell_sources, grade_submissions, prepare
+from grader.extract import code_cells
+from grader.jobs import WorkerError, local_runner
+from grader.notebooks import notebook_bytes, parse_notebook, read_notebook
+from grader.results import batch_to_dict, submission_to_dict
+from grader.sandbox import Limits
+from grader.submissions import find_submissions
+from grader.synth import HANG, NOTEBOOK, sample_batch, with_function
+
+REPO = Path(__file__).resolve().parents[1]
+RELEASE = REPO / "release" / "dnn_step_by_step"
+SOLUTIONS = REPO / "solutions" / "dnn_step_by_step"
+LIMITS = Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0)
+MIX = ("alice_correct", "carol_original_course_layout", "erin_crash", "frank_not_a_notebook",
+       "grace_deleted_compute_cost", "heidi_edited_locked_test_cell",
+       "mistake_linear_backward", "mistake_update_parameters")
+
+
+@pytest.fixture(scope="module")
+def batch() -> dict[str, bytes]:
+    return sample_batch(SOLUTIONS, RELEASE)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, batch) -> Path:
+    folder = tmp_path_factory.mktemp("mix")
+    for name in MIX:
+        (folder / f"{name}.ipynb").write_bytes(batch[f"{name}.ipynb"])
+    return folder
+
+
+def test_any_number_of_jobs_gives_the_same_results(folder):
+    results = {}
+    for jobs in (1, 2):
+        graded = grader.grade([folder], release_dir=RELEASE,
+                              options=Options(limits=LIMITS, jobs=jobs))
+        results[jobs] = batch_to_dict(graded)["submissions"]
+    assert results[1] == results[2]
+    assert [s["student"] for s in results[1]] == sorted(MIX)
+    context = prepare(RELEASE, Options(limits=LIMITS))
+    threads = grade_submissions(find_submissions([folder]), context,
+                                runner=local_runner(2, "threads"))
+    assert [submission_to_dict(s) for s in threads] == results[1]
+
+
+def test_a_dead_worker_stops_the_batch_with_an_error(folder):
+    killed = []
+
+    def progress(_result):
+        if not killed:
+            killed.extend(multiprocessing.active_children())
+            for child in killed:
+                os.kill(child.pid, signal.SIGKILL)
+
+    with pytest.raises(WorkerError, match="a grading worker stopped"):
+        grader.grade([folder], release_dir=RELEASE, options=Options(limits=LIMITS, jobs=2),
+                     progress=progress)
+    assert len(killed) == 2 and multiprocessing.active_children() == []
+
+
+def test_cached_cell_conversion_matches_extract(batch):
+    for name, data in batch.items():
+        if name != "frank_not_a_notebook.ipynb":
+            notebook = parse_notebook(data)
+            assert cell_sources(notebook) == [c.source for c in code_cells(notebook)], name
+    odd = parse_notebook(b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ['
+                         b'{"cell_type": "code", "id": "a", "metadata": {}, "outputs": [], '
+                         b'"execution_count": null, "source": ["%matplotlib inline\\n", '
+                         b'"x = !ls\\n", "  y = 1"]}]}')
+    assert cell_sources(odd) == [c.source for c in code_cells(odd)]
+
+
+def test_infinite_loops_wait_in_parallel(tmp_path):
+    hang = notebook_bytes(with_function(read_notebook(SOLUTIONS / NOTEBOOK), *HANG))
+    for name in ("loop1", "loop2"):
+        (tmp_path / f"{name}.ipynb").write_bytes(hang)
+    timeout = 2.0
+    limits = Limits(call_timeout=timeout, cells_timeout=10.0, submission_timeout=60.0)
+    context = prepare(RELEASE, Options(limits=limits, jobs=2))
+    started = time.monotonic()
+    results = grade_submissions(find_submissions([tmp_path]), context)
+    elapsed = time.monotonic() - started
+    assert [r.exercise("L_model_backward").status for r in results] == ["timeout"] * 2
+    assert all(r.score == 90 for r in results)
+    # each costs two limits (the notebook's own demo cell calls the function, then the
+    # hidden check does) plus starting a sandbox; one after the other: 4 limits and more
+    assert elapsed < 3.2 * timeout, elapsed
+
+
+def test_bench_script_prints_its_figures(tmp_path):
+    run = subprocess.run([sys.executable, str(REPO / "bench" / "bench_grade.py"), "-n", "6",
+                          "--nbgrader", "0", "--timeout", "2", "--workdir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for figure in ("N=6", "submissions/s", "s/submission", "peak memory (process tree): RSS",
+                   "command: ", "check: {'ok': 6}"):
+        assert figure in run.stdout, run.stdout
