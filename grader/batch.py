@@ -46,6 +46,19 @@ class Options:
     isolation: bool = True
     all_or_nothing: bool = False
     jobs: int = 0  # 0: one per core
+    hide: tuple[Path, ...] = ()  # more folders submissions must not see (output, inputs)
+    sandbox: str | None = None  # auto | namespaces | rlimits (None: $GRADER_SANDBOX or auto)
+
+
+def new_sandbox(options: Options) -> Sandbox:
+    """The sandbox every worker uses: the same limits, hidden folders and mode."""
+    return Sandbox(options.limits, hide=options.hide, mode=options.sandbox)
+
+
+def sandbox_isolation(options: Options) -> tuple[str, bool]:
+    """What isolation the workers will get here, in words, and whether it is the strong one."""
+    with new_sandbox(options) as sandbox:
+        return sandbox.isolation, sandbox.strong
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ def prepare(release_dir: Path, options: Options) -> Context:
                    tamper.locked_checksums(release))
 
 
-def environment(options: Options) -> Environment:
+def environment(options: Options, sandbox: str = "") -> Environment:
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         blas_name = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
@@ -111,7 +124,7 @@ def environment(options: Options) -> Environment:
         blas_name = "unknown"
     return Environment(grader_version=__version__, python=platform.python_version(),
                        numpy=np.__version__, blas=blas_name, limits=asdict(options.limits),
-                       isolation=options.isolation)
+                       isolation=options.isolation, sandbox=sandbox)
 
 
 # A runner grades submissions and yields (position in its input, result) as each
@@ -165,6 +178,15 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
         notebook = parse_notebook(data, Path(submission).name)
     except NotebookReadError as exc:
         return _unreadable(student, submission, str(exc), digest, context)
+    try:
+        return _grade_notebook(student, submission, notebook, digest, sandbox, context)
+    except Exception as exc:  # a fault of the grader's must not stop the whole batch
+        return _unreadable(student, submission, "not graded: internal grader error "
+                           f"({type(exc).__name__}: {exc}); please report it", digest, context)
+
+
+def _grade_notebook(student: str, submission: str, notebook, digest: str, sandbox: Sandbox,
+                    context: Context) -> SubmissionResult:
     exercises = []
     with sandbox.open(cell_sources(notebook), context.helper_dir, context.aliases) as session:
         for exercise in context.assignment.exercises:
@@ -241,10 +263,11 @@ def _share(result: SubmissionResult, seen: dict[ExerciseResult, ExerciseResult]
     return replace(result, exercises=tuple(seen.setdefault(e, e) for e in result.exercises))
 
 
-def finish(context: Context, results: list[SubmissionResult]) -> BatchResult:
+def finish(context: Context, results: list[SubmissionResult], sandbox: str = "") -> BatchResult:
     return BatchResult(assignment=context.assignment.name,
                        max_score=context.assignment.max_score,
-                       environment=environment(context.options), submissions=tuple(results))
+                       environment=environment(context.options, sandbox),
+                       submissions=tuple(results))
 
 
 def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
@@ -259,13 +282,17 @@ def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
     :class:`grader.distributed.DaskRunner`; default: worker processes here.
     """
     options = options or Options()
-    context = prepare(release_dir or default_release_dir(), options)
     submissions = find_submissions(paths)
+    hidden = {*options.hide, *(s.path.parent for s in submissions)}
+    options = replace(options, hide=tuple(sorted(hidden, key=str)))
+    context = prepare(release_dir or default_release_dir(), options)
+    isolation, _strong = sandbox_isolation(options)
     if journal is None:
-        return finish(context, grade_submissions(submissions, context, progress, runner=runner))
+        results = grade_submissions(submissions, context, progress, runner=runner)
+        return finish(context, results, isolation)
     from grader.resume import Journal, fingerprint
 
     with Journal(Path(journal), fingerprint(context), fresh=fresh) as opened:
         results = grade_submissions(submissions, context, progress, journal=opened,
                                     runner=runner)
-    return finish(context, results)
+    return finish(context, results, isolation)

@@ -109,28 +109,40 @@ def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
               help="Exit 1 when any submission scores below this.")
 @click.option("--gradescope", type=click.Path(path_type=Path), default=None,
               help="Also write a Gradescope results.json (single submission only).")
+@click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "namespaces", "rlimits"]),
+              default=None, help="How to confine student code: namespaces where possible "
+              "(auto, the default; or $GRADER_SANDBOX), required, or resource limits only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
           dask_address: str | None, fresh: bool, timeout: float, memory_mb: int,
           no_isolation: bool, all_or_nothing: bool, fail_under: float | None,
-          gradescope: Path | None, quiet: bool) -> None:
+          gradescope: Path | None, sandbox_mode: str | None, quiet: bool) -> None:
     """Grade submitted notebooks (files, folders or an nbgrader course tree).
 
     Each result is kept in OUT/.grader-journal.jsonl as soon as it exists; running
     the same command again grades only submissions that are new or changed (or all
     of them when options changed), so an interrupted batch continues where it stopped.
     """
-    from grader.batch import Options, finish, grade_submissions, prepare
+    from grader.batch import Options, finish, grade_submissions, prepare, sandbox_isolation
     from grader.reports import summary_text, write_reports
     from grader.resume import Journal, fingerprint, journal_path
     from grader.sandbox import Limits
     from grader.submissions import find_submissions
 
     limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
-    options = Options(limits=limits, isolation=not no_isolation,
-                      all_or_nothing=all_or_nothing, jobs=jobs)
-    context = prepare(release_dir, options)
     submissions = find_submissions(paths)
+    # submissions must not see the reports, nor the folders of other students' notebooks
+    hide = {out_dir.resolve(), *(s.path.parent for s in submissions)}
+    options = Options(limits=limits, isolation=not no_isolation,
+                      all_or_nothing=all_or_nothing, jobs=jobs,
+                      hide=tuple(sorted(hide, key=str)), sandbox=sandbox_mode)
+    context = prepare(release_dir, options)
+    try:
+        isolation, strong = sandbox_isolation(options)
+    except GraderError as exc:  # e.g. --sandbox namespaces where there are none
+        raise UsageError(str(exc)) from None
+    if not strong:
+        click.echo(f"warning: submissions are not fully isolated: {isolation}", err=True)
     if gradescope is not None and len(submissions) != 1:
         raise UsageError(f"--gradescope needs exactly one submission, got {len(submissions)}")
     show = not quiet and len(submissions) > 1
@@ -163,7 +175,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     if journal.reused and not quiet:
         click.echo(f"{journal.reused} of {len(submissions)} submissions unchanged since the "
                    f"last run: results taken from {journal.path}", err=True)
-    batch = finish(context, results)
+    batch = finish(context, results, isolation)
     write_reports(batch, out_dir, context.assignment.title, gradescope)
     if not quiet:
         click.echo(summary_text(batch))

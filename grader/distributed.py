@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from grader.batch import Context, Options, grade_bytes, prepare, read_submission
+from grader.batch import Context, Options, grade_bytes, new_sandbox, prepare, read_submission
 from grader.errors import GraderError, UsageError
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
 from grader.sandbox import Limits, Sandbox
@@ -122,7 +122,7 @@ def release_payload(context: Context) -> dict[str, Any]:
     names = sorted((assignment.notebook_name, *assignment.helper_files))
     files = {name: (assignment.source_dir / name).read_bytes() for name in names}
     settings = {"limits": asdict(options.limits), "isolation": options.isolation,
-                "all_or_nothing": options.all_or_nothing}
+                "all_or_nothing": options.all_or_nothing, "sandbox": options.sandbox}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for name in names:
         digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + files[name])
@@ -161,7 +161,8 @@ def _context(release: dict[str, Any]) -> Context:
             settings = release["options"]
             options = Options(limits=Limits(**settings["limits"]),
                               isolation=settings["isolation"],
-                              all_or_nothing=settings["all_or_nothing"], jobs=1)
+                              all_or_nothing=settings["all_or_nothing"], jobs=1,
+                              sandbox=settings.get("sandbox"))
             _contexts[release["key"]] = (prepare(root, options), folder)
         return _contexts[release["key"]][0]
 
@@ -172,7 +173,7 @@ def _sandbox(key: str, context: Context) -> Sandbox:
     with _lock:
         sandbox = _sandboxes.get(slot)
     if sandbox is None:
-        sandbox = Sandbox(context.options.limits)
+        sandbox = new_sandbox(context.options)
         with _lock:
             _sandboxes[slot] = sandbox
     return sandbox

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection, wait as wait_connections
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from grader.batch import Context, Runner, grade_one
+from grader.batch import Context, Runner, grade_one, new_sandbox
 from grader.errors import GraderError
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
 from grader.sandbox import Sandbox
@@ -72,7 +72,7 @@ def local_runner(jobs: int = 0, mode: str = "auto") -> Runner:
 
 def _serial(submissions: Sequence[Submission], context: Context
             ) -> Iterator[tuple[int, SubmissionResult]]:
-    with Sandbox(context.options.limits) as sandbox:
+    with new_sandbox(context.options) as sandbox:
         for position, submission in enumerate(submissions):
             yield position, grade_one(submission, sandbox, context)
 
@@ -86,7 +86,7 @@ def _threads(submissions: Sequence[Submission], context: Context, jobs: int
         try:
             sandbox = free.pop()
         except IndexError:
-            sandbox = Sandbox(context.options.limits)
+            sandbox = new_sandbox(context.options)
             sandboxes.append(sandbox)
         try:
             return grade_one(submission, sandbox, context)
@@ -212,7 +212,7 @@ def _worker_main(connection: Connection, context: Context) -> None:
             position, student, path = task
             try:
                 if sandbox is None:
-                    sandbox = Sandbox(context.options.limits)
+                    sandbox = new_sandbox(context.options)
                 result = grade_one(Submission(student, Path(path)), sandbox, context)
                 reply = (position, submission_to_dict(result), None)
             except Exception as exc:  # a bug or a broken sandbox, never the submission

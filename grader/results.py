@@ -60,7 +60,8 @@ class Environment:
     numpy: str
     blas: str
     limits: dict[str, Any] = field(default_factory=dict)
-    isolation: bool = True
+    isolation: bool = True  # graded with the reference's helper functions
+    sandbox: str = ""  # how student code was confined, in words (see grader.sandbox)
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ def test_grades_json_of_a_real_run_matches_the_schema(batch_dir, tmp_path):
     env = data["environment"]
     assert env["isolation"] is True and env["limits"]["call_timeout"] == 10.0
     assert env["numpy"] and env["python"] and env["grader_version"]
+    assert env["sandbox"].startswith(("namespaces", "rlimits only"))
 
 
 def test_cli_usage_errors(tmp_path):
@@ -212,3 +213,22 @@ def test_gradescope_output_for_one_submission(batch_dir, tmp_path):
     assert len(data["tests"]) == 10
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
     assert data["score"] < 100
+
+
+def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatch):
+    import grader.checks
+
+    original = grader.checks.compare_outputs
+
+    def flaky(function, names, expected, got):
+        if function == "compute_cost":
+            raise RuntimeError("simulated grader bug")
+        return original(function, names, expected, got)
+
+    monkeypatch.setattr(grader.checks, "compare_outputs", flaky)
+    options = Options(limits=FAST.limits, jobs=1)
+    batch = grader.grade([batch_dir / "alice_correct.ipynb", batch_dir / "erin_crash.ipynb"],
+                         release_dir=RELEASE, options=options)
+    assert [s.status for s in batch.submissions] == ["unreadable", "unreadable"]
+    assert all("internal grader error" in s.error and "simulated grader bug" in s.error
+               for s in batch.submissions)
