@@ -119,8 +119,7 @@ class _AliasLoader:
 
 
 def _send(sock: socket.socket, data: bytes) -> None:
-    sock.sendall(HEADER.pack(len(data)))
-    sock.sendall(data)
+    sock.sendall(HEADER.pack(len(data)) + data)  # one write: the grader wakes once
 
 
 def _recv(sock: socket.socket):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import platform
+import py_compile
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -91,7 +93,20 @@ def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> 
     (target / "public_tests.py").write_text(
         '"""Public tests are not run while grading (their verdict is never evidence)."""\n\n\n'
         + stubs.rstrip() + "\n")
+    _compile(target)
     return target
+
+
+def _compile(folder: Path) -> None:
+    """Bytecode next to each helper module, written once here: the sandbox's read-only view
+    of the folder lets no submission's process cache it, so each would compile them again."""
+    for source in folder.rglob("*.py"):
+        tag = sys.implementation.cache_tag
+        cached = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        try:
+            py_compile.compile(str(source), cfile=str(cached), doraise=True)
+        except (py_compile.PyCompileError, OSError, ValueError):
+            pass  # a module that does not compile fails in the submission, as it would anyway
 
 
 def default_release_dir(assignment: str = "dnn_step_by_step") -> Path:

@@ -6,7 +6,6 @@ writing is canonical (same notebook, same bytes).
 """
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -38,8 +37,9 @@ def parse_notebook(data: bytes, name: str = "<notebook>") -> NotebookNode:
     try:
         if raw.get("nbformat") == 4:
             # reuse the parsed JSON: nbformat's own v4 reader steps, without a second parse
-            notebook = nbformat.convert(nbformat.v4.nbjson.JSONReader().to_notebook(
-                copy.deepcopy(raw)), 4)
+            # (its from_dict builds new dicts and lists throughout: ``raw`` is left as it was,
+            # for _stable_ids, without a deep copy of its own)
+            notebook = nbformat.convert(nbformat.v4.nbjson.JSONReader().to_notebook(raw), 4)
         else:
             notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)

@@ -145,8 +145,7 @@ class Session:
                               f"({self.limits.submission_timeout:g} s) before this call")
         started = time.monotonic()
         deadline = min(started + timeout, self._deadline)
-        dimension, elements = _extent(args)
-        bound = (max(CALLBACK_DIMENSION, dimension), max(CALLBACK_ELEMENTS, 4 * elements))
+        bound = None  # what a callback may be asked to take: computed at the first one
         try:
             self._send({"op": "call", "function": function, "args": tuple(args),
                         "callbacks": sorted(callbacks), "seed": seed_global_random}, deadline)
@@ -157,6 +156,10 @@ class Session:
                     return _call_result(message, time.monotonic() - started)
                 if message["op"] != "callback":
                     raise _Broken("the submission's process sent an unexpected message")
+                if bound is None:
+                    dimension, elements = _extent(args)
+                    bound = (max(CALLBACK_DIMENSION, dimension),
+                             max(CALLBACK_ELEMENTS, 4 * elements))
                 self._answer(message, callbacks, deadline, bound)
         except _Timeout:
             self._stop()

@@ -14,7 +14,7 @@ imported, hence the fallback base class below.
 """
 from __future__ import annotations
 
-import base64
+import binascii
 import math
 from dataclasses import dataclass
 from json import dumps as _dumps, loads as _loads
@@ -34,6 +34,7 @@ DTYPES = frozenset(
     ["|b1", "|i1", "|u1"]
     + [order + code for order in "<>" for code in
        ("i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")])
+_DTYPE_OBJECTS = {name: np.dtype(name) for name in DTYPES}
 _NAME_LENGTH = 200
 _TAGS = ("$tuple", "$dict", "$array", "$scalar", "$unsupported")
 
@@ -145,7 +146,7 @@ def _array(value: np.ndarray, budget: list) -> dict:
             return {"$unsupported": f"ndarray of dtype {value.dtype}"[:_NAME_LENGTH]}
         _spend(budget, value.nbytes * 4 / 3 + 64)
         shape = [int(n) for n in value.shape]
-        return {"$array": [dtype, shape, base64.b64encode(value.tobytes()).decode("ascii")]}
+        return {"$array": [dtype, shape, _b64(value.tobytes())]}
     except WireError:
         raise
     except Exception:
@@ -157,17 +158,21 @@ def _scalar(value: np.generic) -> dict:
         dtype = value.dtype.str
         if dtype not in DTYPES:
             return _unsupported(value)
-        return {"$scalar": [dtype, base64.b64encode(value.tobytes()).decode("ascii")]}
+        return {"$scalar": [dtype, _b64(value.tobytes())]}
     except Exception:
         return _unsupported(value)
 
 
+def _b64(raw: bytes) -> str:
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")
+
+
 def _from_json(node: Any, depth: int, budget: list) -> Any:
     kind = type(node)
-    if kind is int and node.bit_length() > MAX_INT_BITS:  # sent by hand: json reads any size
-        return Unsupported("int (too large)")
-    if node is None or kind in (bool, int, float, str):
+    if kind is str or kind is float or kind is bool or node is None:
         return node
+    if kind is int:  # sent by hand, a huge one: json reads any size
+        return node if node.bit_length() <= MAX_INT_BITS else Unsupported("int (too large)")
     if depth >= MAX_DEPTH + 5:
         raise WireError("data nested too deeply")
     if kind is list:
@@ -194,21 +199,23 @@ def _from_json(node: Any, depth: int, budget: list) -> Any:
 
 
 def _read_array(dtype: Any, shape: Any, text: Any, budget: list) -> np.ndarray:
-    if type(dtype) is not str or dtype not in DTYPES:
+    kind = _DTYPE_OBJECTS.get(dtype) if type(dtype) is str else None
+    if kind is None:
         raise WireError(f"malformed data: dtype {str(dtype)[:40]!r} is not allowed")
-    if (type(shape) is not list or len(shape) > 32
-            or any(type(n) is not int or n < 0 for n in shape)):
+    if type(shape) is not list or len(shape) > 32:
         raise WireError("malformed data: bad array shape")
+    for n in shape:
+        if type(n) is not int or n < 0:
+            raise WireError("malformed data: bad array shape")
     if type(text) is not str:
         raise WireError("malformed data: array data must be a base64 string")
-    kind = np.dtype(dtype)
     nbytes = math.prod(shape) * kind.itemsize
     budget[0] -= nbytes
     if budget[0] < 0:
         raise WireError("arrays in the data exceed the size limit")
     if len(text) != 4 * math.ceil(nbytes / 3):
         raise WireError("malformed data: array data does not match its shape")
-    raw = base64.b64decode(text, validate=True)
+    raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)  # no stray characters
     if kind.kind == "b":  # only 0 and 1 are valid bools
         return np.frombuffer(raw, dtype=np.uint8).reshape(shape) != 0
     return np.frombuffer(raw, dtype=kind).reshape(shape).copy()

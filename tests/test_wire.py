@@ -144,6 +144,8 @@ def array_payload(dtype="<f8", shape=(2,), data=None) -> bytes:
     array_payload(dtype="|O8"), array_payload(dtype="<U3"), array_payload(dtype="f8"),
     array_payload(shape=(3,)), array_payload(shape=(-2,)), array_payload(shape=(True,)),
     array_payload(data="!!!!" * 4 + "AAAAAAAA"), array_payload(data=5),
+    array_payload(data="AAAA\nAAAAAAAAAAAAAAAAAAA"[:24]), array_payload(data="AA==" + "A" * 20),
+    array_payload(data="\u00e9" * 24), array_payload(data="A" * 23 + " "),
     array_payload(shape=(1 << 40,), data=""),
 ])
 def test_malformed_input_raises_wire_error(data):
