@@ -45,6 +45,9 @@ MODES = ("auto", "namespaces", "rlimits")
 MODE_VARIABLE = "GRADER_SANDBOX"  # auto (default) | namespaces (required) | rlimits (forced)
 # hidden from submissions besides the grader package, its checkout, cwd and `hide`
 SYSTEM_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/run", "/mnt", "/media", "/srv")
+# top-level folders left visible (read-only): the operating system; all others are hidden
+SYSTEM_KEPT = frozenset({"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc",
+                         "proc", "dev", "sys", "var"})
 _HERE = Path(__file__).resolve().parent
 _SOURCES = {"zygote": "_zygote.py", "isolation": "_isolation.py", "wire": "wire.py",
             "child": "_child.py"}
@@ -74,10 +77,23 @@ class Limits:
     scratch_bytes: int = 64 << 20  # all files in the scratch folder (namespaces only)
 
 
+def _top_level_folders() -> list[Path]:
+    """Every top-level folder but the operating system's own: other checkouts of the
+    course (a second clone, a colleague's copy under /work or /srv) must not be visible
+    either. What the interpreter needs is bound back by the isolation setup."""
+    try:
+        entries = list(Path("/").iterdir())
+    except OSError:
+        return []
+    return [entry for entry in entries
+            if entry.name not in SYSTEM_KEPT and not entry.is_symlink() and entry.is_dir()]
+
+
 def hidden_paths(extra: Sequence[Path | str] = ()) -> list[str]:
     """Folders a submission must not see: the grader's own, system ones, and ``extra``."""
     package = _HERE
-    paths = [package, Path.cwd(), Path.home(), *SYSTEM_HIDDEN, tempfile.gettempdir()]
+    paths = [package, Path.cwd(), Path.home(), *SYSTEM_HIDDEN, tempfile.gettempdir(),
+             *_top_level_folders()]
     site_folders = set()
     for getter in ("getsitepackages", "getusersitepackages"):  # old virtualenvs lack one
         try:
