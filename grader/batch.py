@@ -10,7 +10,6 @@ reference, which never enters a process that runs student code. With a journal
 from __future__ import annotations
 
 import contextlib
-import functools
 import platform
 import py_compile
 import shutil
@@ -21,13 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
+from nbformat import NotebookNode
 
 from grader import __version__, tamper
 from grader.assignment import Assignment, load_release
 from grader.assignments import get_kit
 from grader.checks import ExercisePlan, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
-from grader.extract import to_python
+from grader.extract import code_cells
 from grader.notebooks import parse_notebook
 from grader.results import (UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
@@ -36,9 +36,6 @@ from grader.score import grade_submission, score_exercise
 from grader.submissions import Submission, content_hash, find_submissions
 
 if TYPE_CHECKING:
-    from IPython.core.inputtransformer2 import TransformerManager
-    from nbformat import NotebookNode
-
     from grader.resume import Journal
 
 
@@ -160,31 +157,6 @@ def _callbacks(context: Context, exercise: ExercisePlan) -> dict[str, Callable]:
     return {name: getattr(context.reference, name) for name in exercise.dependencies}
 
 
-@functools.lru_cache(maxsize=1)
-def _transformer() -> TransformerManager:
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager()  # stateless: one serves every cell of every thread
-
-
-@functools.lru_cache(maxsize=4096)
-def _python_of(text: str) -> str:
-    # most code cells (imports, demos, test calls) are the same in every submission
-    return to_python(text, _transformer())
-
-
-def cell_sources(notebook: NotebookNode) -> list[str]:
-    """The notebook's code cells as plain Python: ``extract.code_cells``' sources, each
-    distinct cell text converted once per process (IPython's tokenizer is the costly part)."""
-    sources = []
-    for cell in notebook.get("cells", []):
-        if cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            sources.append(_python_of("".join(source) if isinstance(source, list)
-                                      else str(source)))
-    return sources
-
-
 def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
                 context: Context) -> SubmissionResult:
     """Grade one notebook's bytes (``submission`` is only recorded: where it came from)."""
@@ -200,10 +172,12 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
                            f"({type(exc).__name__}: {exc}); please report it", digest, context)
 
 
-def _grade_notebook(student: str, submission: str, notebook, digest: str, sandbox: Sandbox,
+def _grade_notebook(student: str, submission: str, notebook: NotebookNode, digest: str,
+                    sandbox: Sandbox,
                     context: Context) -> SubmissionResult:
     exercises = []
-    with sandbox.open(cell_sources(notebook), context.helper_dir, context.aliases) as session:
+    cells = [cell.source for cell in code_cells(notebook)]
+    with sandbox.open(cells, context.helper_dir, context.aliases) as session:
         for exercise in context.assignment.exercises:
             exercise_plan = context.plans[exercise.name]
             run = run_exercise(exercise_plan, session.call, _callbacks(context, exercise_plan))

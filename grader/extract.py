@@ -8,6 +8,7 @@ stop the next one. Saved outputs are ignored entirely.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -45,13 +46,24 @@ def to_python(text: str, transformer: TransformerManager | None = None) -> str:
         return text
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_transformer() -> TransformerManager:
+    return TransformerManager()  # stateless: one serves every cell of every thread
+
+
+@functools.lru_cache(maxsize=4096)
+def _converted(text: str) -> str:
+    # most code cells (imports, demos, test calls) are the same in every submission, and
+    # IPython's tokenizer is the costly part: convert each distinct text once per process
+    return to_python(text, _shared_transformer())
+
+
 def code_cells(notebook: NotebookNode) -> tuple[CodeCell, ...]:
     """Every code cell, in notebook order, converted to plain Python."""
-    transformer = TransformerManager()
     cells = []
     for index, cell in enumerate(notebook.get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
         grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-        cells.append(CodeCell(index, to_python(_cell_text(cell), transformer), grade_id))
+        cells.append(CodeCell(index, _converted(_cell_text(cell)), grade_id))
     return tuple(cells)
