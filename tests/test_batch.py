@@ -232,3 +232,26 @@ def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatc
     assert [s.status for s in batch.submissions] == ["unreadable", "unreadable"]
     assert all("internal grader error" in s.error and "simulated grader bug" in s.error
                for s in batch.submissions)
+
+
+def test_weak_sandbox_is_announced_once_and_recorded(batch_dir, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"),
+                                      "--out", str(out), "--release", str(RELEASE),
+                                      "--sandbox", "rlimits", "-q"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: submissions are not fully isolated: "
+                        "rlimits only: forced by Sandbox(mode='rlimits')"]
+    data = json.loads((out / "grades.json").read_text())
+    assert data["environment"]["sandbox"].startswith("rlimits only")
+    assert data["submissions"][0]["score"] == 100
+
+
+def test_strong_sandbox_is_recorded_without_warning(batch_dir, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"),
+                                      "--out", str(out), "--release", str(RELEASE), "-q"])
+    assert result.exit_code == 0, result.output
+    sandbox = json.loads((out / "grades.json").read_text())["environment"]["sandbox"]
+    assert ("warning:" in result.stderr) == (not sandbox.startswith("namespaces"))
