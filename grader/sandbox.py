@@ -191,13 +191,18 @@ class Sandbox:
             ready = parent_end.recv(1 << 16)
         except OSError:
             ready = b""
-        if not ready or json.loads(ready).get("op") != "ready":
-            self._finalizer()
         if not ready:
+            try:  # let it finish writing why it failed before the finalizer closes stderr
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
             stderr.seek(0)
             detail = stderr.read()[-2000:].decode(errors="replace").strip()
+            self._finalizer()
             raise SandboxError("the sandbox's helper process did not start"
                                + (f": {detail}" if detail else ""))
+        if json.loads(ready).get("op") != "ready":
+            self._finalizer()
         return json.loads(ready)
 
     def open(self, cells: Sequence[str], helper_dir: Path | None = None,

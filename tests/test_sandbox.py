@@ -576,3 +576,14 @@ def test_callbacks_refuse_data_larger_than_the_checks(sandbox):
     assert refused.message == "helper refused arguments larger than the check's own"
     assert fair.status == "ok" and np.array_equal(fair.value, np.full((2, 2), 3.0))
     assert calls == [(2, 3)]
+
+
+def test_a_helper_that_cannot_start_says_why(tmp_path, monkeypatch):
+    import grader.sandbox as sandbox_module
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'boom: no interpreter here' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox_module.sys, "executable", str(fake))
+    with pytest.raises(sandbox_module.SandboxError, match="did not start: boom"):
+        sandbox_module.Sandbox(Limits(), mode="rlimits")
