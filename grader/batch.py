@@ -54,6 +54,14 @@ def new_sandbox(options: Options) -> Sandbox:
     return Sandbox(options.limits, hide=options.hide, mode=options.sandbox)
 
 
+def hiding(options: Options, submissions: Sequence[Submission],
+           *folders: Path) -> Options:
+    """``options`` whose sandboxes also hide ``folders`` and the submissions' folders:
+    a student must not read other students' notebooks nor the reports."""
+    hidden = {*options.hide, *folders, *(s.path.parent for s in submissions)}
+    return replace(options, hide=tuple(sorted(hidden, key=str)))
+
+
 def sandbox_isolation(options: Options) -> tuple[str, bool]:
     """What isolation the workers will get here, in words, and whether it is the strong one."""
     with new_sandbox(options) as sandbox:
@@ -272,8 +280,7 @@ def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
     """
     options = options or Options()
     submissions = find_submissions(paths)
-    hidden = {*options.hide, *(s.path.parent for s in submissions)}
-    options = replace(options, hide=tuple(sorted(hidden, key=str)))
+    options = hiding(options, submissions)
     context = prepare(release_dir or default_release_dir(), options)
     isolation, _strong = sandbox_isolation(options)
     if journal is None:

@@ -123,7 +123,8 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     the same command again grades only submissions that are new or changed (or all
     of them when options changed), so an interrupted batch continues where it stopped.
     """
-    from grader.batch import Options, finish, grade_submissions, prepare, sandbox_isolation
+    from grader.batch import (Options, finish, grade_submissions, hiding, prepare,
+                              sandbox_isolation)
     from grader.reports import summary_text, write_reports
     from grader.resume import Journal, fingerprint, journal_path
     from grader.sandbox import Limits
@@ -131,11 +132,9 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
 
     limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
     submissions = find_submissions(paths)
-    # submissions must not see the reports, nor the folders of other students' notebooks
-    hide = {out_dir.resolve(), *(s.path.parent for s in submissions)}
-    options = Options(limits=limits, isolation=not no_isolation,
-                      all_or_nothing=all_or_nothing, jobs=jobs,
-                      hide=tuple(sorted(hide, key=str)), sandbox=sandbox_mode)
+    options = hiding(Options(limits=limits, isolation=not no_isolation,
+                             all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
+                     submissions, out_dir.resolve())
     context = prepare(release_dir, options)
     try:
         isolation, strong = sandbox_isolation(options)
