@@ -4,18 +4,29 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import IO, Any, Mapping
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling, fsync it, then rename it over ``path``."""
+@contextmanager
+def open_write(path: Path, text: bool = False, errors: str = "strict") -> Iterator[IO[Any]]:
+    """A handle on a temporary sibling of ``path``, renamed over ``path`` once the block ends.
+
+    For files too big to build in memory first: the caller writes chunk by chunk,
+    and readers still see the old file or the complete new one, never a prefix. If
+    the block raises, the temporary file is removed and ``path`` is left untouched.
+    ``text``: a UTF-8 text handle (``errors`` as for ``str.encode``, no newline
+    translation); else a binary one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with (os.fdopen(fd, "w", encoding="utf-8", errors=errors, newline="") if text
+              else os.fdopen(fd, "wb")) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
@@ -23,6 +34,12 @@ def write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary sibling, fsync it, then rename it over ``path``."""
+    with open_write(path) as handle:
+        handle.write(data)
 
 
 def replace_tree(target: Path, files: Mapping[str, bytes]) -> None:

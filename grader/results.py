@@ -99,10 +99,16 @@ def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
         tampered_cells=tuple(data.get("tampered_cells", ())))
 
 
+def batch_header_to_dict(batch: BatchResult) -> dict[str, Any]:
+    """``grades.json`` up to its last key, "submissions": what a streaming writer
+    emits before the submissions, one at a time."""
+    return {"assignment": batch.assignment, "max_score": batch.max_score,
+            "environment": asdict(batch.environment)}
+
+
 def batch_to_dict(batch: BatchResult) -> dict[str, Any]:
     """The whole ``grades.json`` document."""
-    return {"assignment": batch.assignment, "max_score": batch.max_score,
-            "environment": asdict(batch.environment),
+    return {**batch_header_to_dict(batch),
             "submissions": [submission_to_dict(s) for s in batch.submissions]}
 
 

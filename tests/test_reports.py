@@ -6,6 +6,7 @@ import io
 import json
 import re
 import statistics
+import tracemalloc
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,11 +14,13 @@ from pathlib import Path
 import pytest
 
 import grader.atomic
+import grader.reports.json_report
+import grader.reports.junit
 from grader.reports import (GRADES_SCHEMA, feedback_file_stems, feedback_html, feedback_markdown,
                             grades_csv, grades_json, gradescope_results, junit_xml, safe_file_stem,
                             summary_text, write_reports)
 from grader.results import (CheckResult, BatchResult, Environment, ExerciseResult, SubmissionResult,
-                            batch_from_dict)
+                            batch_from_dict, batch_to_dict)
 
 NASTY = ("expected shape (3, 1)\ngot <script>alert(1)</script> & more\n"
          "```python\nprint('fenced')\n```\n  indented line")
@@ -364,9 +367,9 @@ def test_file_stems_unique_and_order_independent():
 
 def test_write_reports(batch, tmp_path, monkeypatch):
     written = []
-    real = grader.atomic.write_bytes
-    monkeypatch.setattr(grader.atomic, "write_bytes",
-                        lambda path, data: (written.append(Path(path)), real(path, data)))
+    real = grader.atomic.open_write  # write_bytes goes through it too
+    monkeypatch.setattr(grader.atomic, "open_write",
+                        lambda path, *args, **kw: (written.append(Path(path)), real(path, *args, **kw))[1])
     odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
                       batch.submissions + (_sub("../evil"), _sub("a b"), _sub("a_b")))
     out = tmp_path / "reports"
@@ -392,3 +395,122 @@ def test_write_reports_gradescope(batch, tmp_path):
     with pytest.raises(ValueError):
         write_reports(batch, tmp_path / "out2", "DNN", gradescope=target)
     assert not (tmp_path / "out2").exists()
+
+
+# ---------------------------------------------------------------- streamed reports
+
+ODD = "\u00e9l\u00e8ve \"q\" <&> \\ \udcff \x1b\x00 \U0001f600"  # quotes, XML specials, a lone surrogate, controls
+
+
+def _odd_batch(batch: BatchResult) -> BatchResult:
+    """The fixture plus submissions with odd characters, another unreadable one, and
+    one whose only exercise errored with no check (its own error case)."""
+    odd = SubmissionResult(
+        ODD, f"{ODD}/nb.ipynb", 0.5, 10.0, "graded", exercises=(
+            ExerciseResult("init", 0.5, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, ODD + "\r\nline 2"))),
+            ExerciseResult("forward", 0.0, 3.0, "error", (), error=f"boom {ODD}\n  indented")),
+        cell_errors=(ODD,), tampered=True, tampered_cells=("cell-a",))
+    broken = SubmissionResult("zed\n,x", "zed.ipynb", 0.0, 10.0, "unreadable", error=None)
+    return BatchResult(f"dnn {ODD}", batch.max_score, batch.environment,
+                       batch.submissions + (odd, _sub("eve"), broken))
+
+
+def _junit_whole_tree(batch: BatchResult) -> str:
+    """junit.xml built the pre-streaming way: one tree, indented and serialised at once."""
+    root = ET.Element("testsuites", name=grader.reports.junit.clean_text(batch.assignment))
+    suites = [grader.reports.junit._suite(s) for s in batch.submissions]
+    root.extend(suites)
+    for key in ("tests", "failures", "errors"):
+        root.set(key, str(sum(int(suite.get(key)) for suite in suites)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def test_streamed_text_equals_building_it_whole(batch):
+    for whole in (_odd_batch(batch), BatchResult("empty", 1.0, batch.environment, ())):
+        assert grades_json(whole) == json.dumps(batch_to_dict(whole), indent=2) + "\n"
+        assert junit_xml(whole) == _junit_whole_tree(whole)
+    root = ET.fromstring(junit_xml(_odd_batch(batch)).encode("utf-8"))
+    cases = root.findall("testsuite/testcase")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
+        str(len(cases)), str(len(root.findall("testsuite/testcase/failure"))),
+        str(len(root.findall("testsuite/testcase/error"))))
+    assert root.get("tests") == "24"  # 19 + odd (2 checks, 1 own error case) + eve + zed
+
+
+def test_written_files_equal_the_pure_functions(batch, tmp_path):
+    odd = _odd_batch(batch)
+    out = tmp_path / "out"
+    write_reports(odd, out, "DNN")
+    for name, text in (("grades.json", grades_json(odd)), ("junit.xml", junit_xml(odd)),
+                       ("grades.csv", grades_csv(odd))):
+        assert (out / name).read_bytes() == text.encode("utf-8", "replace"), name
+    assert b"\r\n" in (out / "grades.csv").read_bytes()  # no newline translation on the way
+    assert b"\\udcff" in (out / "grades.json").read_bytes()
+    assert batch_from_dict(json.loads((out / "grades.json").read_text())) == odd
+    csv_rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))))
+    assert csv_rows[-3][0] == ODD.replace("\udcff", "?")  # a lone surrogate cannot abort the write
+    assert csv_rows[-1][:3] == ["zed\n,x", "zed.ipynb", "0"]
+
+
+@pytest.mark.parametrize(("name", "module", "function"), [
+    ("grades.json", grader.reports.json_report, "submission_to_dict"),
+    ("junit.xml", grader.reports.junit, "_suite"),
+])
+def test_error_midway_keeps_the_previous_file(batch, tmp_path, monkeypatch, name, module, function):
+    out = tmp_path / "out"
+    write_reports(batch, out, "DNN")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real, calls = getattr(module, function), []
+
+    def failing(submission):
+        calls.append(submission)
+        if len(calls) == 3:
+            raise RuntimeError("serializer broke")
+        return real(submission)
+
+    monkeypatch.setattr(module, function, failing)
+    changed = _odd_batch(batch)
+    with pytest.raises(RuntimeError, match="serializer broke"):
+        write_reports(changed, out, "DNN")
+    assert len(calls) == 3
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert set(after) == set(before)  # no temporary or partial file left
+    assert after[out / name] == before[out / name]  # the previous report, whole
+    assert after[out / "grades.csv"] == grades_csv(changed).encode("utf-8", "replace")  # written first
+
+
+def test_open_write_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "sub" / "file.txt"
+    with grader.atomic.open_write(target, text=True, errors="replace") as handle:
+        handle.write("a\r\n")
+        handle.write("\udcff\u00e9")
+        assert not target.exists()  # nothing visible until the block ends
+    assert target.read_bytes() == b"a\r\n?\xc3\xa9"
+    with pytest.raises(KeyError):
+        with grader.atomic.open_write(target) as handle:
+            handle.write(b"partial")
+            raise KeyError("stop")
+    assert target.read_bytes() == b"a\r\n?\xc3\xa9"
+    assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_write_reports_holds_no_report_whole(batch, tmp_path):
+    """Peak allocation while writing stays far below the size of grades.json or junit.xml:
+    each is streamed, and feedback pages are written one at a time."""
+    bob = by_student(batch, "bob")
+    subs = tuple(SubmissionResult(
+        f"s{i}", f"s{i}.ipynb", 1.0, 10.0, "graded", exercises=(
+            ExerciseResult("init", 1.0, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, f"{i} " + "y" * 8000))),
+            *bob.exercises[1:])) for i in range(300))
+    big = BatchResult(batch.assignment, batch.max_score, batch.environment, subs)
+    smallest = min(len(junit_xml(big)), len(grades_json(big)))
+    assert smallest > 2_400_000
+    tracemalloc.start()
+    try:
+        write_reports(big, tmp_path / "out", "DNN")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < smallest / 3, (peak, smallest)
+    assert (tmp_path / "out" / "junit.xml").stat().st_size == len(junit_xml(big).encode())

@@ -3,13 +3,45 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from grader.reports._common import exercise_names as _exercise_names
 from grader.reports._common import fmt_number
 from grader.results import GRADED, BatchResult
 
 FIXED_COLUMNS = ("student", "submission", "score", "max_score")
+
+
+def iter_grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None
+                    ) -> Iterator[str]:
+    """``grades_csv`` in chunks of one row, for writing without holding the whole table.
+
+    The columns are checked here, before the first row: a bad name raises at the call.
+    """
+    names = list(exercise_names) if exercise_names is not None else _exercise_names(batch)
+    clash = set(names) & set(FIXED_COLUMNS)
+    if clash or len(set(names)) != len(names):
+        raise ValueError(f"exercise names must be unique and differ from {FIXED_COLUMNS}: {names}")
+    return _rows(batch, names)
+
+
+def _rows(batch: BatchResult, names: list[str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def row(values: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield row([*FIXED_COLUMNS, *names])
+    for submission in batch.submissions:
+        scores = ({e.name: fmt_number(e.score) for e in submission.exercises}
+                  if submission.status == GRADED else {})
+        score = submission.score if submission.status == GRADED else 0.0
+        yield row([submission.student, submission.submission, fmt_number(score),
+                   fmt_number(submission.max_score), *(scores.get(n, "") for n in names)])
 
 
 def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) -> str:
@@ -19,17 +51,4 @@ def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) 
     submissions' order). An unreadable submission, or an exercise a submission
     lacks, leaves its cells empty: "not graded" must not read as "scored 0".
     """
-    names = list(exercise_names) if exercise_names is not None else _exercise_names(batch)
-    clash = set(names) & set(FIXED_COLUMNS)
-    if clash or len(set(names)) != len(names):
-        raise ValueError(f"exercise names must be unique and differ from {FIXED_COLUMNS}: {names}")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([*FIXED_COLUMNS, *names])
-    for submission in batch.submissions:
-        scores = ({e.name: fmt_number(e.score) for e in submission.exercises}
-                  if submission.status == GRADED else {})
-        score = submission.score if submission.status == GRADED else 0.0
-        writer.writerow([submission.student, submission.submission, fmt_number(score),
-                         fmt_number(submission.max_score), *(scores.get(n, "") for n in names)])
-    return buffer.getvalue()
+    return "".join(iter_grades_csv(batch, exercise_names))

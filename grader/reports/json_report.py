@@ -2,14 +2,41 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from grader.results import EXERCISE_STATUSES, GRADED, UNREADABLE, BatchResult, batch_to_dict
+from grader.results import (EXERCISE_STATUSES, GRADED, UNREADABLE, BatchResult,
+                            batch_header_to_dict, submission_to_dict)
+
+INDENT = 2
+
+
+def iter_grades_json(batch: BatchResult) -> Iterator[str]:
+    """``grades_json(batch)`` in chunks, one submission each, so that writing ``grades.json``
+    never holds more than one submission's dict and text (10 000 at once: hundreds of MiB).
+
+    The document's frame is written by hand, each submission by ``json.dumps`` and
+    re-indented one level deeper (safe: ``json.dumps`` escapes every newline inside a
+    string, so each newline it emits is its own indentation).
+    """
+    header = json.dumps(batch_header_to_dict(batch), indent=INDENT)
+    assert header.endswith("\n}")
+    yield header[:-2] + ',\n' + ' ' * INDENT + '"submissions": '
+    if not batch.submissions:
+        yield "[]\n}\n"
+        return
+    inner = "\n" + " " * (2 * INDENT)
+    separator = "[" + inner
+    for submission in batch.submissions:
+        text = json.dumps(submission_to_dict(submission), indent=INDENT)
+        yield separator + text.replace("\n", inner)
+        separator = "," + inner
+    yield "\n" + " " * INDENT + "]\n}\n"
 
 
 def grades_json(batch: BatchResult) -> str:
     """``batch_to_dict`` as indented JSON; ``batch_from_dict`` reads it back unchanged."""
-    return json.dumps(batch_to_dict(batch), indent=2, sort_keys=False) + "\n"
+    return "".join(iter_grades_json(batch))
 
 
 _NUMBER = {"type": "number"}

@@ -3,11 +3,13 @@
 One suite per submission, one test case per check. Built with ElementTree so
 quoting is right, and with XML-illegal characters stripped from student text:
 one stray control character in a student's output would otherwise make the
-whole file unparsable for everyone.
+whole file unparsable for everyone. Produced one suite at a time
+(``iter_junit_xml``): a tree of 10 000 suites alone takes hundreds of MiB.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 from grader.reports._common import clean_text, fmt_number
 from grader.results import ERROR, GRADED, MISSING, TIMEOUT, BatchResult, ExerciseResult, SubmissionResult
@@ -61,9 +63,9 @@ def _count(suite: ET.Element) -> None:
     suite.set("skipped", "0")
 
 
-def _suite(parent: ET.Element, submission: SubmissionResult) -> ET.Element:
+def _suite(submission: SubmissionResult) -> ET.Element:
     student = clean_text(submission.student)
-    suite = ET.SubElement(parent, "testsuite", name=student)
+    suite = ET.Element("testsuite", name=student)
     properties = ET.SubElement(suite, "properties")
     for key, value in (("submission", clean_text(submission.submission)),
                        ("score", fmt_number(submission.score)),
@@ -78,11 +80,48 @@ def _suite(parent: ET.Element, submission: SubmissionResult) -> ET.Element:
     return suite
 
 
+def _totals(submission: SubmissionResult) -> tuple[int, int, int]:
+    """(tests, failures, errors) of the submission's suite, counted without building it,
+    so that the root's totals can be written before any suite: the same rules as
+    ``_exercise_cases``."""
+    tests = failures = errors = 0
+    if submission.status != GRADED:
+        tests, errors = 1, 1
+    for exercise in submission.exercises:
+        failed = sum(not check.passed for check in exercise.checks)
+        tests += len(exercise.checks)
+        if exercise.status not in ERROR_STATUSES:
+            failures += failed
+        elif failed:
+            errors += failed
+        else:  # the exercise's own error case
+            tests, errors = tests + 1, errors + 1
+    return tests, failures, errors
+
+
+def iter_junit_xml(batch: BatchResult) -> Iterator[str]:
+    """``junit_xml(batch)`` in chunks, one suite each; the same text as indenting and
+    serialising the whole tree at once (``ET.indent`` at level 1 for each suite)."""
+    totals = [0, 0, 0]
+    for submission in batch.submissions:
+        totals = [a + b for a, b in zip(totals, _totals(submission))]
+    root = ET.Element("testsuites", name=clean_text(batch.assignment))
+    for key, value in zip(("tests", "failures", "errors"), totals):
+        root.set(key, str(value))
+    declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not batch.submissions:
+        yield declaration + ET.tostring(root, encoding="unicode") + "\n"
+        return
+    end = "</testsuites>"
+    empty = ET.tostring(root, encoding="unicode", short_empty_elements=False)
+    yield declaration + empty[:-len(end)]
+    for submission in batch.submissions:
+        suite = _suite(submission)
+        ET.indent(suite, level=1)
+        yield "\n  " + ET.tostring(suite, encoding="unicode")
+    yield "\n" + end + "\n"
+
+
 def junit_xml(batch: BatchResult) -> str:
     """The batch as a JUnit XML document (UTF-8 declared)."""
-    root = ET.Element("testsuites", name=clean_text(batch.assignment))
-    suites = [_suite(root, submission) for submission in batch.submissions]
-    for key in ("tests", "failures", "errors"):
-        root.set(key, str(sum(int(suite.get(key)) for suite in suites)))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return "".join(iter_junit_xml(batch))
