@@ -9,7 +9,7 @@ from grader.batch import Options
 from grader.notebooks import read_notebook
 from grader.sandbox import Limits
 from grader.synth import NOTEBOOK, original_layout, with_edited_test
-from grader.tamper import check, locked_checksums
+from grader.tamper import check, compute_checksum, locked_checksums
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
@@ -24,6 +24,32 @@ def release():
 @pytest.fixture(scope="module")
 def solved():
     return read_notebook(SOLUTIONS / NOTEBOOK)
+
+
+def _variants(cell):
+    """The cell with each nbgrader flag and field a checksum reads, in turn, changed."""
+    for change in ({"grade": True, "points": 7}, {"grade": True, "points": "2.5"},
+                   {"solution": True}, {"locked": True}, {"locked": False},
+                   {"solution": True, "grade": True, "points": 1}, {"grade": 0}, {}):
+        variant = copy.deepcopy(cell)
+        variant.metadata.setdefault("nbgrader", {}).update(change)
+        yield variant
+
+
+def test_checksum_is_nbgraders_own(release, solved):
+    """Our copy of the algorithm (nbgrader's package is slow to import) agrees with it."""
+    from nbgrader.utils import compute_checksum as nbgrader_checksum
+
+    cells = [c for nb in (release, solved) for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(cells) > 20
+    for cell in cells:
+        assert compute_checksum(cell) == nbgrader_checksum(cell)
+        for variant in _variants(cell):
+            assert compute_checksum(variant) == nbgrader_checksum(variant)
+    plain = copy.deepcopy(cells[0])
+    plain.metadata.nbgrader = {"grade_id": "x"}
+    assert compute_checksum(plain) == nbgrader_checksum(plain)
+    assert len({compute_checksum(v) for v in _variants(cells[0])}) >= 5
 
 
 def test_locked_cells_cover_tests_and_imports_but_not_solutions(release):
