@@ -7,8 +7,12 @@ an unprivileged uid where namespaces are on), calls :func:`main`. Everything a
 submission could reach in its process is in this file and :mod:`grader.wire`;
 nothing here is secret.
 
-Protocol (stream, 8-byte length + :mod:`grader.wire` data): ``cells`` -> one ``cell``
-reply per cell; then ``call`` -> any ``callback`` round trips -> ``result``.
+Protocol (stream of frames, 8-byte length + data): ``cells`` -> one ``cell`` reply per
+cell; then ``calls`` (a function and a list of argument sets) -> for each set, in turn,
+any ``callback`` round trips and a ``result``. A result that holds a value is followed
+by two raw frames, the value's and the arguments' :mod:`grader.wire` encodings, so the
+grader can tell an exact answer from its bytes alone. Calls run back to back: the
+grader's per-call deadlines start when the previous result arrives.
 """
 from __future__ import annotations
 
@@ -118,8 +122,9 @@ class _AliasLoader:
         module.__spec__ = self.spec  # the import system set the alias's spec on it
 
 
-def _send(sock: socket.socket, data: bytes) -> None:
-    sock.sendall(HEADER.pack(len(data)) + data)  # one write: the grader wakes once
+def _send(sock: socket.socket, *frames: bytes) -> None:
+    # one write: the grader wakes once
+    sock.sendall(b"".join(HEADER.pack(len(frame)) + frame for frame in frames))
 
 
 def _recv(sock: socket.socket):
@@ -152,9 +157,16 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
         _send(sock, _encode(reply, limit))
     while True:
         request = _recv(sock)
-        if request is None or request.get("op") != "call":
+        if request is None or request.get("op") != "calls":
             return
-        _send(sock, _encode(_call(sock, request, namespace, tail), limit))
+        for args, seed in request["calls"]:
+            # looked up per call: an earlier call may have redefined it
+            function = namespace.get(request["function"])
+            if function is None or not callable(function):
+                _send(sock, wire.encode({"op": "result", "status": "missing"}))
+                break
+            _send(sock, *_call(sock, function, args, seed, request["callbacks"], namespace,
+                               tail, limit))
 
 
 def _run_cell(index: int, source: str, namespace: dict) -> dict:
@@ -167,18 +179,18 @@ def _run_cell(index: int, source: str, namespace: dict) -> dict:
     return {"status": "ok"}
 
 
-def _call(sock: socket.socket, request: dict, namespace: dict, tail: _Tail) -> dict:
-    function = namespace.get(request["function"])
-    if function is None or not callable(function):
-        return {"op": "result", "status": "missing"}
-    args = tuple(request["args"])
-    saved = {name: namespace.get(name, _ABSENT) for name in request["callbacks"]}
+def _call(sock: socket.socket, function, args: tuple, seed, callbacks: list,
+          namespace: dict, tail: _Tail, limit: int) -> list:
+    """Frames of one call's result: meta data, then (if it returned) value and arguments."""
+    args = tuple(args)
+    saved = {name: namespace.get(name, _ABSENT) for name in callbacks}
     namespace.update({name: _proxy(sock, name) for name in saved})
     tail.take()
+    value, reply = None, {"op": "result", "status": "ok"}
     try:
-        if request["seed"] is not None:
-            numpy.random.seed(request["seed"])
-        reply = {"op": "result", "status": "ok", "value": function(*args)}
+        if seed is not None:
+            numpy.random.seed(seed)
+        value = function(*args)
     except BaseException as exc:
         reply = {"op": "result", "status": "error", **_describe(exc)}
     finally:
@@ -187,8 +199,16 @@ def _call(sock: socket.socket, request: dict, namespace: dict, tail: _Tail) -> d
                 namespace.pop(name, None)
             else:
                 namespace[name] = original
-    reply.update(args_after=args, output=tail.take())
-    return reply
+    reply["output"] = tail.take()
+    if reply["status"] != "ok":
+        return [_encode(reply, limit)]
+    try:
+        parts = [wire.encode(value, max_bytes=limit), wire.encode(args, max_bytes=limit)]
+    except BaseException as exc:
+        return [_encode({**reply, "status": "error", "error_type": type(exc).__name__,
+                         "message": "the result could not be sent back to the grader: "
+                         + _text(exc), "traceback": []}, limit)]
+    return [wire.encode({**reply, "parts": 2}), *parts]
 
 
 def _proxy(sock: socket.socket, name: str):

@@ -188,7 +188,7 @@ def _grade_notebook(student: str, submission: str, notebook: NotebookNode, diges
     with sandbox.open(cells, context.helper_dir, context.aliases) as session:
         for exercise in context.assignment.exercises:
             exercise_plan = context.plans[exercise.name]
-            run = run_exercise(exercise_plan, session.call, _callbacks(context, exercise_plan))
+            run = run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan))
             exercises.append(score_exercise(exercise.name, exercise.points, run,
                                             context.options.all_or_nothing))
         cell_errors = tuple(session.cell_errors())

@@ -3,8 +3,11 @@
 A plan is computed once per batch, in the grader's process, from the assignment
 kit: each check is a case (arguments + the reference's output) or a property
 (arguments left unchanged, result independent of numpy's global random state).
-Running a plan against one submission needs only a ``call`` function that asks the
-sandbox to run the student's function and returns a decoded result.
+Running a plan against one submission needs only a ``calls`` function that asks the
+sandbox to run the student's function on every check's arguments (one
+:class:`~grader.sandbox_session.CallBatch`, built and encoded once per batch) and
+returns the results; a result whose encoding equals the expected one is judged from
+that alone, without decoding or comparing.
 """
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from grader import wire
 from grader.compare import compare, compare_outputs
 from grader.results import CheckResult
+from grader.sandbox_session import CallBatch
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
 RANDOM_STATE = "does not depend on the global random state"
@@ -38,6 +43,9 @@ class ExercisePlan:
     checks: tuple[Check, ...]
     dependencies: tuple[str, ...]
     reseeds: bool  # the function must seed numpy itself
+    batch: CallBatch  # every check's call, as one request, dependencies answered by callbacks
+    plain_batch: CallBatch  # the same, with the submission's own dependencies
+    encodings: tuple[tuple[bytes, bytes], ...]  # per check: expected value, arguments
 
 
 class CallResult(Protocol):
@@ -45,9 +53,11 @@ class CallResult(Protocol):
     value: Any
     args_after: Any
     error: str
+    value_matches: bool
+    args_match: bool
 
 
-Call = Callable[..., CallResult]
+Calls = Callable[..., Sequence[CallResult]]
 
 
 def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
@@ -66,8 +76,12 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
                                 function(*copy.deepcopy(case.args)), seed,
                                 example=case.label.startswith(kit.EXAMPLE_LABEL)))
         arg_names, outputs = kit.SIGNATURES[name]
-        plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks),
-                                   kit.DEPENDENCIES.get(name, ()), reseeds)
+        dependencies = tuple(kit.DEPENDENCIES.get(name, ()))
+        calls = tuple((check.args, check.global_seed) for check in checks)
+        encodings = tuple((wire.encode(c.expected), wire.encode(tuple(c.args))) for c in checks)
+        plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks), dependencies,
+                                   reseeds, CallBatch(name, calls, dependencies),
+                                   CallBatch(name, calls), encodings)
     return plans
 
 
@@ -108,30 +122,29 @@ class ExerciseRun:
     error: str  # the first error/timeout's details, for the student
 
 
-def run_exercise(exercise: ExercisePlan, call: Call,
-                 callbacks: dict[str, Callable[..., Any]]) -> ExerciseRun:
+def run_exercise(exercise: ExercisePlan, calls: Calls,
+                 callbacks: Mapping[str, Callable[..., Any]]) -> ExerciseRun:
     """Call the student's function on every check and judge each result."""
     results: list[CheckResult] = []
     statuses: list[str] = []
     mutated: list[str] = []
     error = ""
-    for check in exercise.checks:
-        outcome = call(exercise.name, check.args, callbacks=callbacks,
-                       seed_global_random=check.global_seed)
+    batch = exercise.batch if callbacks else exercise.plain_batch
+    outcomes = calls(batch, callbacks, expected=exercise.encodings)
+    for check, outcome in zip(exercise.checks, outcomes):
         statuses.append(outcome.status)
         if outcome.status == "missing":
             return ExerciseRun((), ("missing",), f"{exercise.name} is not defined.")
         if outcome.status != "ok":
             error = error or (outcome.error or _failure(outcome))
             results.append(CheckResult(check.name, False, f"{exercise.name} {_failure(outcome)}"))
-            if outcome.status in ("timeout", "died"):
-                break  # the same input would only cost the limit again
-            continue
-        problems = compare_outputs(exercise.name, exercise.output_names, check.expected,
-                                   outcome.value)
-        changed = [name for name, before, after in
-                   zip(exercise.arg_names, check.args, outcome.args_after or ())
-                   if compare(name, before, after)]
+            continue  # after a timeout or a crash, the sandbox made no further call
+        problems = [] if outcome.value_matches else compare_outputs(
+            exercise.name, exercise.output_names, check.expected, outcome.value)
+        changed = [] if outcome.args_match else [
+            name for name, before, after in
+            zip(exercise.arg_names, check.args, outcome.args_after or ())
+            if compare(name, before, after)]
         mutated += changed
         if problems and check.global_seed is not None:
             problems.append("Seed numpy's generator inside the function, as the notebook shows,"

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from grader.sandbox_session import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallResult,
-                                    CellResult, SandboxError, Session)
+from grader.sandbox_session import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
+                                    CallResult, CellResult, ReplyMemo, SandboxError, Session)
 
-__all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "SandboxError",
+__all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "CallBatch",
+           "SandboxError",
            "MODES", "MODE_VARIABLE", "OK", "ERROR", "MISSING", "TIMEOUT", "DIED", "NOT_RUN"]
 
 PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "h5py")
@@ -140,6 +141,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._closed = False
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+        self._memo = ReplyMemo()
         self._start()
 
     def _start(self) -> None:

@@ -5,6 +5,12 @@ of the sandbox's fork server. Every wait has a deadline; a call that hangs or ki
 its process costs that call only: the next call forks a fresh child and runs the
 cells again (skipping a cell that hung). Data from the child is untrusted: it is
 decoded by :mod:`grader.wire` and checked field by field here.
+
+Speed comes from doing less per call, not from trusting the child more: a
+:class:`CallBatch` sends all of one function's argument sets in one request (encoded
+once per batch of submissions), results stream back, a result whose bytes equal the
+expected encoding is not decoded at all, and callback answers are remembered by the
+exact bytes of the request (:class:`ReplyMemo`).
 """
 from __future__ import annotations
 
@@ -12,8 +18,11 @@ import math
 import os
 import signal
 import socket
+import threading
 import time
-from dataclasses import asdict, dataclass
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -32,6 +41,8 @@ CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands 
 # a callback runs in the grader's process: its data may be as large as the check's own
 # arguments (any dimension, 4x the elements), or this small whatever they are
 CALLBACK_DIMENSION, CALLBACK_ELEMENTS = 64, 4096
+MEMO_BYTES = 32 << 20  # callback answers remembered per sandbox
+MEMO_ENTRY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -53,13 +64,15 @@ class CellResult:
 @dataclass(frozen=True)
 class CallResult:
     status: str  # ok | error | missing | timeout | died
-    value: Any = None
-    args_after: tuple = ()  # the arguments as they were after the call
+    value: Any = None  # None when ``value_matches``: it was not decoded
+    args_after: tuple = ()  # the arguments as they were after the call (same)
     error_type: str = ""
     message: str = ""
     traceback: tuple[str, ...] = ()  # the student's frames only
     output: str = ""
     seconds: float = 0.0
+    value_matches: bool = False  # the value's encoding equals the expected one, byte for byte
+    args_match: bool = False  # the arguments' encoding after the call equals the expected one
 
     @property
     def error(self) -> str:
@@ -69,6 +82,68 @@ class CallResult:
             head = "Traceback (most recent call last):\n" + frames if frames else ""
             return f"{head}{self.error_type}: {self.message}"
         return self.message if self.status in (TIMEOUT, DIED) else ""
+
+
+@dataclass(frozen=True, eq=False)
+class CallBatch:
+    """Calls of one function, one per argument set: sent as one request.
+
+    A batch of submissions reuses the same CallBatch for every one of them, so its
+    request is encoded once."""
+
+    function: str
+    calls: tuple[tuple[tuple, int | None], ...]  # (arguments, global numpy seed or None)
+    callbacks: tuple[str, ...] = ()  # names the child answers with a callback to the grader
+
+    @cached_property
+    def request(self) -> bytes:
+        return wire.encode({"op": "calls", "function": self.function,
+                            "callbacks": sorted(self.callbacks),
+                            "calls": [[tuple(args), seed] for args, seed in self.calls]})
+
+    @cached_property
+    def bounds(self) -> tuple[tuple[int, int], ...]:
+        """Per call, the largest data a callback may be asked to take (see ``_answer``)."""
+        bounds = []
+        for args, _seed in self.calls:
+            dimension, elements = _extent(tuple(args))
+            bounds.append((max(CALLBACK_DIMENSION, dimension),
+                           max(CALLBACK_ELEMENTS, 4 * elements)))
+        return tuple(bounds)
+
+
+@dataclass
+class ReplyMemo:
+    """Callback answers by the exact request bytes; shared by a sandbox's sessions.
+
+    Callbacks are the reference's pure functions, so the same request gets the same
+    answer: a correct submission asks the same questions as the last one, and the
+    grader then neither decodes them nor computes again. Bounded in bytes."""
+
+    limit: int = MEMO_BYTES
+    _entries: OrderedDict = field(default_factory=OrderedDict)
+    _size: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            reply = self._entries.get(key)
+            if reply is not None:
+                self._entries.move_to_end(key)
+            return reply
+
+    def put(self, key: tuple, reply: bytes) -> None:
+        size = len(key[-1]) + len(reply)
+        if size > MEMO_ENTRY_BYTES:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = reply
+            self._size += size
+            while self._size > self.limit and self._entries:
+                old_key, old_reply = self._entries.popitem(last=False)
+                self._size -= len(old_key[-1]) + len(old_reply)
 
 
 class SandboxError(GraderError):
@@ -137,39 +212,72 @@ class Session:
              callbacks: Mapping[str, Callable[..., Any]] = {},
              seed_global_random: int | None = None, timeout: float | None = None) -> CallResult:
         """Call the submission's ``function(*args)``; names in ``callbacks`` run in this process."""
+        batch = CallBatch(function, ((tuple(args), seed_global_random),), tuple(callbacks))
+        return self.calls(batch, callbacks, timeout=timeout)[0]
+
+    def calls(self, batch: CallBatch, callbacks: Mapping[str, Callable[..., Any]] = {}, *,
+              expected: Sequence[tuple[bytes, bytes]] | None = None,
+              timeout: float | None = None) -> list[CallResult]:
+        """Make every call of ``batch``, each with its own deadline of ``timeout`` seconds.
+
+        Stops after a call that is missing, timed out or died (the same input would only
+        cost the limit again), so the list may be shorter than ``batch.calls``.
+        ``expected``: per call, the encodings of the expected value and of the
+        arguments; results equal to them are flagged and left undecoded."""
         timeout = self.limits.call_timeout if timeout is None else timeout
         if self._closed:
             raise SandboxError("the session is closed")
+        if set(callbacks) != set(batch.callbacks):
+            raise ValueError(f"callbacks {sorted(callbacks)} are not the batch's "
+                             f"{sorted(batch.callbacks)}")
         if self._child is None and not self._start():
-            return CallResult(TIMEOUT, message="the submission used up its time "
-                              f"({self.limits.submission_timeout:g} s) before this call")
+            return [CallResult(TIMEOUT, message="the submission used up its time "
+                               f"({self.limits.submission_timeout:g} s) before this call")]
+        results: list[CallResult] = []
+        identity = tuple(sorted(callbacks.items(), key=lambda item: item[0]))
         started = time.monotonic()
         deadline = min(started + timeout, self._deadline)
-        bound = None  # what a callback may be asked to take: computed at the first one
         try:
-            self._send({"op": "call", "function": function, "args": tuple(args),
-                        "callbacks": sorted(callbacks), "seed": seed_global_random}, deadline)
-            while True:
-                message = self._recv(deadline)
-                if message["op"] == "result":
-                    self._expect_silence()
-                    return _call_result(message, time.monotonic() - started)
-                if message["op"] != "callback":
-                    raise _Broken("the submission's process sent an unexpected message")
-                if bound is None:
-                    dimension, elements = _extent(args)
-                    bound = (max(CALLBACK_DIMENSION, dimension),
-                             max(CALLBACK_ELEMENTS, 4 * elements))
-                self._answer(message, callbacks, deadline, bound)
+            self._send_data(batch.request, deadline)
+            for index in range(len(batch.calls)):
+                while True:
+                    data = self._read_frame(deadline)
+                    memo_key = (identity, batch.bounds[index], data)
+                    reply = self._sandbox._memo.get(memo_key) if callbacks else None
+                    if reply is not None:
+                        self._send_data(reply, deadline)
+                        continue
+                    message = self._decode(data)
+                    if message["op"] == "result":
+                        break
+                    if message["op"] != "callback":
+                        raise _Broken("the submission's process sent an unexpected message")
+                    reply = self._answer(message, callbacks, batch.bounds[index])
+                    self._sandbox._memo.put(memo_key, reply)
+                    self._send_data(reply, deadline)
+                result = self._call_result(message, expected[index] if expected else None,
+                                           deadline, time.monotonic() - started)
+                results.append(result)
+                if result.status == MISSING:
+                    break
+                started = time.monotonic()
+                deadline = min(started + timeout, self._deadline)
+            try:
+                self._expect_silence()
+            except _Broken:
+                results.pop()  # the last result was not alone: it proves nothing
+                raise
+            return results
         except _Timeout:
             self._stop()
             limit = ("before the submission's time ran out" if deadline == self._deadline
                      else f"within {timeout:g} s")
-            return CallResult(TIMEOUT, message=f"{function} did not return {limit}",
-                              seconds=time.monotonic() - started)
+            results.append(CallResult(TIMEOUT, message=f"{batch.function} did not return {limit}",
+                                      seconds=time.monotonic() - started))
         except _Broken as exc:
-            return CallResult(DIED, message=exc.outcome(self),
-                              seconds=time.monotonic() - started)
+            results.append(CallResult(DIED, message=exc.outcome(self),
+                                      seconds=time.monotonic() - started))
+        return results
 
     def close(self) -> None:
         """Kill the submission's processes and delete its scratch folder.
@@ -239,8 +347,8 @@ class Session:
     def _record(self, index: int, result: CellResult) -> None:
         self._results.setdefault(index, result)  # the first run is the one reported
 
-    def _answer(self, message: dict, callbacks: Mapping[str, Callable], deadline: float,
-                bound: tuple[int, int]) -> None:
+    def _answer(self, message: dict, callbacks: Mapping[str, Callable],
+                bound: tuple[int, int]) -> bytes:
         name, args, kwargs = message.get("name"), message.get("args"), message.get("kwargs")
         if (name not in callbacks or type(args) is not tuple or type(kwargs) is not dict
                 or any(type(key) is not str for key in kwargs)):
@@ -255,10 +363,12 @@ class Session:
             except Exception as exc:
                 reply = {"op": "callback", "ok": False,
                          "error": f"{type(exc).__name__}: {exc}"[:MESSAGE_CHARS]}
-        self._send(reply, deadline)
+        return wire.encode(reply)
 
     def _send(self, message: dict, deadline: float) -> None:
-        data = wire.encode(message)
+        self._send_data(wire.encode(message), deadline)
+
+    def _send_data(self, data: bytes, deadline: float) -> None:
         sock = self._child[1]
         try:
             sock.settimeout(max(deadline - time.monotonic(), 1e-3))
@@ -280,16 +390,50 @@ class Session:
             raise _Broken("the submission's process sent data nobody asked for")
 
     def _recv(self, deadline: float) -> dict:
+        return self._decode(self._read_frame(deadline))
+
+    def _read_frame(self, deadline: float) -> bytes:
         size = int.from_bytes(self._read(HEADER_SIZE, deadline), "big")
         if size > self.limits.message_bytes:
             raise _Broken(f"the submission's process sent {size} bytes, over the limit")
+        return self._read(size, deadline)
+
+    def _decode(self, data: bytes) -> Any:
         try:
-            message = wire.decode(self._read(size, deadline))
+            message = wire.decode(data)
         except wire.WireError as exc:
             raise _Broken(f"the submission's process sent unreadable data ({exc})") from None
         if type(message) is not dict or type(message.get("op")) is not str:
             raise _Broken("the submission's process sent an unexpected message")
         return message
+
+    def _call_result(self, message: dict, expected: tuple[bytes, bytes] | None,
+                     deadline: float, seconds: float) -> CallResult:
+        status = message.get("status")
+        if status not in (OK, ERROR, MISSING):
+            raise _Broken("the submission's process sent an unexpected message")
+        value, args_after, matches = None, (), [False, False]
+        if status == OK:
+            if message.get("parts") != 2:
+                raise _Broken("the submission's process sent an unexpected message")
+            parts = [self._read_frame(deadline), self._read_frame(deadline)]
+            decoded = []
+            for number, data in enumerate(parts):
+                matches[number] = expected is not None and data == expected[number]
+                decoded.append(None if matches[number] else self._value(data))
+            value, args_after = decoded
+            if not matches[1] and type(args_after) is not tuple:
+                args_after = ()
+        return CallResult(status, value, args_after, _field(message, "error_type"),
+                          _field(message, "message"), _strings(message.get("traceback")),
+                          _field(message, "output"), seconds, matches[0], matches[1])
+
+    @staticmethod
+    def _value(data: bytes) -> Any:
+        try:
+            return wire.decode(data)
+        except wire.WireError as exc:
+            raise _Broken(f"the submission's process sent unreadable data ({exc})") from None
 
     def _read(self, size: int, deadline: float) -> bytes:
         sock = self._child[1]
@@ -342,17 +486,6 @@ def _cell_result(index: int, message: dict) -> CellResult:
     return CellResult(index, status, _field(message, "error_type"), _field(message, "message"),
                       _strings(message.get("traceback")), _field(message, "output"),
                       seconds if type(seconds) is float else 0.0)
-
-
-def _call_result(message: dict, seconds: float) -> CallResult:
-    status = message.get("status")
-    if status not in (OK, ERROR, MISSING):
-        raise _Broken("the submission's process sent an unexpected message")
-    args_after = message.get("args_after")
-    return CallResult(status, message.get("value"),
-                      args_after if type(args_after) is tuple else (),
-                      _field(message, "error_type"), _field(message, "message"),
-                      _strings(message.get("traceback")), _field(message, "output"), seconds)
 
 
 def _exit_text(status: int | None) -> str:

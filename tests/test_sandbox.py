@@ -541,9 +541,10 @@ def test_many_failing_cells_are_summarised(sandbox):
 def test_data_after_the_result_ends_the_call(sandbox):
     cells = ["import json, os",
              "def forge():\n"
-             "    frame = json.dumps({'$dict': [['op', 'result'], ['status', 'ok'],"
-             " ['value', 1]]}).encode()\n"
-             "    os.write(3, (len(frame).to_bytes(8, 'big') + frame) * 2)\n"
+             "    frames = [json.dumps({'$dict': [['op', 'result'], ['status', 'ok'],"
+             " ['parts', 2]]}).encode(), b'1', b'{\"$tuple\":[]}']\n"
+             "    result = b''.join(len(f).to_bytes(8, 'big') + f for f in frames)\n"
+             "    os.write(3, result * 2)\n"
              "    return 2",
              "def f():\n    return 3"]
     with sandbox.open(cells) as session:
