@@ -64,7 +64,9 @@ def hiding(options: Options, submissions: Sequence[Submission],
 
 def sandbox_isolation(options: Options) -> tuple[str, bool]:
     """What isolation the workers will get here, in words, and whether it is the strong one."""
-    with new_sandbox(options) as sandbox:
+    # the same set-up as the workers' sandboxes, without loading numpy and matplotlib
+    with Sandbox(options.limits, hide=options.hide, mode=options.sandbox,
+                 preload=()) as sandbox:
         return sandbox.isolation, sandbox.strong
 
 
