@@ -1,4 +1,5 @@
 """Submission notebooks -> plain Python cells."""
+import pytest
 import ast
 
 import nbformat
@@ -37,3 +38,29 @@ def test_code_cells_keep_order_index_and_grade_id_and_ignore_markdown_and_output
     assert [(c.index, c.source.strip(), c.grade_id) for c in cells] == [
         (1, "a = 1", "first"), (2, "b = 2", None)]
     assert all("All tests passed" not in c.source for c in cells)
+
+
+PLAIN = ["x = 1", "x = 1\r\ny = 2\r\n", "s = '''\nline\n'''", "y = x % 3\nz = x != 2",
+         "def f(a):\n    return a\n", "print('done?', 5)", "x = 1  \n\n", "\u00a0x = 1"]
+IPYTHON = ["%matplotlib inline\nx = 1", "  x = 1", "\nx = 1", "np.dot?", "np.dot??",
+           "files = !ls", "t = %time 1 + 1", "In [1]: x = 2", ">>> x = 1\n... ", "/print 1",
+           "!!ls", "x = 1\n%who", "s = '''\n%text\n'''", "a = 1  # really?"]
+
+
+@pytest.mark.parametrize("text", PLAIN + IPYTHON)
+def test_conversion_equals_ipythons_own(text):
+    """Plain Python skips IPython's tokenizer; the result must be what it would give."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    assert to_python(text) == TransformerManager().transform_cell(text)
+
+
+@pytest.mark.parametrize("text", PLAIN)
+def test_plain_python_takes_the_fast_path(text, monkeypatch):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    def refuse(self, cell):
+        raise AssertionError("IPython's transformer ran on plain Python")
+
+    monkeypatch.setattr(TransformerManager, "transform_cell", refuse)
+    assert to_python(text).rstrip("\n") == text.rstrip("\n")
