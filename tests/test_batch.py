@@ -255,3 +255,27 @@ def test_strong_sandbox_is_recorded_without_warning(batch_dir, tmp_path):
     assert result.exit_code == 0, result.output
     sandbox = json.loads((out / "grades.json").read_text())["environment"]["sandbox"]
     assert ("warning:" in result.stderr) == (not sandbox.startswith("namespaces"))
+
+
+def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
+    """Results equal to the expected encoding skip decoding and comparing; with that
+    shortcut made impossible, every score, status and message is the same."""
+    import dataclasses
+
+    import grader.batch
+
+    original = grader.batch.plan
+
+    def without_shortcut(kit, helper_dir):
+        plans = original(kit, helper_dir)
+        return {name: dataclasses.replace(p, encodings=tuple((b"-", b"-") for _ in p.encodings))
+                for name, p in plans.items()}
+
+    monkeypatch.setattr(grader.batch, "plan", without_shortcut)
+    slow = grader.grade([batch_dir], release_dir=RELEASE, options=FAST)
+    fast = graded[1]
+    assert len(slow.submissions) == len(fast.submissions) > 10
+    for a, b in zip(slow.submissions, fast.submissions):
+        assert (a.student, a.score, a.status, a.exercises) == (b.student, b.score, b.status,
+                                                                b.exercises)
+    assert any(s.score == s.max_score for s in fast.submissions)

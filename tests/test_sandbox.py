@@ -588,3 +588,98 @@ def test_a_helper_that_cannot_start_says_why(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox_module.sys, "executable", str(fake))
     with pytest.raises(sandbox_module.SandboxError, match="did not start: boom"):
         sandbox_module.Sandbox(Limits(), mode="rlimits")
+
+
+# ---- batches of calls: one request, results streamed back, each call with its deadline
+
+def test_a_batch_runs_every_call_in_order_with_its_own_seed(sandbox):
+    from grader.sandbox import CallBatch
+
+    cells = ["import numpy as np",
+             "def draw(n):\n    return n, float(np.random.rand())"]
+    batch = CallBatch("draw", (((1,), 5), ((2,), None), ((3,), 5)))
+    with sandbox.open(cells) as session:
+        results = session.calls(batch)
+    assert [r.status for r in results] == ["ok"] * 3
+    assert [r.value[0] for r in results] == [1, 2, 3]
+    assert results[0].value[1] == results[2].value[1] != results[1].value[1]
+    assert [r.args_after for r in results] == [(1,), (2,), (3,)]
+
+
+def test_a_batch_stops_after_a_timeout_and_the_session_goes_on(sandbox):
+    from grader.sandbox import CallBatch
+
+    cells = ["def f(n):\n    while n == 2:\n        pass\n    return n"]
+    batch = CallBatch("f", (((1,), None), ((2,), None), ((3,), None)))
+    with sandbox.open(cells) as session:
+        started = time.monotonic()
+        results = session.calls(batch, timeout=0.5)
+        assert time.monotonic() - started < 3.0  # one limit, not one per remaining call
+        assert [r.status for r in results] == ["ok", "timeout"]
+        assert [r.status for r in session.calls(batch, timeout=0.5)] == ["ok", "timeout"]
+        assert session.call("f", (3,)).value == 3  # a fresh child
+
+
+def test_a_function_that_deletes_itself_is_missing_for_the_rest(sandbox):
+    from grader.sandbox import CallBatch
+
+    cells = ["def f(n):\n    global f\n    del f\n    return n"]
+    with sandbox.open(cells) as session:
+        results = session.calls(CallBatch("f", (((1,), None), ((2,), None), ((3,), None))))
+    assert [r.status for r in results] == ["ok", "missing"]
+
+
+def test_results_equal_to_the_expected_encoding_are_not_decoded(sandbox):
+    from grader import wire
+    from grader.sandbox import CallBatch
+
+    cells = ["import numpy as np",
+             "def f(x):\n    return {'y': x * 2}",
+             "def g(x):\n    x += 1\n    return {'y': x * 2.0}"]
+    x = np.arange(3.0)
+    expected = [(wire.encode({"y": x * 2}), wire.encode((x,)))]
+    with sandbox.open(cells) as session:
+        same = session.calls(CallBatch("f", (((x,), None),)), expected=expected)[0]
+        other = session.calls(CallBatch("g", (((x,), None),)), expected=expected)[0]
+    assert same.value_matches and same.args_match and same.value is None
+    assert not other.value_matches and not other.args_match
+    assert np.array_equal(other.value["y"], (x + 1) * 2) and np.array_equal(other.args_after[0], x + 1)
+
+
+def test_callback_answers_are_remembered_across_sessions(sandbox):
+    from grader.sandbox import CallBatch
+
+    cells = ["def f(x):\n    return helper(x) + helper(x + 1)"]
+    seen = []
+
+    def helper(x):
+        seen.append(x)
+        return x * 10
+
+    batch = CallBatch("f", (((1,), None), ((2,), None)), ("helper",))
+    for _ in range(3):
+        with sandbox.open(cells) as session:
+            assert [r.value for r in session.calls(batch, {"helper": helper})] == [30, 50]
+    assert sorted(seen) == [1, 2, 3]  # each question computed once, whoever asks it
+    other = lambda x: -x  # noqa: E731 - a different function under the same name
+    with sandbox.open(cells) as session:
+        assert session.calls(batch, {"helper": other})[0].value == -3
+
+
+def test_a_batch_refuses_callbacks_it_was_not_built_for(sandbox):
+    from grader.sandbox import CallBatch
+
+    with sandbox.open(["def f():\n    return 1"]) as session:
+        with pytest.raises(ValueError):
+            session.calls(CallBatch("f", (((), None),)), {"helper": abs})
+
+
+def test_reply_memo_stays_within_its_bytes():
+    from grader.sandbox_session import ReplyMemo
+
+    memo = ReplyMemo(limit=1000)
+    for n in range(50):
+        memo.put(((), (1, 1), b"%03d" % n), b"x" * 97)
+    assert memo.get(((), (1, 1), b"049")) == b"x" * 97
+    assert memo.get(((), (1, 1), b"000")) is None
+    assert memo._size <= 1000
