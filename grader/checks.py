@@ -12,10 +12,14 @@ that alone, without decoding or comparing.
 from __future__ import annotations
 
 import copy
+import os
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol, Sequence
+
+import numpy as np
 
 from grader import wire
 from grader.compare import compare, compare_outputs
@@ -79,10 +83,43 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
         dependencies = tuple(kit.DEPENDENCIES.get(name, ()))
         calls = tuple((check.args, check.global_seed) for check in checks)
         encodings = tuple((wire.encode(c.expected), wire.encode(tuple(c.args))) for c in checks)
+        answers = _sealed_answers(kit, name, checks) if dependencies else None
         plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks), dependencies,
-                                   reseeds, CallBatch(name, calls, dependencies),
+                                   reseeds, CallBatch(name, calls, dependencies, answers),
                                    CallBatch(name, calls), encodings)
     return plans
+
+
+def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
+    """What the reference's dependencies answer when the reference itself runs each check,
+    sealed by question (:func:`grader.wire.seal`): a correct submission asks exactly
+    these, and then needs no round trip to the grader for them."""
+    salt, sealed = os.urandom(16), {}
+
+    def recording(dependency: str) -> Callable:
+        real, names = getattr(kit.reference, dependency), kit.SIGNATURES[dependency][0]
+
+        def record(*args, **kwargs):
+            ordered = wire.positional(names, args, kwargs)
+            asked = None if ordered is None else wire.question(salt, dependency, ordered)
+            result = real(*args, **kwargs)
+            if asked is not None:
+                key, box = wire.seal(asked, wire.encode(result))
+                sealed[key] = np.frombuffer(box, dtype=np.uint8)
+            return result
+
+        return record
+
+    function = getattr(kit.reference, name)
+    spied = types.FunctionType(
+        function.__code__,
+        {**function.__globals__, **{d: recording(d) for d in kit.DEPENDENCIES[name]}},
+        function.__name__, function.__defaults__, function.__closure__)
+    for check in checks:
+        spied(*copy.deepcopy(check.args))
+    return {"salt": np.frombuffer(salt, dtype=np.uint8),
+            "names": {d: list(kit.SIGNATURES[d][0]) for d in kit.DEPENDENCIES[name]},
+            "sealed": sealed}
 
 
 def _failure(call: CallResult) -> str:

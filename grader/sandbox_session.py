@@ -95,12 +95,16 @@ class CallBatch:
     function: str
     calls: tuple[tuple[tuple, int | None], ...]  # (arguments, global numpy seed or None)
     callbacks: tuple[str, ...] = ()  # names the child answers with a callback to the grader
+    # answers to callbacks known in advance, sealed by their question (see grader.wire):
+    # {"salt": uint8 array, "names": {callback: argument names}, "sealed": {key: uint8 array}}
+    answers: dict | None = None
 
     @cached_property
     def request(self) -> bytes:
         return wire.encode({"op": "calls", "function": self.function,
                             "callbacks": sorted(self.callbacks),
-                            "calls": [[tuple(args), seed] for args, seed in self.calls]})
+                            "calls": [[tuple(args), seed] for args, seed in self.calls],
+                            "answers": self.answers})
 
     @cached_property
     def bounds(self) -> tuple[tuple[int, int], ...]:

@@ -15,6 +15,7 @@ imported, hence the fallback base class below.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import math
 from dataclasses import dataclass
 from json import dumps as _dumps, loads as _loads
@@ -219,3 +220,48 @@ def _read_array(dtype: Any, shape: Any, text: Any, budget: list) -> np.ndarray:
     if kind.kind == "b":  # only 0 and 1 are valid bools
         return np.frombuffer(raw, dtype=np.uint8).reshape(shape) != 0
     return np.frombuffer(raw, dtype=kind).reshape(shape).copy()
+
+
+# Sealed answers: a dependency's answer the child may open only by asking the question.
+# The grader answers a submission's calls to the reference's dependencies (isolation);
+# the questions a correct submission asks are the reference's own, known in advance, so
+# their answers travel with the request, each sealed by its question (lookup key and
+# one-time pad both derived from it). A submission opens an answer only by computing the
+# exact arguments itself, which gives it no more than a callback would; anything else
+# is still asked of the grader.
+
+def question(salt: bytes, name: str, args: tuple) -> bytes:
+    """The canonical bytes of a call ``name(*args)`` (positional arguments only)."""
+    return salt + name.encode("utf-8", "surrogatepass") + b"\0" + encode(tuple(args))
+
+
+def positional(names, args: tuple, kwargs: dict) -> tuple | None:
+    """``args`` with ``kwargs`` appended in ``names`` order; None if they do not fit."""
+    if names is None or len(args) + len(kwargs) != len(names):
+        return None
+    rest = names[len(args):]
+    if set(kwargs) != set(rest):
+        return None
+    return tuple(args) + tuple(kwargs[name] for name in rest)
+
+
+def seal(asked: bytes, answer: bytes) -> tuple[str, bytes]:
+    """(lookup key, sealed answer) for ``answer`` to the question ``asked``."""
+    return _lookup(asked), _xor(answer, hashlib.shake_256(b"pad\0" + asked).digest(len(answer)))
+
+
+def unseal(asked: bytes, sealed: dict) -> bytes | None:
+    """The answer to ``asked`` if ``sealed`` (lookup key -> sealed bytes) holds one."""
+    box = sealed.get(_lookup(asked))
+    if box is None:
+        return None
+    return _xor(box, hashlib.shake_256(b"pad\0" + asked).digest(len(box)))
+
+
+def _lookup(asked: bytes) -> str:
+    return hashlib.sha256(b"key\0" + asked).hexdigest()
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    size = len(data)
+    return (int.from_bytes(data, "little") ^ int.from_bytes(pad, "little")).to_bytes(size, "little")

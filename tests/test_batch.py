@@ -258,8 +258,9 @@ def test_strong_sandbox_is_recorded_without_warning(batch_dir, tmp_path):
 
 
 def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
-    """Results equal to the expected encoding skip decoding and comparing; with that
-    shortcut made impossible, every score, status and message is the same."""
+    """Results equal to the expected encoding skip decoding and comparing, and sealed
+    answers spare callbacks; without either shortcut every score, status and message is
+    the same."""
     import dataclasses
 
     import grader.batch
@@ -268,7 +269,8 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
 
     def without_shortcut(kit, helper_dir):
         plans = original(kit, helper_dir)
-        return {name: dataclasses.replace(p, encodings=tuple((b"-", b"-") for _ in p.encodings))
+        return {name: dataclasses.replace(p, encodings=tuple((b"-", b"-") for _ in p.encodings),
+                                          batch=dataclasses.replace(p.batch, answers=None))
                 for name, p in plans.items()}
 
     monkeypatch.setattr(grader.batch, "plan", without_shortcut)
@@ -279,3 +281,21 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
         assert (a.student, a.score, a.status, a.exercises) == (b.student, b.score, b.status,
                                                                 b.exercises)
     assert any(s.score == s.max_score for s in fast.submissions)
+
+
+def test_sealed_answers_do_not_show_the_expected_values():
+    """The request for L_model_forward carries its dependency's answers, sealed: none of
+    the reference's outputs is readable in it."""
+    import base64
+
+    from grader.assignments import get_kit
+    from grader.checks import plan
+
+    plans = plan(get_kit("dnn_step_by_step"), RELEASE)
+    exercise = plans["L_model_forward"]
+    assert exercise.batch.answers and exercise.batch.answers["sealed"]
+    request = exercise.batch.request
+    for check in exercise.checks:
+        AL = check.expected[0]
+        assert base64.b64encode(AL.tobytes()) not in request
+    assert exercise.plain_batch.answers is None

@@ -683,3 +683,29 @@ def test_reply_memo_stays_within_its_bytes():
     assert memo.get(((), (1, 1), b"049")) == b"x" * 97
     assert memo.get(((), (1, 1), b"000")) is None
     assert memo._size <= 1000
+
+
+def test_sealed_answers_spare_the_round_trip_and_nothing_else(sandbox):
+    """An answer known in advance opens only for its exact question; others still ask."""
+    import numpy as np
+
+    from grader import wire
+    from grader.sandbox import CallBatch
+
+    salt, sealed = b"s" * 16, {}
+    for x in (1, 2):
+        key, box = wire.seal(wire.question(salt, "helper", (x, "up")), wire.encode(x * 100))
+        sealed[key] = np.frombuffer(box, dtype=np.uint8)
+    answers = {"salt": np.frombuffer(salt, dtype=np.uint8), "names": {"helper": ["x", "how"]},
+               "sealed": sealed}
+    cells = ["def f(x):\n    return helper(x, how='up') + helper(x + 1, 'up')"]
+    asked = []
+
+    def helper(x, how):
+        asked.append(x)
+        return -x
+
+    batch = CallBatch("f", (((1,), None), ((2,), None)), ("helper",), answers)
+    with sandbox.open(cells) as session:
+        assert [r.value for r in session.calls(batch, {"helper": helper})] == [300, 197]
+    assert asked == [3]  # helper(3) was not sealed: the grader answered it

@@ -9,6 +9,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 import pytest
 
+from grader import wire
 from grader.errors import GraderError
 from grader.wire import MAX_DEPTH, Unsupported, WireError, decode, encode
 
@@ -196,3 +197,25 @@ def test_ints_too_large_for_a_float_are_unsupported_both_ways():
     assert roundtrip([2**5000]) == [Unsupported("int (too large)")]
     # a hostile child writes the digits itself: decoding marks them too
     assert decode(b"[" + str(2**2000).encode() + b", 1]") == [Unsupported("int (too large)"), 1]
+
+
+def test_a_sealed_answer_opens_only_with_its_exact_question():
+    salt = b"0123456789abcdef"
+    asked = wire.question(salt, "f", (np.arange(3.0), "relu"))
+    key, box = wire.seal(asked, wire.encode({"a": np.ones(2)}))
+    assert wire.encode({"a": np.ones(2)}) not in box
+    opened = wire.unseal(wire.question(salt, "f", (np.arange(3.0), "relu")), {key: box})
+    assert np.array_equal(wire.decode(opened)["a"], np.ones(2))
+    for other in [wire.question(salt, "f", (np.arange(3.0) + 1e-12, "relu")),
+                  wire.question(salt, "f", (np.arange(3.0), "sigmoid")),
+                  wire.question(salt, "g", (np.arange(3.0), "relu")),
+                  wire.question(b"another salt....", "f", (np.arange(3.0), "relu"))]:
+        assert wire.unseal(other, {key: box}) is None
+
+
+def test_keyword_arguments_take_their_place_in_the_signature():
+    names = ["A", "W", "b", "activation"]
+    assert wire.positional(names, (1, 2), {"activation": "x", "b": 3}) == (1, 2, 3, "x")
+    assert wire.positional(names, (1, 2, 3), {}) is None  # one missing
+    assert wire.positional(names, (1, 2, 3), {"A": 0}) is None  # A twice, activation missing
+    assert wire.positional(None, (1,), {}) is None
