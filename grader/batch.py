@@ -25,7 +25,7 @@ from nbformat import NotebookNode
 from grader import __version__, tamper
 from grader.assignment import Assignment, load_release
 from grader.assignments import get_kit
-from grader.checks import ExercisePlan, plan, run_exercise
+from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import code_cells
 from grader.notebooks import parse_notebook
@@ -190,7 +190,9 @@ def _grade_notebook(student: str, submission: str, notebook: NotebookNode, diges
     with sandbox.open(cells, context.helper_dir, context.aliases) as session:
         for exercise in context.assignment.exercises:
             exercise_plan = context.plans[exercise.name]
-            run = run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan))
+            hung = session.hung.get(exercise.name)
+            run = (hung_in_notebook(exercise_plan, hung) if hung is not None else
+                   run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan)))
             exercises.append(score_exercise(exercise.name, exercise.points, run,
                                             context.options.all_or_nothing))
         cell_errors = tuple(session.cell_errors())

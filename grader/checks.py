@@ -24,7 +24,7 @@ import numpy as np
 from grader import wire
 from grader.compare import compare, compare_outputs
 from grader.results import CheckResult
-from grader.sandbox_session import CallBatch
+from grader.sandbox_messages import CallBatch
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
 RANDOM_STATE = "does not depend on the global random state"
@@ -157,6 +157,15 @@ class ExerciseRun:
     checks: tuple[CheckResult, ...]
     call_statuses: tuple[str, ...]
     error: str  # the first error/timeout's details, for the student
+
+
+def hung_in_notebook(exercise: ExercisePlan, cell: int) -> ExerciseRun:
+    """The exercise's function ran out of time in the notebook's own cell ``cell``: it
+    is not called again, so a hang costs its time limit once, not twice."""
+    message = (f"{exercise.name} did not finish on the notebook's own example (cell "
+               f"{cell + 1}) within the time limit, so it was not called again.")
+    return ExerciseRun((CheckResult(exercise.checks[0].name, False, message),), ("timeout",),
+                       message)
 
 
 def run_exercise(exercise: ExercisePlan, calls: Calls,

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from grader.sandbox_session import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
-                                    CallResult, CellResult, ReplyMemo, SandboxError, Session)
+from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
+                                     CallResult, CellResult, ReplyMemo)
+from grader.sandbox_session import SandboxError, Session
 
 __all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "CallBatch",
            "SandboxError",

@@ -9,146 +9,37 @@ decoded by :mod:`grader.wire` and checked field by field here.
 Speed comes from doing less per call, not from trusting the child more: a
 :class:`CallBatch` sends all of one function's argument sets in one request (encoded
 once per batch of submissions), results stream back, a result whose bytes equal the
-expected encoding is not decoded at all, and callback answers are remembered by the
-exact bytes of the request (:class:`ReplyMemo`).
+expected encoding is not decoded at all, callbacks a correct submission makes are
+answered in the child from answers sealed by their question (:func:`grader.wire.seal`),
+and the others are remembered by the exact bytes asked (:class:`ReplyMemo`). The
+messages themselves are in :mod:`grader.sandbox_messages`.
 """
 from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import socket
-import threading
 import time
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import numpy as np
-
 from grader import wire
 from grader.errors import GraderError
+from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
+                                     CallResult, CellResult, _cell_result, _extent,
+                                     _field, _strings)
 
 if TYPE_CHECKING:
     from grader.sandbox import Limits, Sandbox
 
-OK, ERROR, MISSING, TIMEOUT, DIED, NOT_RUN = "ok", "error", "missing", "timeout", "died", "not_run"
 HEADER_SIZE = 8
 MESSAGE_CHARS = 2000  # of an error from a callback
 CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands of cells
-# a callback runs in the grader's process: its data may be as large as the check's own
-# arguments (any dimension, 4x the elements), or this small whatever they are
-CALLBACK_DIMENSION, CALLBACK_ELEMENTS = 64, 4096
 READ_CHUNK = 1 << 16
-MEMO_BYTES = 32 << 20  # callback answers remembered per sandbox
-MEMO_ENTRY_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class CellResult:
-    index: int  # position in the cells given to open(); shown to students as cell index + 1
-    status: str  # ok | error | timeout | died | not_run
-    error_type: str = ""
-    message: str = ""
-    traceback: tuple[str, ...] = ()
-    output: str = ""
-    seconds: float = 0.0  # as measured in the child
-
-    def summary(self) -> str:
-        """One line for reports, e.g. ``cell 3: NameError: name 'x' is not defined``."""
-        first_line = (self.message.splitlines() or [""])[0]
-        return f"cell {self.index + 1}: " + ": ".join(p for p in (self.error_type, first_line) if p)
-
-
-@dataclass(frozen=True)
-class CallResult:
-    status: str  # ok | error | missing | timeout | died
-    value: Any = None  # None when ``value_matches``: it was not decoded
-    args_after: tuple = ()  # the arguments as they were after the call (same)
-    error_type: str = ""
-    message: str = ""
-    traceback: tuple[str, ...] = ()  # the student's frames only
-    output: str = ""
-    seconds: float = 0.0
-    value_matches: bool = False  # the value's encoding equals the expected one, byte for byte
-    args_match: bool = False  # the arguments' encoding after the call equals the expected one
-
-    @property
-    def error(self) -> str:
-        """What went wrong, as Python prints it (last line ``Type: message``); empty if ok."""
-        if self.status == ERROR:
-            frames = "".join(f"  {line}\n" for line in self.traceback)
-            head = "Traceback (most recent call last):\n" + frames if frames else ""
-            return f"{head}{self.error_type}: {self.message}"
-        return self.message if self.status in (TIMEOUT, DIED) else ""
-
-
-@dataclass(frozen=True, eq=False)
-class CallBatch:
-    """Calls of one function, one per argument set: sent as one request.
-
-    A batch of submissions reuses the same CallBatch for every one of them, so its
-    request is encoded once."""
-
-    function: str
-    calls: tuple[tuple[tuple, int | None], ...]  # (arguments, global numpy seed or None)
-    callbacks: tuple[str, ...] = ()  # names the child answers with a callback to the grader
-    # answers to callbacks known in advance, sealed by their question (see grader.wire):
-    # {"salt": uint8 array, "names": {callback: argument names}, "sealed": {key: uint8 array}}
-    answers: dict | None = None
-
-    @cached_property
-    def request(self) -> bytes:
-        return wire.encode({"op": "calls", "function": self.function,
-                            "callbacks": sorted(self.callbacks),
-                            "calls": [[tuple(args), seed] for args, seed in self.calls],
-                            "answers": self.answers})
-
-    @cached_property
-    def bounds(self) -> tuple[tuple[int, int], ...]:
-        """Per call, the largest data a callback may be asked to take (see ``_answer``)."""
-        bounds = []
-        for args, _seed in self.calls:
-            dimension, elements = _extent(tuple(args))
-            bounds.append((max(CALLBACK_DIMENSION, dimension),
-                           max(CALLBACK_ELEMENTS, 4 * elements)))
-        return tuple(bounds)
-
-
-@dataclass
-class ReplyMemo:
-    """Callback answers by the exact request bytes; shared by a sandbox's sessions.
-
-    Callbacks are the reference's pure functions, so the same request gets the same
-    answer: a correct submission asks the same questions as the last one, and the
-    grader then neither decodes them nor computes again. Bounded in bytes."""
-
-    limit: int = MEMO_BYTES
-    _entries: OrderedDict = field(default_factory=OrderedDict)
-    _size: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            reply = self._entries.get(key)
-            if reply is not None:
-                self._entries.move_to_end(key)
-            return reply
-
-    def put(self, key: tuple, reply: bytes) -> None:
-        size = len(key[-1]) + len(reply)
-        if size > MEMO_ENTRY_BYTES:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = reply
-            self._size += size
-            while self._size > self.limit and self._entries:
-                old_key, old_reply = self._entries.popitem(last=False)
-                self._size -= len(old_key[-1]) + len(old_reply)
+INTERRUPT_GRACE = 0.5  # seconds a cell that ran out of time gets to say where it was
 
 
 class SandboxError(GraderError):
@@ -189,6 +80,8 @@ class Session:
         self._skip: set[int] = set()
         self._child: tuple[int, socket.socket, str] | None = None
         self._buffer = bytearray()  # read from the child's socket, not yet used
+        # function name -> index of the cell that ran out of time while running it
+        self.hung: dict[str, int] = {}
         self._closed = False
         with sandbox._lock:
             sandbox._sessions.add(self)
@@ -334,19 +227,42 @@ class Session:
                     self._record(current, _cell_result(current, message))
                 return True
             except _Timeout:
+                where = self._interrupt(current) if current is not None else None
                 self._stop()
                 if current is None:
                     return False
                 limit = ("the submission's time" if time.monotonic() >= self._deadline
                          else f"the time limit ({self.limits.call_timeout:g} s a cell, "
                               f"{self.limits.cells_timeout:g} s for all cells)")
-                self._fail(current, TIMEOUT, f"did not finish within {limit}")
+                self._fail(current, TIMEOUT, f"did not finish within {limit}"
+                           + (f", running {where}()" if where else ""))
+                if where:
+                    self.hung.setdefault(where, current)
             except _Broken as exc:
                 message = exc.outcome(self)
                 if current is None:
                     return False
                 self._fail(current, DIED, message)
         return False
+
+    def _interrupt(self, index: int) -> str | None:
+        """The function a cell that ran out of time was stuck in, if the child says so.
+
+        A KeyboardInterrupt raised in the child yields the cell's traceback; its innermost
+        frame names the function (the submission's own account: it can only lie to its
+        own cost). Called then with hidden inputs, the function would most likely cost
+        the limit a second time."""
+        try:
+            os.kill(self._child[0], signal.SIGINT)
+            message = self._recv(time.monotonic() + INTERRUPT_GRACE)
+        except (OSError, _Timeout, _Broken):
+            return None
+        if (message.get("op") != "cell" or message.get("index") != index
+                or message.get("error_type") != "KeyboardInterrupt"):
+            return None
+        frames = _strings(message.get("traceback"))
+        found = re.match(r'File "<cell \d+>", line \d+, in (\w+)', frames[-1] if frames else "")
+        return found.group(1) if found and found.group(1) != "<module>" else None
 
     def _fail(self, index: int, status: str, message: str) -> None:
         self._skip.add(index)
@@ -466,38 +382,6 @@ class Session:
         data = bytes(buffer[:size])
         del buffer[:size]
         return data
-
-
-def _extent(value: Any) -> tuple[int, int]:
-    """(largest array dimension, number of elements) in decoded data; a number counts one."""
-    if isinstance(value, np.ndarray):
-        return max(value.shape, default=1), value.size
-    if type(value) is dict:
-        value = [*value.keys(), *value.values()]
-    if type(value) in (list, tuple):
-        dimension, elements = len(value), 0
-        for item in value:
-            item_dimension, item_elements = _extent(item)
-            dimension, elements = max(dimension, item_dimension), elements + item_elements
-        return dimension, elements
-    return 1, 1
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(str(line) for line in value) if type(value) in (list, tuple) else ()
-
-
-def _field(message: dict, key: str) -> str:
-    value = message.get(key)
-    return value if type(value) is str else ""
-
-
-def _cell_result(index: int, message: dict) -> CellResult:
-    status = ERROR if message.get("status") == ERROR else OK
-    seconds = message.get("seconds")
-    return CellResult(index, status, _field(message, "error_type"), _field(message, "message"),
-                      _strings(message.get("traceback")), _field(message, "output"),
-                      seconds if type(seconds) is float else 0.0)
 
 
 def _exit_text(status: int | None) -> str:

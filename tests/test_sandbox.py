@@ -675,7 +675,7 @@ def test_a_batch_refuses_callbacks_it_was_not_built_for(sandbox):
 
 
 def test_reply_memo_stays_within_its_bytes():
-    from grader.sandbox_session import ReplyMemo
+    from grader.sandbox_messages import ReplyMemo
 
     memo = ReplyMemo(limit=1000)
     for n in range(50):
@@ -709,3 +709,21 @@ def test_sealed_answers_spare_the_round_trip_and_nothing_else(sandbox):
     with sandbox.open(cells) as session:
         assert [r.value for r in session.calls(batch, {"helper": helper})] == [300, 197]
     assert asked == [3]  # helper(3) was not sealed: the grader answered it
+
+
+def test_a_cell_stuck_in_a_function_says_which(sandbox):
+    limits = Limits(call_timeout=0.5, cells_timeout=5.0, submission_timeout=30.0)
+    cells = ["def spin(n):\n    while True:\n        n += 1",
+             "spin(1)",
+             "while True:\n    pass",
+             "def stubborn():\n    while True:\n        try:\n            spin(0)\n"
+             "        except KeyboardInterrupt:\n            pass",
+             "stubborn()",
+             "x = 5"]
+    with sandbox.open(cells, limits=limits) as session:
+        results = session.cell_results
+        assert session.hung == {"spin": 1}  # not the cell's own loop, nor a liar
+        assert [r.status for r in results] == ["ok", "timeout", "timeout", "ok", "timeout", "ok"]
+        assert "running spin()" in results[1].message
+        assert "running" not in results[2].message and "running" not in results[4].message
+        assert session.call("spin", (1,), timeout=0.3).status == "timeout"
