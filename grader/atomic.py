@@ -11,14 +11,16 @@ from typing import IO, Any, Mapping
 
 
 @contextmanager
-def open_write(path: Path, text: bool = False, errors: str = "strict") -> Iterator[IO[Any]]:
+def open_write(path: Path, text: bool = False, errors: str = "strict",
+               durable: bool = True) -> Iterator[IO[Any]]:
     """A handle on a temporary sibling of ``path``, renamed over ``path`` once the block ends.
 
     For files too big to build in memory first: the caller writes chunk by chunk,
     and readers still see the old file or the complete new one, never a prefix. If
     the block raises, the temporary file is removed and ``path`` is left untouched.
     ``text``: a UTF-8 text handle (``errors`` as for ``str.encode``, no newline
-    translation); else a binary one.
+    translation); else a binary one. ``durable``: fsync before the rename, so that a
+    crash cannot leave an empty file (skip it for files that are cheap to make again).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,7 +30,8 @@ def open_write(path: Path, text: bool = False, errors: str = "strict") -> Iterat
               else os.fdopen(fd, "wb")) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -36,9 +39,9 @@ def open_write(path: Path, text: bool = False, errors: str = "strict") -> Iterat
         raise
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     """Write ``data`` to a temporary sibling, fsync it, then rename it over ``path``."""
-    with open_write(path) as handle:
+    with open_write(path, durable=durable) as handle:
         handle.write(data)
 
 

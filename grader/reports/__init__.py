@@ -108,7 +108,8 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
     for submission, stem in zip(batch.submissions, feedback_file_stems(batch.submissions)):
         for suffix, page in ((".html", feedback_html), (".md", feedback_markdown)):
             path = out_dir / "feedback" / f"{stem}{suffix}"
-            atomic.write_bytes(path, _encode(page(submission, assignment_title)))
+            # one page per student, remade from the grades by any rerun: not fsynced
+            atomic.write_bytes(path, _encode(page(submission, assignment_title)), durable=False)
             written.append(path)
     if gradescope is not None:
         atomic.write_bytes(Path(gradescope), _encode(gradescope_results(batch.submissions[0])))
