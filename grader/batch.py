@@ -190,8 +190,8 @@ def _grade_notebook(student: str, submission: str, notebook: NotebookNode, diges
     with sandbox.open(cells, context.helper_dir, context.aliases) as session:
         for exercise in context.assignment.exercises:
             exercise_plan = context.plans[exercise.name]
-            hung = session.hung.get(exercise.name)
-            run = (hung_in_notebook(exercise_plan, hung) if hung is not None else
+            run = (hung_in_notebook(exercise_plan, session.limits.call_timeout)
+                   if exercise.name in session.hung else
                    run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan)))
             exercises.append(score_exercise(exercise.name, exercise.points, run,
                                             context.options.all_or_nothing))

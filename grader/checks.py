@@ -24,7 +24,7 @@ import numpy as np
 from grader import wire
 from grader.compare import compare, compare_outputs
 from grader.results import CheckResult
-from grader.sandbox_messages import CallBatch
+from grader.sandbox_messages import CallBatch, timed_out
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
 RANDOM_STATE = "does not depend on the global random state"
@@ -159,13 +159,13 @@ class ExerciseRun:
     error: str  # the first error/timeout's details, for the student
 
 
-def hung_in_notebook(exercise: ExercisePlan, cell: int) -> ExerciseRun:
-    """The exercise's function ran out of time in the notebook's own cell ``cell``: it
-    is not called again, so a hang costs its time limit once, not twice."""
-    message = (f"{exercise.name} did not finish on the notebook's own example (cell "
-               f"{cell + 1}) within the time limit, so it was not called again.")
-    return ExerciseRun((CheckResult(exercise.checks[0].name, False, message),), ("timeout",),
-                       message)
+def hung_in_notebook(exercise: ExercisePlan, call_timeout: float) -> ExerciseRun:
+    """The exercise's function ran out of time in the notebook's own cell: it is not
+    called again, so a hang costs its time limit once, not twice. Judged exactly as a
+    hidden check that ran out of time: whether the cell could say where it was stuck
+    is a race (under a fork bomb, say), and the grade must not depend on it."""
+    outcome = timed_out(exercise.name, f"within {call_timeout:g} s")
+    return run_exercise(exercise, lambda batch, callbacks, expected=None: [outcome], {})
 
 
 def run_exercise(exercise: ExercisePlan, calls: Calls,

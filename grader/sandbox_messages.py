@@ -64,6 +64,11 @@ class CallResult:
         return self.message if self.status in (TIMEOUT, DIED) else ""
 
 
+def timed_out(function: str, limit: str, seconds: float = 0.0) -> CallResult:
+    """A call that ran out of time (``limit``: e.g. "within 10 s")."""
+    return CallResult(TIMEOUT, message=f"{function} did not return {limit}", seconds=seconds)
+
+
 @dataclass(frozen=True, eq=False)
 class CallBatch:
     """Calls of one function, one per argument set: sent as one request.

@@ -30,7 +30,7 @@ from grader import wire
 from grader.errors import GraderError
 from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
                                      CallResult, CellResult, _cell_result, _extent,
-                                     _field, _strings)
+                                     _field, _strings, timed_out)
 
 if TYPE_CHECKING:
     from grader.sandbox import Limits, Sandbox
@@ -171,8 +171,7 @@ class Session:
             self._stop()
             limit = ("before the submission's time ran out" if deadline == self._deadline
                      else f"within {timeout:g} s")
-            results.append(CallResult(TIMEOUT, message=f"{batch.function} did not return {limit}",
-                                      seconds=time.monotonic() - started))
+            results.append(timed_out(batch.function, limit, time.monotonic() - started))
         except _Broken as exc:
             results.append(CallResult(DIED, message=exc.outcome(self),
                                       seconds=time.monotonic() - started))
@@ -234,8 +233,9 @@ class Session:
                 limit = ("the submission's time" if time.monotonic() >= self._deadline
                          else f"the time limit ({self.limits.call_timeout:g} s a cell, "
                               f"{self.limits.cells_timeout:g} s for all cells)")
-                self._fail(current, TIMEOUT, f"did not finish within {limit}"
-                           + (f", running {where}()" if where else ""))
+                # the message does not name ``where``: whether the child could say in
+                # time is a race (a fork bomb, say), and a regrade must read the same
+                self._fail(current, TIMEOUT, f"did not finish within {limit}")
                 if where:
                     self.hung.setdefault(where, current)
             except _Broken as exc:
