@@ -7,6 +7,8 @@ asked. The helpers at the end read the child's untrusted replies field by field.
 """
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -165,3 +167,20 @@ def _cell_result(index: int, message: dict) -> CellResult:
     return CellResult(index, status, _field(message, "error_type"), _field(message, "message"),
                       _strings(message.get("traceback")), _field(message, "output"),
                       seconds if type(seconds) is float else 0.0)
+
+
+def _exit_text(status: int | None) -> str:
+    if status is None:
+        return ""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        hint = {signal.SIGXCPU: ": CPU time limit reached", signal.SIGSEGV: ": it crashed",
+                signal.SIGKILL: ""}.get(number, "")
+        return f" (killed by {name}{hint})"
+    if os.WIFEXITED(status):
+        return f" (exit status {os.WEXITSTATUS(status)})"
+    return ""

@@ -30,7 +30,7 @@ from grader import wire
 from grader.errors import GraderError
 from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
                                      CallResult, CellResult, _cell_result, _extent,
-                                     _field, _strings, timed_out)
+                                     _exit_text, _field, _strings, timed_out)
 
 if TYPE_CHECKING:
     from grader.sandbox import Limits, Sandbox
@@ -382,20 +382,3 @@ class Session:
         data = bytes(buffer[:size])
         del buffer[:size]
         return data
-
-
-def _exit_text(status: int | None) -> str:
-    if status is None:
-        return ""
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        hint = {signal.SIGXCPU: ": CPU time limit reached", signal.SIGSEGV: ": it crashed",
-                signal.SIGKILL: ""}.get(number, "")
-        return f" (killed by {name}{hint})"
-    if os.WIFEXITED(status):
-        return f" (exit status {os.WEXITSTATUS(status)})"
-    return ""
