@@ -5,7 +5,7 @@ kit: each check is a case (arguments + the reference's output) or a property
 (arguments left unchanged, result independent of numpy's global random state).
 Running a plan against one submission needs only a ``calls`` function that asks the
 sandbox to run the student's function on every check's arguments (one
-:class:`~grader.sandbox_session.CallBatch`, built and encoded once per batch) and
+:class:`~grader.sandbox_messages.CallBatch`, built and encoded once per batch) and
 returns the results; a result whose encoding equals the expected one is judged from
 that alone, without decoding or comparing.
 """
