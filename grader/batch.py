@@ -172,7 +172,7 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
     """Grade one notebook's bytes (``submission`` is only recorded: where it came from)."""
     digest = content_hash(data)
     try:
-        notebook = parse_notebook(data, Path(submission).name)
+        notebook = parse_notebook(data, Path(submission).name, outputs=False)
     except NotebookReadError as exc:
         return _unreadable(student, submission, str(exc), digest, context)
     try:

@@ -17,8 +17,12 @@ from grader.errors import NotebookReadError
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
 
-def parse_notebook(data: bytes, name: str = "<notebook>") -> NotebookNode:
-    """Decode ``data`` as a notebook (nbformat 3 or 4), upgraded to v4 and validated."""
+def parse_notebook(data: bytes, name: str = "<notebook>", *,
+                   outputs: bool = True) -> NotebookNode:
+    """Decode ``data`` as a notebook (nbformat 3 or 4), upgraded to v4 and validated.
+
+    ``outputs=False`` drops saved outputs before converting and validating: grading
+    never looks at them, and with plots they are most of the bytes to walk."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise NotebookReadError(f"{name}: file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
     try:
@@ -35,6 +39,8 @@ def parse_notebook(data: bytes, name: str = "<notebook>") -> NotebookNode:
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookReadError(f"{name}: JSON but not a notebook (no 'nbformat' field)")
     try:
+        if not outputs:
+            _drop_outputs(raw)
         if raw.get("nbformat") == 4:
             # reuse the parsed JSON: nbformat's own v4 reader steps, without a second parse
             # (its from_dict builds new dicts and lists throughout: ``raw`` is left as it was,
@@ -42,12 +48,21 @@ def parse_notebook(data: bytes, name: str = "<notebook>") -> NotebookNode:
             notebook = nbformat.convert(nbformat.v4.nbjson.JSONReader().to_notebook(raw), 4)
         else:
             notebook = nbformat.reads(text, as_version=4)
+        if not outputs:
+            _drop_outputs(notebook)  # v3 keeps them in worksheets: gone only once upgraded
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises several types for bad documents
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookReadError(f"{name}: not a valid notebook ({message})") from None
     _stable_ids(raw, notebook)
     return notebook
+
+
+def _drop_outputs(notebook: dict) -> None:
+    cells = notebook.get("cells")
+    for cell in cells if isinstance(cells, list) else ():
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
 
 
 def _stable_ids(raw: dict, notebook: NotebookNode) -> None:

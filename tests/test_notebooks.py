@@ -120,3 +120,22 @@ def test_oversized_input_is_refused_before_decoding(monkeypatch):
     monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 1024)
     with pytest.raises(NotebookReadError, match="larger than"):
         notebooks.parse_notebook(b" " * 1025 + notebook_bytes(v4_notebook()))
+
+
+def test_grading_drops_saved_outputs_even_malformed_ones():
+    """Outputs are never evidence: the grader does not read, convert or validate them."""
+    notebook = v4_notebook()
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="x" * 1000)]
+    notebook.cells[1].execution_count = 3
+    data = json.loads(nbformat.writes(notebook))
+    data["cells"][1]["outputs"].append({"no": "output_type"})  # invalid per the schema
+    raw = json.dumps(data).encode()
+    with pytest.raises(NotebookReadError, match="not a valid notebook"):
+        parse_notebook(raw)
+    graded = parse_notebook(raw, outputs=False)
+    assert graded.cells[1].outputs == [] and graded.cells[1].execution_count is None
+    assert graded.cells[1].source == "print('héllo')" and graded.cells[1].id == "code-1"
+    v3_notebook = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[
+        v3.new_code_cell(input="x = 1", outputs=[v3.new_output("stream", output_text="1")])])])
+    old = parse_notebook(v3.writes_json(v3_notebook).encode("utf-8"), outputs=False)
+    assert old.cells[0].source == "x = 1" and old.cells[0].outputs == []
