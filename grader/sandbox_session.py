@@ -152,7 +152,8 @@ class Session:
                     if message["op"] != "callback":
                         raise _Broken("the submission's process sent an unexpected message")
                     reply = self._answer(message, callbacks, batch.bounds[index])
-                    self._sandbox._memo.put(memo_key, reply)
+                    if callbacks:
+                        self._sandbox._memo.put(memo_key, reply)
                     self._send_data(reply, deadline)
                 result = self._call_result(message, expected[index] if expected else None,
                                            deadline, time.monotonic() - started)
@@ -325,10 +326,7 @@ class Session:
         return self._read(size, deadline)
 
     def _decode(self, data: bytes) -> Any:
-        try:
-            message = wire.decode(data)
-        except wire.WireError as exc:
-            raise _Broken(f"the submission's process sent unreadable data ({exc})") from None
+        message = self._value(data)
         if type(message) is not dict or type(message.get("op")) is not str:
             raise _Broken("the submission's process sent an unexpected message")
         return message
