@@ -7,12 +7,15 @@ an unprivileged uid where namespaces are on), calls :func:`main`. Everything a
 submission could reach in its process is in this file and :mod:`grader.wire`;
 nothing here is secret.
 
-Protocol (stream of frames, 8-byte length + data): ``cells`` -> one ``cell`` reply per
-cell; then ``calls`` (a function and a list of argument sets) -> for each set, in turn,
-any ``callback`` round trips and a ``result``. A result that holds a value is followed
-by two raw frames, the value's and the arguments' :mod:`grader.wire` encodings, so the
-grader can tell an exact answer from its bytes alone. Calls run back to back: the
-grader's per-call deadlines start when the previous result arrives.
+Protocol (stream of frames, 8-byte length + data; the grader's are pickled, ours are
+:mod:`grader.wire` encodings): ``cells`` (index, source, and the code compiled by the
+grader when it compiles) -> one ``cell`` reply per cell; then ``calls`` (a function and
+a list of argument sets, each with its :func:`~grader.wire.fingerprint`) -> for each
+set, in turn, any ``callback`` round trips and a ``result``. A result that holds a value
+is followed by the value's encoding, then by the arguments' encoding unless they still
+have their fingerprint (``parts``: 1 or 2), so the grader can tell an exact answer from
+its bytes alone. Calls run back to back: the grader's per-call deadlines start when the
+previous result arrives.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import importlib
 import importlib.util
 import io
 import linecache
+import marshal
 import os
 import socket
 import struct
@@ -37,6 +41,7 @@ LINE_CHARS = 300  # of one traceback line (a cell may be one enormous line)
 _ABSENT = object()
 
 numpy = importlib.import_module("numpy")
+numpy.array2string(numpy.eye(2) / 3)  # in the helper process: once, not in every child
 
 
 def main(sock: socket.socket, request: dict, helper_dir: str | None) -> None:
@@ -132,7 +137,7 @@ def _recv(sock: socket.socket):
     if header is None:
         return None
     body = _recv_exact(sock, HEADER.unpack(header)[0])
-    return None if body is None else wire.decode(body)
+    return None if body is None else wire.from_grader(body)
 
 
 def _recv_exact(sock: socket.socket, size: int):
@@ -150,9 +155,9 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
     request = _recv(sock)
     if request is None:
         return
-    for index, source in request["cells"]:
+    for index, source, code in request["cells"]:
         started = time.perf_counter()
-        reply = {"op": "cell", "index": index, **_run_cell(index, source, namespace),
+        reply = {"op": "cell", "index": index, **_run_cell(index, source, code, namespace),
                  "output": tail.take(), "seconds": time.perf_counter() - started}
         _send(sock, _encode(reply, limit))
     while True:
@@ -160,21 +165,24 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
         if request is None or request.get("op") != "calls":
             return
         answers = _Answers(request["answers"]) if request.get("answers") else None
-        for args, seed in request["calls"]:
+        for args, seed, fingerprint in request["calls"]:
             # looked up per call: an earlier call may have redefined it
             function = namespace.get(request["function"])
             if function is None or not callable(function):
                 _send(sock, wire.encode({"op": "result", "status": "missing"}))
                 break
             _send(sock, *_call(sock, function, args, seed, request["callbacks"], namespace,
-                               tail, limit, answers))
+                               tail, limit, answers, fingerprint))
 
 
-def _run_cell(index: int, source: str, namespace: dict) -> dict:
+def _run_cell(index: int, source: str, code: bytes | None, namespace: dict) -> dict:
+    """``code``: what compile() makes of ``source``, done by the grader (None when it fails,
+    so that the error is raised here, as the cell's own)."""
     filename = f"<cell {index + 1}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
-        exec(compile(source, filename, "exec", dont_inherit=True), namespace)
+        exec(marshal.loads(code) if code is not None else
+             compile(source, filename, "exec", dont_inherit=True, optimize=0), namespace)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell's own failure
         return {"status": "error", **_describe(exc)}
     return {"status": "ok"}
@@ -184,24 +192,26 @@ class _Answers:
     """Callback answers sealed by their question (:func:`grader.wire.seal`)."""
 
     def __init__(self, data: dict):
-        self.salt = data["salt"].tobytes()
+        self.salt = bytes(data["salt"])
         self.names = data["names"]
-        self.sealed = {key: box.tobytes() for key, box in data["sealed"].items()}
+        self.sealed = {key: bytes(box) for key, box in data["sealed"].items()}
 
     def find(self, name: str, args: tuple, kwargs: dict):
         """(True, answer) if sealed here, else (False, None): then the grader is asked."""
         try:
             ordered = wire.positional(self.names.get(name), args, kwargs)
-            data = None if ordered is None else wire.unseal(
-                wire.question(self.salt, name, ordered), self.sealed)
+            asked = None if ordered is None else wire.question(self.salt, name, ordered)
+            data = None if asked is None else wire.unseal(asked, self.sealed)
         except Exception:  # arguments the format cannot carry: the grader says what to do
             return False, None
-        return (False, None) if data is None else (True, wire.decode(data))
+        return (False, None) if data is None else (True, wire.from_grader(data))
 
 
 def _call(sock: socket.socket, function, args: tuple, seed, callbacks: list,
-          namespace: dict, tail: _Tail, limit: int, answers: _Answers | None = None) -> list:
-    """Frames of one call's result: meta data, then (if it returned) value and arguments."""
+          namespace: dict, tail: _Tail, limit: int, answers: _Answers | None = None,
+          fingerprint: bytes | None = None) -> list:
+    """Frames of one call's result: meta data, then (if it returned) the value, and the
+    arguments unless they still match ``fingerprint`` (the grader has them then)."""
     args = tuple(args)
     saved = {name: namespace.get(name, _ABSENT) for name in callbacks}
     namespace.update({name: _proxy(sock, name, answers) for name in saved})
@@ -223,12 +233,20 @@ def _call(sock: socket.socket, function, args: tuple, seed, callbacks: list,
     if reply["status"] != "ok":
         return [_encode(reply, limit)]
     try:
-        parts = [wire.encode(value, max_bytes=limit), wire.encode(args, max_bytes=limit)]
+        parts = [wire.encode(value, max_bytes=limit)]
+        if fingerprint is None or wire.fingerprint(args) != fingerprint:
+            parts.append(wire.encode(args, max_bytes=limit))
     except BaseException as exc:
         return [_encode({**reply, "status": "error", "error_type": type(exc).__name__,
                          "message": "the result could not be sent back to the grader: "
                          + _text(exc), "traceback": []}, limit)]
-    return [wire.encode({**reply, "parts": 2}), *parts]
+    meta = (_QUIET_OK[len(parts)] if not reply["output"] else
+            wire.encode({**reply, "parts": len(parts)}))
+    return [meta, *parts]
+
+
+_QUIET_OK = {n: wire.encode({"op": "result", "status": "ok", "output": "", "parts": n})
+             for n in (1, 2)}
 
 
 def _proxy(sock: socket.socket, name: str, answers: _Answers | None = None):

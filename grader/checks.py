@@ -19,7 +19,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-import numpy as np
 
 from grader import wire
 from grader.compare import compare, compare_outputs
@@ -104,8 +103,8 @@ def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
             asked = None if ordered is None else wire.question(salt, dependency, ordered)
             result = real(*args, **kwargs)
             if asked is not None:
-                key, box = wire.seal(asked, wire.encode(result))
-                sealed[key] = np.frombuffer(box, dtype=np.uint8)
+                key, box = wire.seal(asked, wire.to_child(result))
+                sealed[key] = box
             return result
 
         return record
@@ -117,7 +116,7 @@ def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
         function.__name__, function.__defaults__, function.__closure__)
     for check in checks:
         spied(*copy.deepcopy(check.args))
-    return {"salt": np.frombuffer(salt, dtype=np.uint8),
+    return {"salt": salt,
             "names": {d: list(kit.SIGNATURES[d][0]) for d in kit.DEPENDENCIES[name]},
             "sealed": sealed}
 

@@ -82,15 +82,22 @@ class CallBatch:
     calls: tuple[tuple[tuple, int | None], ...]  # (arguments, global numpy seed or None)
     callbacks: tuple[str, ...] = ()  # names the child answers with a callback to the grader
     # answers to callbacks known in advance, sealed by their question (see grader.wire):
-    # {"salt": uint8 array, "names": {callback: argument names}, "sealed": {key: uint8 array}}
+    # {"salt": bytes, "names": {callback: argument names}, "sealed": {key: bytes}}
     answers: dict | None = None
 
     @cached_property
     def request(self) -> bytes:
-        return wire.encode({"op": "calls", "function": self.function,
-                            "callbacks": sorted(self.callbacks),
-                            "calls": [[tuple(args), seed] for args, seed in self.calls],
-                            "answers": self.answers})
+        return wire.to_child({"op": "calls", "function": self.function,
+                              "callbacks": sorted(self.callbacks),
+                              "calls": [[tuple(args), seed, wire.fingerprint(tuple(args))]
+                                        for args, seed in self.calls],
+                              "answers": self.answers})
+
+    @cached_property
+    def arguments(self) -> tuple[bytes, ...]:
+        """Per call, the encoding of its arguments: theirs after a call that left them as
+        they were (the child then does not send them back)."""
+        return tuple(wire.encode(tuple(args)) for args, _seed in self.calls)
 
     @cached_property
     def bounds(self) -> tuple[tuple[int, int], ...]:

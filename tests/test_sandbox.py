@@ -687,17 +687,14 @@ def test_reply_memo_stays_within_its_bytes():
 
 def test_sealed_answers_spare_the_round_trip_and_nothing_else(sandbox):
     """An answer known in advance opens only for its exact question; others still ask."""
-    import numpy as np
-
     from grader import wire
     from grader.sandbox import CallBatch
 
     salt, sealed = b"s" * 16, {}
     for x in (1, 2):
-        key, box = wire.seal(wire.question(salt, "helper", (x, "up")), wire.encode(x * 100))
-        sealed[key] = np.frombuffer(box, dtype=np.uint8)
-    answers = {"salt": np.frombuffer(salt, dtype=np.uint8), "names": {"helper": ["x", "how"]},
-               "sealed": sealed}
+        key, box = wire.seal(wire.question(salt, "helper", (x, "up")), wire.to_child(x * 100))
+        sealed[key] = box
+    answers = {"salt": salt, "names": {"helper": ["x", "how"]}, "sealed": sealed}
     cells = ["def f(x):\n    return helper(x, how='up') + helper(x + 1, 'up')"]
     asked = []
 
@@ -726,3 +723,50 @@ def test_a_cell_stuck_in_a_function_says_which(sandbox):
         assert [r.status for r in results] == ["ok", "timeout", "timeout", "ok", "timeout", "ok"]
         assert all("did not finish" in results[i].message for i in (1, 2, 4))
         assert session.call("spin", (1,), timeout=0.3).status == "timeout"
+
+
+def test_arguments_left_as_they_were_are_not_sent_back(sandbox):
+    """The child sends the arguments only when they lost their fingerprint; the grader then
+    reports them as the ones it sent, and as matching the expected encoding."""
+    from grader import wire
+    from grader.sandbox import CallBatch
+
+    cells = ["def f(x, d):\n    return x.sum()",
+             "def g(x, d):\n    x[0] = 9\n    return x.sum()",
+             "def h(x, d):\n    d['new'] = 1\n    return 0"]
+    x, d = np.arange(3.0), {"k": np.ones(2)}
+    batch = {name: CallBatch(name, (((x, d), None),)) for name in "fgh"}
+    expected = [(b"", wire.encode((x, d)))]
+    with sandbox.open(cells) as session:
+        frames = []
+        original = session._read_frame
+        session._read_frame = lambda deadline: frames.append(original(deadline)) or frames[-1]
+        kept = session.calls(batch["f"], expected=expected)[0]
+        assert len(frames) == 2  # meta data and value: no arguments
+        changed = session.calls(batch["g"], expected=expected)[0]
+        added = session.calls(batch["h"])[0]
+        assert len(frames) == 8
+        plain = session.call("f", (x, d))
+    assert kept.args_match and not changed.args_match and not added.args_match
+    assert np.array_equal(changed.args_after[0], [9.0, 1.0, 2.0])
+    assert added.args_after[1]["new"] == 1 and "new" not in d
+    assert np.array_equal(plain.args_after[0], x) and plain.args_after[0] is not x
+    assert np.array_equal(x, np.arange(3.0))
+
+
+def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
+    import marshal
+
+    from grader.sandbox_session import COMPILED_CHARS, compiled
+
+    code = marshal.loads(compiled(2, "y = 1\nz = y + 1\n"))
+    assert code.co_filename == "<cell 3>"
+    assert compiled(0, "def f(:\n") is None and compiled(0, "x = '\0'") is None
+    assert compiled(0, "x = 1\n" + "#" * COMPILED_CHARS) is None
+    cells = ["assert False, 'asserts are kept'", "def f(:\n    pass",
+             "x = 1\n" + "#" * COMPILED_CHARS + "\nraise ValueError(x)"]
+    with sandbox.open(cells) as session:
+        results = session.cell_results
+    assert results[0].error_type == "AssertionError" and results[0].message == "asserts are kept"
+    assert results[1].error_type == "SyntaxError" and 'File "<cell 2>", line 1' in results[1].traceback[-1]
+    assert results[2].error_type == "ValueError" and 'File "<cell 3>", line 3' in results[2].traceback[-1]

@@ -219,3 +219,62 @@ def test_keyword_arguments_take_their_place_in_the_signature():
     assert wire.positional(names, (1, 2, 3), {}) is None  # one missing
     assert wire.positional(names, (1, 2, 3), {"A": 0}) is None  # A twice, activation missing
     assert wire.positional(None, (1,), {}) is None
+
+
+FINGERPRINTED = [
+    None, True, False, 0, 1, -7, 2**80, 1.5, 0.0, -0.0, float("nan"), "", "1", "héllo \ud800",
+    [], (), {}, [1], (1,), [[1]], {"a": 1}, {1: "a"}, {"a": 1, "b": 2}, {"b": 2, "a": 1},
+    np.arange(6.0), np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2), np.arange(6),
+    np.arange(6, dtype=">i8"), np.float64(1.5), np.int64(1), np.zeros((0, 3)), np.zeros((3, 0)),
+    np.array([True, False]), np.array([1, 0], dtype=np.uint8),
+    ({"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))}, "relu"),
+]
+
+
+def test_fingerprints_differ_for_values_that_encode_differently():
+    prints = [wire.fingerprint(value) for value in FINGERPRINTED]
+    assert all(isinstance(p, bytes) for p in prints)
+    encodings = [encode(value) for value in FINGERPRINTED]
+    for i, j in [(i, j) for i in range(len(prints)) for j in range(i)]:
+        assert (prints[i] == prints[j]) == (encodings[i] == encodings[j]), (
+            FINGERPRINTED[i], FINGERPRINTED[j])
+
+
+def test_equal_fingerprints_for_equal_values_whatever_their_layout():
+    grid = np.arange(12.0).reshape(3, 4)
+    assert wire.fingerprint((grid, {"k": [1, "x"]})) == wire.fingerprint(
+        (np.asfortranarray(grid), {"k": [1, "x"]}))
+    assert wire.fingerprint(grid.T) == wire.fingerprint(grid.T.copy())
+    assert wire.fingerprint(grid) != wire.fingerprint(grid.T)
+
+
+def test_anything_fingerprint_cannot_read_has_none():
+    Pair = namedtuple("Pair", "a b")
+    nested: list = []
+    for _ in range(MAX_DEPTH + 1):
+        nested = [nested]
+    looped: list = []
+    looped.append(looped)
+    for value in [Pair(1, 2), OrderedDict(a=1), object(), np.array(["a"]), np.array([None]),
+                  2**2000, (1, [object()]), nested, looped, np.str_("a")]:
+        assert wire.fingerprint(value) is None, value
+    # and so an answer cannot be sealed for such a question, nor opened by it
+    assert wire.question(b"salt", "f", (Pair(1, 2),)) is None
+
+
+def test_data_for_the_child_round_trips_with_pickle():
+    value = {"calls": [[(np.eye(2), "relu"), 5, b"\x00\xff"]], "answers": None}
+    back = wire.from_grader(wire.to_child(value))
+    assert same(back["calls"][0][0], value["calls"][0][0]) and back["calls"][0][1:] == [5, b"\x00\xff"]
+
+
+def test_only_the_sandbox_child_reads_pickle():
+    """Pickle goes one way: the grader never unpickles anything a submission could send."""
+    from pathlib import Path
+
+    import grader
+
+    readers = sorted(path.name for path in Path(grader.__file__).parent.rglob("*.py")
+                     if any(word in path.read_text() for word in
+                            ("from_grader(", "pickle.load", "Unpickler")))
+    assert readers == ["_child.py", "wire.py"]
