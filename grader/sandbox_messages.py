@@ -110,6 +110,12 @@ class CallBatch:
         return tuple(bounds)
 
 
+# what the child sends for a result that printed nothing (most of them): known bytes,
+# not decoded again (``_child._QUIET_OK`` makes the same with the same wire.encode)
+QUIET_RESULTS = {wire.encode(message): message for message in
+                 ({"op": "result", "status": "ok", "output": "", "parts": n} for n in (1, 2))}
+
+
 @dataclass
 class ReplyMemo:
     """Callback answers by the exact request bytes; shared by a sandbox's sessions.

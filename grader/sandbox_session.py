@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from grader import wire
 from grader.errors import GraderError
-from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
-                                     CallResult, CellResult, _cell_result, _extent,
+from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, QUIET_RESULTS, TIMEOUT,
+                                     CallBatch, CallResult, CellResult, _cell_result, _extent,
                                      _exit_text, _field, _strings, timed_out)
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class Session:
                     if reply is not None:
                         self._send_data(reply, deadline)
                         continue
-                    message = self._decode(data)
+                    message = QUIET_RESULTS.get(data) or self._decode(data)
                     if message["op"] == "result":
                         break
                     if message["op"] != "callback":

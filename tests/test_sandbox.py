@@ -770,3 +770,18 @@ def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
     assert results[0].error_type == "AssertionError" and results[0].message == "asserts are kept"
     assert results[1].error_type == "SyntaxError" and 'File "<cell 2>", line 1' in results[1].traceback[-1]
     assert results[2].error_type == "ValueError" and 'File "<cell 3>", line 3' in results[2].traceback[-1]
+
+
+def test_results_that_printed_nothing_are_read_without_decoding(sandbox):
+    """The child's message for a quiet result is a known constant: the grader decodes only
+    the others (here, the one that printed)."""
+    from grader.sandbox import CallBatch
+
+    cells = ["def f(n):\n    if n == 2:\n        print('two')\n    return n"]
+    with sandbox.open(cells) as session:
+        decoded = []
+        original = session._decode
+        session._decode = lambda data: decoded.append(data) or original(data)
+        results = session.calls(CallBatch("f", (((1,), None), ((2,), None), ((3,), None))))
+    assert [r.value for r in results] == [1, 2, 3] and results[1].output == "two\n"
+    assert len(decoded) == 1 and b"two" in decoded[0]
