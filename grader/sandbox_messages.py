@@ -2,11 +2,13 @@
 
 :class:`CellResult` and :class:`CallResult` are what a session reports;
 :class:`CallBatch` is one request (all of a function's calls, encoded once per batch
-of submissions); :class:`ReplyMemo` remembers callback answers by the exact bytes
-asked. The helpers at the end read the child's untrusted replies field by field.
+of submissions); :func:`compiled` is a cell as the child runs it; :class:`ReplyMemo`
+remembers callback answers by the exact bytes asked. The helpers at the end read the child's untrusted replies field by field.
 """
 from __future__ import annotations
 
+import functools
+import marshal
 import os
 import signal
 import threading
@@ -25,6 +27,7 @@ OK, ERROR, MISSING, TIMEOUT, DIED, NOT_RUN = "ok", "error", "missing", "timeout"
 CALLBACK_DIMENSION, CALLBACK_ELEMENTS = 64, 4096
 MEMO_BYTES = 32 << 20  # callback answers remembered per sandbox
 MEMO_ENTRY_BYTES = 1 << 20
+COMPILED_CHARS = 1 << 16  # larger cells are compiled by the child itself, under its limits
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,21 @@ class CallResult:
 def timed_out(function: str, limit: str, seconds: float = 0.0) -> CallResult:
     """A call that ran out of time (``limit``: e.g. "within 10 s")."""
     return CallResult(TIMEOUT, message=f"{function} did not return {limit}", seconds=seconds)
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(index: int, source: str) -> bytes | None:
+    """The code the child would compile from cell ``index`` (as ``<cell index+1>``), made
+    here once per distinct cell: most cells are the same in every submission, and
+    compiling was a tenth of a child's work. None for a cell that does not compile (its
+    error is raised in the child, as its own) or that is too large to be worth it here."""
+    if len(source) > COMPILED_CHARS:
+        return None
+    try:
+        return marshal.dumps(compile(source, f"<cell {index + 1}>", "exec", dont_inherit=True,
+                                     optimize=0))
+    except Exception:  # SyntaxError, ValueError (a null byte), RecursionError...
+        return None
 
 
 @dataclass(frozen=True, eq=False)

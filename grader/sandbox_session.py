@@ -16,8 +16,6 @@ messages themselves are in :mod:`grader.sandbox_messages`.
 """
 from __future__ import annotations
 
-import functools
-import marshal
 import math
 import os
 import re
@@ -32,7 +30,7 @@ from grader import wire
 from grader.errors import GraderError
 from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, QUIET_RESULTS, TIMEOUT,
                                      CallBatch, CallResult, CellResult, _cell_result, _extent,
-                                     _exit_text, _field, _strings, timed_out)
+                                     _exit_text, _field, _strings, compiled, timed_out)
 
 if TYPE_CHECKING:
     from grader.sandbox import Limits, Sandbox
@@ -42,7 +40,6 @@ MESSAGE_CHARS = 2000  # of an error from a callback
 CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands of cells
 READ_CHUNK = 1 << 16
 INTERRUPT_GRACE = 0.5  # seconds a cell that ran out of time gets to say where it was
-COMPILED_CHARS = 1 << 16  # larger cells are compiled by the child itself, under its limits
 
 
 class SandboxError(GraderError):
@@ -66,21 +63,6 @@ class _Broken(Exception):
             session._stop()
             return str(self)
         return f"{self}{_exit_text(session._stop(grace=0.2))}"
-
-
-@functools.lru_cache(maxsize=4096)
-def compiled(index: int, source: str) -> bytes | None:
-    """The code the child would compile from cell ``index`` (as ``<cell index+1>``), made
-    here once per distinct cell: most cells are the same in every submission, and
-    compiling was a tenth of a child's work. None for a cell that does not compile (its
-    error is raised in the child, as its own) or that is too large to be worth it here."""
-    if len(source) > COMPILED_CHARS:
-        return None
-    try:
-        return marshal.dumps(compile(source, f"<cell {index + 1}>", "exec", dont_inherit=True,
-                                     optimize=0))
-    except Exception:  # SyntaxError, ValueError (a null byte), RecursionError...
-        return None
 
 
 class Session:

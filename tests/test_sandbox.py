@@ -757,7 +757,7 @@ def test_arguments_left_as_they_were_are_not_sent_back(sandbox):
 def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
     import marshal
 
-    from grader.sandbox_session import COMPILED_CHARS, compiled
+    from grader.sandbox_messages import COMPILED_CHARS, compiled
 
     code = marshal.loads(compiled(2, "y = 1\nz = y + 1\n"))
     assert code.co_filename == "<cell 3>"
