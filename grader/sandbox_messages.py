@@ -74,7 +74,7 @@ def timed_out(function: str, limit: str, seconds: float = 0.0) -> CallResult:
     return CallResult(TIMEOUT, message=f"{function} did not return {limit}", seconds=seconds)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)  # the cells common to many submissions stay; ~3 MB
 def compiled(index: int, source: str) -> bytes | None:
     """The code the child would compile from cell ``index`` (as ``<cell index+1>``), made
     here once per distinct cell: most cells are the same in every submission, and
