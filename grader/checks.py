@@ -19,7 +19,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-
 from grader import wire
 from grader.compare import compare, compare_outputs
 from grader.results import CheckResult

@@ -3,7 +3,8 @@
 :class:`CellResult` and :class:`CallResult` are what a session reports;
 :class:`CallBatch` is one request (all of a function's calls, encoded once per batch
 of submissions); :func:`compiled` is a cell as the child runs it; :class:`ReplyMemo`
-remembers callback answers by the exact bytes asked. The helpers at the end read the child's untrusted replies field by field.
+remembers callback answers by the exact bytes asked. The helpers at the end read the
+child's untrusted replies field by field.
 """
 from __future__ import annotations
 

@@ -216,8 +216,8 @@ class Session:
             deadline = min(time.monotonic() + self.limits.cells_timeout, self._deadline)
             current = todo[0] if todo else None
             try:
-                self._send({"op": "cells", "cells": [[i, self._cells[i], compiled(i, self._cells[i])]
-                                                     for i in todo]}, deadline)
+                cells = [[i, self._cells[i], compiled(i, self._cells[i])] for i in todo]
+                self._send({"op": "cells", "cells": cells}, deadline)
                 for current in todo:
                     # one cell may take as long as one call; all cells together cells_timeout
                     message = self._recv(min(time.monotonic() + self.limits.call_timeout,
@@ -340,7 +340,7 @@ class Session:
         value, args_after, matches = None, (), [False, False]
         if status == OK:
             count = message.get("parts")
-            if count not in (1, 2) or type(count) is not int:
+            if type(count) is not int or count not in (1, 2):
                 raise _Broken("the submission's process sent an unexpected message")
             parts = [self._read_frame(deadline) for _ in range(count)]
             if count == 1:  # the arguments kept their fingerprint: as they were sent

@@ -2,9 +2,9 @@
 
 What the sandbox child sends is JSON that no reader can execute. Pickle would let a
 submission run code in the grader's process when a result is read; this format only
-ever builds None, bool, int, float, str, list, tuple, dict,
-numpy arrays and scalars of numeric dtypes, and :class:`Unsupported` markers, so
-the worst a hostile payload can do is be rejected with :class:`WireError`.
+ever builds None, bool, int, float, str, list, tuple, dict, numpy arrays and scalars
+of numeric dtypes, and :class:`Unsupported` markers, so the worst a hostile payload
+can do is be rejected with :class:`WireError`.
 
 Tagged JSON objects carry what JSON lacks: ``{"$tuple": [...]}``, ``{"$dict":
 [[key, value], ...]}`` (any keys), ``{"$array": [dtype, shape, base64]}``,

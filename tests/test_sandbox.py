@@ -768,8 +768,10 @@ def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
     with sandbox.open(cells) as session:
         results = session.cell_results
     assert results[0].error_type == "AssertionError" and results[0].message == "asserts are kept"
-    assert results[1].error_type == "SyntaxError" and 'File "<cell 2>", line 1' in results[1].traceback[-1]
-    assert results[2].error_type == "ValueError" and 'File "<cell 3>", line 3' in results[2].traceback[-1]
+    assert results[1].error_type == "SyntaxError"
+    assert 'File "<cell 2>", line 1' in results[1].traceback[-1]
+    assert results[2].error_type == "ValueError"
+    assert 'File "<cell 3>", line 3' in results[2].traceback[-1]
 
 
 def test_results_that_printed_nothing_are_read_without_decoding(sandbox):
