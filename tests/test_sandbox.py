@@ -763,6 +763,7 @@ def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
     assert code.co_filename == "<cell 3>"
     assert compiled(0, "def f(:\n") is None and compiled(0, "x = '\0'") is None
     assert compiled(0, "x = 1\n" + "#" * COMPILED_CHARS) is None
+    assert compiled(0, "1+" * 30000 + "1") is None  # too deep for the compiler: an error
     cells = ["assert False, 'asserts are kept'", "def f(:\n    pass",
              "x = 1\n" + "#" * COMPILED_CHARS + "\nraise ValueError(x)"]
     with sandbox.open(cells) as session:
