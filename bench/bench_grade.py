@@ -108,7 +108,8 @@ def write_batch(folder: Path, n: int, solutions: Path, release: Path,
 
 
 class TreeMemory:
-    """Samples the summed RSS and PSS of a process and all its descendants (Linux /proc).
+    """Samples the summed RSS and PSS of a process and all its descendants (Linux /proc),
+    and the CPU each long-lived one has used (see :meth:`cpu_split`).
 
     RSS every ``interval``, PSS (smaps_rollup, costly: it walks page tables) every
     ``pss_every`` samples, so the sampling itself takes ~1% of a core.
@@ -117,6 +118,8 @@ class TreeMemory:
     def __init__(self, pid: int, interval: float = 0.1, pss_every: int = 10):
         self.pid, self.interval, self.pss_every = pid, interval, pss_every
         self.peak_rss = self.peak_pss = self.peak_root_rss = 0
+        self._cpu: dict[int, tuple[int, bool, float]] = {}  # pid -> (parent, sandbox?, CPU s)
+        self._tick = os.sysconf("SC_CLK_TCK")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._page = os.sysconf("SC_PAGE_SIZE")
@@ -142,9 +145,37 @@ class TreeMemory:
                 continue
         return pids
 
+    def cpu_split(self, total: float) -> dict[str, float]:
+        """``total`` CPU seconds of the tree (exact, from the reaped processes' usage) split
+        into the grader's parent, its workers, the sandboxes' fork servers (a sandbox
+        process seen forking others) and the submissions' processes (the rest: they live
+        too briefly to sample). Long-lived processes are as last sampled, so each may miss
+        its final ``interval``."""
+        forking = {parent for parent, sandbox, _ in self._cpu.values() if sandbox}
+        split = dict.fromkeys(("parent", "workers", "fork servers"), 0.0)
+        for pid, (_parent, sandbox, own) in self._cpu.items():
+            role = ("parent" if pid == self.pid else "workers" if not sandbox
+                    else "fork servers" if pid in forking else None)
+            if role:
+                split[role] += own
+        split["submissions"] = max(0.0, total - sum(split.values()))
+        return split
+
+    def _record_cpu(self, pid: int) -> None:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                sandbox = b"_sandbox_zygote" in handle.read()  # forked ones share it
+            own = (int(fields[11]) + int(fields[12])) / self._tick
+            self._cpu[pid] = (int(fields[1]), sandbox, own)
+        except (OSError, IndexError, ValueError):
+            pass
+
     def _sample(self, pss: bool) -> None:
         rss = total_pss = 0
         for pid in self._tree():
+            self._record_cpu(pid)
             try:
                 with open(f"/proc/{pid}/statm") as handle:
                     own = int(handle.read().split()[1]) * self._page
@@ -334,6 +365,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
     print(f"cpu (process tree): {run.cpu:.1f} s, {run.cpu / args.n:.4f} s/submission; "
           f"other processes meanwhile: {run.foreign:.1f} cpu s "
           f"({run.foreign / (wall * (os.cpu_count() or 1)):.0%} of the machine)")
+    split = run.memory.cpu_split(run.cpu)
+    print("cpu per submission by process: " + ", ".join(
+        f"{role} {1000 * seconds / args.n:.1f} ms" for role, seconds in split.items())
+        + " (submissions' processes: the rest of the tree's CPU, infinite loops included)")
     if limits:
         # the limits counted from grades.json: cells and hidden checks that ran out of time
         waiting = limits * timeout / jobs
