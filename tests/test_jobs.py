@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -112,3 +113,9 @@ def test_bench_script_prints_its_figures(tmp_path):
     for figure in ("N=6", "submissions/s", "s/submission", "peak memory (process tree): RSS",
                    "command: ", "check: {'ok': 6}"):
         assert figure in run.stdout, run.stdout
+    split = re.search(r"by process: parent ([\d.]+) ms, workers ([\d.]+) ms, "
+                      r"fork servers ([\d.]+) ms, submissions ([\d.]+) ms", run.stdout)
+    assert split, run.stdout
+    parent, workers, fork_servers, submissions = map(float, split.groups())
+    # workers may be sampled before they used a clock tick; the others cannot
+    assert parent > 0 and fork_servers > 0 and submissions > 0 and workers >= 0, run.stdout
