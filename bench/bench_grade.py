@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
 def bench(args: argparse.Namespace, workdir: Path) -> None:
     import numpy
 
-    from grader.jobs import default_jobs
+    from grader.options import default_jobs
     from grader.sandbox import Limits
     from grader.synth import NOTEBOOK
 

@@ -29,45 +29,15 @@ from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import code_cells
 from grader.notebooks import parse_notebook
+from grader.options import Options, hiding, sandbox_isolation
 from grader.results import (UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Sandbox
 from grader.score import grade_submission, score_exercise
 from grader.submissions import Submission, content_hash, find_submissions
 
 if TYPE_CHECKING:
     from grader.resume import Journal
-
-
-@dataclass(frozen=True)
-class Options:
-    limits: Limits = field(default_factory=Limits)
-    isolation: bool = True
-    all_or_nothing: bool = False
-    jobs: int = 0  # 0: one per core
-    hide: tuple[Path, ...] = ()  # more folders submissions must not see (output, inputs)
-    sandbox: str | None = None  # auto | namespaces | rlimits (None: $GRADER_SANDBOX or auto)
-
-
-def new_sandbox(options: Options) -> Sandbox:
-    """The sandbox every worker uses: the same limits, hidden folders and mode."""
-    return Sandbox(options.limits, hide=options.hide, mode=options.sandbox)
-
-
-def hiding(options: Options, submissions: Sequence[Submission],
-           *folders: Path) -> Options:
-    """``options`` whose sandboxes also hide ``folders`` and the submissions' folders:
-    a student must not read other students' notebooks nor the reports."""
-    hidden = {*options.hide, *folders, *(s.path.parent for s in submissions)}
-    return replace(options, hide=tuple(sorted(hidden, key=str)))
-
-
-def sandbox_isolation(options: Options) -> tuple[str, bool]:
-    """What isolation the workers will get here, in words, and whether it is the strong one."""
-    # the same set-up as the workers' sandboxes, without loading numpy and matplotlib
-    with Sandbox(options.limits, hide=options.hide, mode=options.sandbox,
-                 preload=()) as sandbox:
-        return sandbox.isolation, sandbox.strong
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from grader.batch import Context, Options, grade_bytes, new_sandbox, prepare, read_submission
+from grader.batch import Context, grade_bytes, prepare, read_submission
+from grader.options import Options, new_sandbox
 from grader.errors import GraderError, UsageError
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
 from grader.sandbox import Limits, Sandbox

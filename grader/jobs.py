@@ -12,8 +12,8 @@ Elsewhere the workers are threads.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-import os
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection, wait as wait_connections
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from grader.batch import Context, Runner, grade_one, new_sandbox
+from grader.batch import Context, Runner, grade_one
+from grader.options import default_jobs, new_sandbox
 from grader.errors import GraderError
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
 from grader.sandbox import Sandbox
@@ -36,20 +37,13 @@ class WorkerError(GraderError):
     """A grading worker failed (not a submission: those only ever get a result)."""
 
 
-def default_jobs() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def local_runner(jobs: int = 0, mode: str = "auto") -> Runner:
+def local_runner(jobs: int = 0, mode: str = "auto", sandbox: Sandbox | None = None) -> Runner:
     """A runner with ``jobs`` workers (0: one per core).
 
     ``mode``: ``processes`` (forked workers; Linux), ``threads``, ``serial`` (this
     thread, one sandbox) or ``auto``: serial for one job, processes on Linux,
-    threads elsewhere.
+    threads elsewhere. ``sandbox``: one already started for a serial run, with the
+    context's options (used, not closed); other runs start their own.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -62,7 +56,7 @@ def local_runner(jobs: int = 0, mode: str = "auto") -> Runner:
             ) -> Iterator[tuple[int, SubmissionResult]]:
         workers = min(jobs, len(submissions))
         if mode == "serial" or workers <= 1:
-            return _serial(submissions, context)
+            return _serial(submissions, context, sandbox)
         if mode == "threads":
             return _threads(submissions, context, workers)
         return _processes(submissions, context, workers)
@@ -70,9 +64,10 @@ def local_runner(jobs: int = 0, mode: str = "auto") -> Runner:
     return run
 
 
-def _serial(submissions: Sequence[Submission], context: Context
+def _serial(submissions: Sequence[Submission], context: Context, sandbox: Sandbox | None
             ) -> Iterator[tuple[int, SubmissionResult]]:
-    with new_sandbox(context.options) as sandbox:
+    with (contextlib.nullcontext(sandbox) if sandbox is not None
+          else new_sandbox(context.options)) as sandbox:
         for position, submission in enumerate(submissions):
             yield position, grade_one(submission, sandbox, context)
 

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,3 +330,38 @@ def test_sealed_answers_do_not_show_the_expected_values():
         AL = check.expected[0]
         assert base64.b64encode(AL.tobytes()) not in request
     assert exercise.plain_batch.answers is None
+
+
+def test_one_notebook_is_graded_in_the_sandbox_started_first(batch_dir, tmp_path, monkeypatch):
+    """A serial run starts its sandbox before loading the rest of the grader, and takes the
+    isolation from it: one helper process in all, no separate probe."""
+    from grader.sandbox import Sandbox
+
+    started = []
+    original = Sandbox._spawn
+    monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self) or original(self))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"),
+                                      "--out", str(out), "--release", str(RELEASE), "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1 and started[0]._preload  # the real one, numpy and all
+    data = json.loads((out / "grades.json").read_text())
+    assert data["submissions"][0]["score"] == 100
+    assert data["environment"]["sandbox"] == started[0].isolation
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0
+                    or shutil.which("setpriv") is None,
+                    reason="needs root and util-linux setpriv to take CAP_SYS_ADMIN away")
+def test_namespaces_required_where_there_are_none_is_a_usage_error(batch_dir, tmp_path):
+    """The sandbox started first refuses at its first use: still one line and exit 2."""
+    result = subprocess.run(
+        ["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-m", "grader", "grade",
+         str(batch_dir / "alice_correct.ipynb"), "--out", str(tmp_path / "out"),
+         "--release", str(RELEASE), "--sandbox", "namespaces", "-q"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: the sandbox cannot isolate submissions: no namespaces here "
+        "(unshare: Operation not permitted)"]
+

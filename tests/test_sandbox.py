@@ -510,7 +510,14 @@ def test_without_the_capability_for_namespaces_it_falls_back_or_refuses(tmp_path
         "    try:\n"
         "        Sandbox(preload=(), **kwargs)\n"
         "    except SandboxError as exc:\n"
-        "        print('refused:', exc, flush=True)\n")
+        "        print('refused:', exc, flush=True)\n"
+        "lazy = Sandbox(preload=(), wait=False)\n"  # refuses at its first use instead
+        "for _ in range(2):\n"
+        "    try:\n"
+        "        lazy.isolation\n"
+        "    except SandboxError as exc:\n"
+        "        print('refused:', exc, flush=True)\n"
+        "lazy.close()\n")
     result = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-c",
                              script], capture_output=True, text=True, timeout=120)
     lines = result.stdout.splitlines()
@@ -518,7 +525,9 @@ def test_without_the_capability_for_namespaces_it_falls_back_or_refuses(tmp_path
     reason = "no namespaces here (unshare: Operation not permitted)"
     assert lines[0] == f"False rlimits only: {reason}"
     assert lines[1] == "1"
-    assert lines[2:] == [f"refused: the sandbox cannot isolate submissions: {reason}"] * 2
+    assert lines[2:4] == [f"refused: the sandbox cannot isolate submissions: {reason}"] * 2
+    assert lines[4:] == [f"refused: the sandbox cannot isolate submissions: {reason}",
+                         "refused: the sandbox's helper process did not start"]
 
 
 def test_hidden_paths_cover_the_grader_and_what_is_asked():
@@ -788,3 +797,22 @@ def test_results_that_printed_nothing_are_read_without_decoding(sandbox):
         results = session.calls(CallBatch("f", (((1,), None), ((2,), None), ((3,), None))))
     assert [r.value for r in results] == [1, 2, 3] and results[1].output == "two\n"
     assert len(decoded) == 1 and b"two" in decoded[0]
+
+
+def test_a_sandbox_started_without_waiting_answers_at_its_first_use():
+    """``wait=False`` returns while the helper still loads numpy; the first use waits for
+    it, and closing one that was never used leaves no process behind."""
+    with Sandbox(LIMITS) as waited:
+        expected = waited.isolation, waited.strong
+    started = time.monotonic()
+    lazy = Sandbox(LIMITS, wait=False)
+    assert time.monotonic() - started < 0.2  # numpy and matplotlib load in the helper
+    with lazy:
+        assert (lazy.isolation, lazy.strong) == expected and lazy.pid > 0
+        with lazy.open(["def f():\n    return 7"]) as session:
+            assert session.call("f").value == 7
+    unused = Sandbox(LIMITS, wait=False)
+    process = unused._process
+    unused.close()
+    assert process.poll() is not None  # stopped and reaped
+

@@ -1,0 +1,56 @@
+"""The options of a grading run, and the sandboxes they ask for.
+
+Kept apart from :mod:`grader.batch` and light to import (no nbformat, no IPython): the
+command line starts a sandbox from these before it loads the rest of the grader, so
+that the sandbox's helper loads numpy and matplotlib meanwhile.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from grader.sandbox import Limits, Sandbox
+
+if TYPE_CHECKING:
+    from grader.submissions import Submission
+
+
+@dataclass(frozen=True)
+class Options:
+    limits: Limits = field(default_factory=Limits)
+    isolation: bool = True
+    all_or_nothing: bool = False
+    jobs: int = 0  # 0: one per core
+    hide: tuple[Path, ...] = ()  # more folders submissions must not see (output, inputs)
+    sandbox: str | None = None  # auto | namespaces | rlimits (None: $GRADER_SANDBOX or auto)
+
+
+def new_sandbox(options: Options, *, wait: bool = True) -> Sandbox:
+    """The sandbox every worker uses: the same limits, hidden folders and mode."""
+    return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait)
+
+
+def hiding(options: Options, submissions: Sequence[Submission],
+           *folders: Path) -> Options:
+    """``options`` whose sandboxes also hide ``folders`` and the submissions' folders:
+    a student must not read other students' notebooks nor the reports."""
+    hidden = {*options.hide, *folders, *(s.path.parent for s in submissions)}
+    return replace(options, hide=tuple(sorted(hidden, key=str)))
+
+
+def sandbox_isolation(options: Options) -> tuple[str, bool]:
+    """What isolation the workers will get here, in words, and whether it is the strong one."""
+    # the same set-up as the workers' sandboxes, without loading numpy and matplotlib
+    with Sandbox(options.limits, hide=options.hide, mode=options.sandbox,
+                 preload=()) as sandbox:
+        return sandbox.isolation, sandbox.strong
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
