@@ -37,13 +37,15 @@ class WorkerError(GraderError):
     """A grading worker failed (not a submission: those only ever get a result)."""
 
 
-def local_runner(jobs: int = 0, mode: str = "auto", sandbox: Sandbox | None = None) -> Runner:
+def local_runner(jobs: int = 0, mode: str = "auto", sandboxes: Sequence[Sandbox] = ()
+                 ) -> Runner:
     """A runner with ``jobs`` workers (0: one per core).
 
     ``mode``: ``processes`` (forked workers; Linux), ``threads``, ``serial`` (this
     thread, one sandbox) or ``auto``: serial for one job, processes on Linux,
-    threads elsewhere. ``sandbox``: one already started for a serial run, with the
-    context's options (used, not closed); other runs start their own.
+    threads elsewhere. ``sandboxes``: already started with the context's options, one
+    per worker (the caller closes them; a forked worker takes over its own); workers
+    without one start their own.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -56,10 +58,10 @@ def local_runner(jobs: int = 0, mode: str = "auto", sandbox: Sandbox | None = No
             ) -> Iterator[tuple[int, SubmissionResult]]:
         workers = min(jobs, len(submissions))
         if mode == "serial" or workers <= 1:
-            return _serial(submissions, context, sandbox)
+            return _serial(submissions, context, sandboxes[0] if sandboxes else None)
         if mode == "threads":
-            return _threads(submissions, context, workers)
-        return _processes(submissions, context, workers)
+            return _threads(submissions, context, workers, sandboxes)
+        return _processes(submissions, context, workers, sandboxes)
 
     return run
 
@@ -72,10 +74,10 @@ def _serial(submissions: Sequence[Submission], context: Context, sandbox: Sandbo
             yield position, grade_one(submission, sandbox, context)
 
 
-def _threads(submissions: Sequence[Submission], context: Context, jobs: int
-             ) -> Iterator[tuple[int, SubmissionResult]]:
-    sandboxes: list[Sandbox] = []
-    free: list[Sandbox] = []  # a sandbox serves one thread at a time
+def _threads(submissions: Sequence[Submission], context: Context, jobs: int,
+             given: Sequence[Sandbox] = ()) -> Iterator[tuple[int, SubmissionResult]]:
+    sandboxes: list[Sandbox] = []  # started here, closed here
+    free: list[Sandbox] = list(given)  # a sandbox serves one thread at a time
 
     def work(submission: Submission) -> SubmissionResult:
         try:
@@ -117,8 +119,8 @@ class _Worker:
     in_flight: dict[int, str] = field(default_factory=dict)  # position -> path
 
 
-def _processes(submissions: Sequence[Submission], context: Context, jobs: int
-               ) -> Iterator[tuple[int, SubmissionResult]]:
+def _processes(submissions: Sequence[Submission], context: Context, jobs: int,
+               sandboxes: Sequence[Sandbox] = ()) -> Iterator[tuple[int, SubmissionResult]]:
     fork = multiprocessing.get_context("fork")
     workers: list[_Worker] = []
     pending = iter(enumerate(submissions))
@@ -137,14 +139,17 @@ def _processes(submissions: Sequence[Submission], context: Context, jobs: int
                 _receive(worker)  # raises: the worker is gone
 
     try:
-        for _ in range(jobs):
+        for index in range(jobs):
             ours, theirs = fork.Pipe()
-            # forked, not pickled: the worker starts with the prepared context
-            process = fork.Process(target=_worker_main, args=(theirs, context),
-                                   name="grader-worker", daemon=True)
+            # forked, not pickled: the worker starts with the prepared context, and with
+            # its sandbox if one was started (the helper's socket is inherited)
+            process = fork.Process(target=_worker_main, name="grader-worker", daemon=True,
+                                   args=(theirs, context, index, sandboxes))
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))
+        for sandbox in sandboxes:  # each is its worker's now
+            sandbox.hand_over(reap=True)
         for up_to in range(1, PREFETCH + 1):  # round robin: every worker starts at once
             for worker in workers:
                 feed(worker, up_to)
@@ -192,10 +197,14 @@ def _stop(workers: list[_Worker], gracefully: bool) -> None:
         worker.connection.close()
 
 
-def _worker_main(connection: Connection, context: Context) -> None:
+def _worker_main(connection: Connection, context: Context, index: int = 0,
+                 sandboxes: Sequence[Sandbox] = ()) -> None:
     """One worker process: grade what arrives until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    sandbox: Sandbox | None = None
+    sandbox: Sandbox | None = sandboxes[index] if index < len(sandboxes) else None
+    for other in sandboxes:
+        if other is not sandbox:
+            other.hand_over(reap=False)  # another worker's: its helper sees only that one
     try:
         while True:
             try:

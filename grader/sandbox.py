@@ -167,6 +167,10 @@ class Sandbox:
         """The helper process (as the grader sees it: outside its namespaces)."""
         return int(self._started()["pid"])
 
+    def wait_ready(self) -> None:
+        """Wait until the helper answers (at once if it did); SandboxError if it cannot start."""
+        self._started()
+
     def _started(self) -> dict:
         """The helper's ``ready`` message; the first call after ``wait=False`` waits for it."""
         if self._ready is None:
@@ -276,6 +280,19 @@ class Sandbox:
         for session in sessions:
             session._drop()
         self._finalizer()
+
+    def hand_over(self, *, reap: bool) -> None:
+        """Let another process (a worker forked after this sandbox started) drive it.
+
+        This process's end of the helper's socket is closed, so the helper sees the
+        other's end go when that one does. ``reap``: the helper is this process's child;
+        :meth:`close` then waits for it to end (it is not stopped from here) and cleans
+        up after it. Otherwise this process forgets it entirely."""
+        with self._lock:
+            self._closed = True
+            self._control.close()
+        if not reap:
+            self._finalizer.detach()
 
     def __enter__(self) -> Sandbox:
         return self

@@ -332,22 +332,30 @@ def test_sealed_answers_do_not_show_the_expected_values():
     assert exercise.plain_batch.answers is None
 
 
-def test_one_notebook_is_graded_in_the_sandbox_started_first(batch_dir, tmp_path, monkeypatch):
-    """A serial run starts its sandbox before loading the rest of the grader, and takes the
-    isolation from it: one helper process in all, no separate probe."""
+@pytest.mark.parametrize("names, jobs", [(["alice_correct"], "0"),
+                                         (["alice_correct", "erin_crash", "mistake_compute_cost"],
+                                          "2")])
+def test_the_command_grades_in_the_sandboxes_it_started_first(batch_dir, tmp_path,
+                                                              monkeypatch, names, jobs):
+    """The command starts the workers' sandboxes before loading the rest of the grader,
+    and takes the isolation from them: one helper process per worker, no separate probe."""
     from grader.sandbox import Sandbox
 
     started = []
     original = Sandbox._spawn
     monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self) or original(self))
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"),
-                                      "--out", str(out), "--release", str(RELEASE), "-q"])
+    result = CliRunner().invoke(cli, ["grade", *(str(batch_dir / f"{n}.ipynb") for n in names),
+                                      "--out", str(out), "--release", str(RELEASE), "-q",
+                                      "--jobs", jobs])
     assert result.exit_code == 0, result.output
-    assert len(started) == 1 and started[0]._preload  # the real one, numpy and all
+    assert len(started) == min(len(names), int(jobs) or 2)
+    assert all(sandbox._preload for sandbox in started)  # the real ones, numpy and all
+    assert all(sandbox._process.poll() is not None for sandbox in started)  # and ended
     data = json.loads((out / "grades.json").read_text())
-    assert data["submissions"][0]["score"] == 100
-    assert data["environment"]["sandbox"] == started[0].isolation
+    assert [s["score"] == 100 for s in data["submissions"]] == [n == "alice_correct"
+                                                                for n in names]
+    assert data["environment"]["sandbox"] == started[0]._ready["isolation"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0

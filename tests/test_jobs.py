@@ -119,3 +119,47 @@ def test_bench_script_prints_its_figures(tmp_path):
     parent, workers, fork_servers, submissions = map(float, split.groups())
     # workers may be sampled before they used a clock tick; the others cannot
     assert parent > 0 and fork_servers > 0 and submissions > 0 and workers >= 0, run.stdout
+
+
+@pytest.mark.parametrize("mode", ["processes", "threads"])
+def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
+    """The command line starts the workers' sandboxes first; each worker drives one, the
+    results are the same, and when a worker dies its helper still ends."""
+    from grader.options import hiding, new_sandbox
+
+    submissions = find_submissions([folder])
+    options = hiding(Options(limits=LIMITS, jobs=2), submissions)
+    context = prepare(RELEASE, options)
+    expected = [submission_to_dict(s) for s in grade_submissions(
+        submissions, context, runner=local_runner(1))]
+    sandboxes = [new_sandbox(options, wait=False) for _ in range(2)]
+    try:
+        results = grade_submissions(submissions, context,
+                                    runner=local_runner(2, mode, sandboxes=sandboxes))
+        assert [submission_to_dict(s) for s in results] == expected
+    finally:
+        for sandbox in sandboxes:
+            sandbox.close()
+    assert all(sandbox._process.poll() is not None for sandbox in sandboxes)
+
+    sandboxes = [new_sandbox(options, wait=False) for _ in range(2)]
+    killed = []
+
+    def progress(_result):
+        if not killed:
+            killed.extend(multiprocessing.active_children())
+            for child in killed:
+                os.kill(child.pid, signal.SIGKILL)
+
+    try:
+        if mode == "processes":
+            with pytest.raises(WorkerError, match="a grading worker stopped"):
+                grade_submissions(submissions, context, progress,
+                                  runner=local_runner(2, mode, sandboxes=sandboxes))
+            assert len(killed) == 2
+    finally:
+        started = time.monotonic()
+        for sandbox in sandboxes:
+            sandbox.close()  # the helpers saw their workers' ends go: nothing to wait for
+    assert all(sandbox._process.poll() is not None for sandbox in sandboxes)
+    assert time.monotonic() - started < 5.0
