@@ -167,6 +167,8 @@ class TreeMemory:
                 fields = handle.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
                 sandbox = b"_sandbox_zygote" in handle.read()  # forked ones share it
+            # once seen as one, always: an exiting process's command line reads empty
+            sandbox = sandbox or self._cpu.get(pid, (0, False, 0.0))[1]
             own = (int(fields[11]) + int(fields[12])) / self._tick
             self._cpu[pid] = (int(fields[1]), sandbox, own)
         except (OSError, IndexError, ValueError):
