@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from grader.batch import Context, Runner, grade_one
-from grader.options import default_jobs, new_sandbox
 from grader.errors import GraderError
+from grader.options import default_jobs, new_sandbox
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
 from grader.sandbox import Sandbox
 from grader.submissions import Submission
