@@ -58,15 +58,20 @@ def test_any_number_of_jobs_gives_the_same_results(folder):
     assert [submission_to_dict(s) for s in threads] == results[1]
 
 
-def test_a_dead_worker_stops_the_batch_with_an_error(folder):
-    killed = []
-
+def killing_workers(killed: list):
+    """A progress callback that SIGKILLs every worker process at the first result."""
     def progress(_result):
         if not killed:
             killed.extend(multiprocessing.active_children())
             for child in killed:
                 os.kill(child.pid, signal.SIGKILL)
 
+    return progress
+
+
+def test_a_dead_worker_stops_the_batch_with_an_error(folder):
+    killed: list = []
+    progress = killing_workers(killed)
     with pytest.raises(WorkerError, match="a grading worker stopped"):
         grader.grade([folder], release_dir=RELEASE, options=Options(limits=LIMITS, jobs=2),
                      progress=progress)
@@ -143,14 +148,8 @@ def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
     assert all(sandbox._process.poll() is not None for sandbox in sandboxes)
 
     sandboxes = [new_sandbox(options, wait=False) for _ in range(2)]
-    killed = []
-
-    def progress(_result):
-        if not killed:
-            killed.extend(multiprocessing.active_children())
-            for child in killed:
-                os.kill(child.pid, signal.SIGKILL)
-
+    killed: list = []
+    progress = killing_workers(killed)
     try:
         if mode == "processes":
             with pytest.raises(WorkerError, match="a grading worker stopped"):
