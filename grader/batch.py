@@ -29,7 +29,7 @@ from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import code_cells
 from grader.notebooks import parse_notebook
-from grader.options import Options, hiding, sandbox_isolation
+from grader.options import Options, hiding, sandbox_isolation, start_sandboxes
 from grader.results import (UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
 from grader.sandbox import Sandbox
@@ -255,14 +255,22 @@ def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
     options = options or Options()
     submissions = find_submissions(paths)
     options = hiding(options, submissions)
-    context = prepare(release_dir or default_release_dir(), options)
-    isolation, _strong = sandbox_isolation(options)
-    if journal is None:
-        results = grade_submissions(submissions, context, progress, runner=runner)
-        return finish(context, results, isolation)
-    from grader.resume import Journal, fingerprint
+    with contextlib.ExitStack() as stack:
+        # the workers' sandboxes load numpy while the reference values are computed
+        started = [] if runner is not None else start_sandboxes(options, len(submissions),
+                                                                  stack)
+        context = prepare(release_dir or default_release_dir(), options)
+        isolation, _strong = sandbox_isolation(options, started)
+        if runner is None:
+            from grader.jobs import local_runner
 
-    with Journal(Path(journal), fingerprint(context), fresh=fresh) as opened:
+            runner = local_runner(options.jobs, sandboxes=started)
+        opened = None
+        if journal is not None:
+            from grader.resume import Journal, fingerprint
+
+            opened = stack.enter_context(Journal(Path(journal), fingerprint(context),
+                                                 fresh=fresh))
         results = grade_submissions(submissions, context, progress, journal=opened,
                                     runner=runner)
     return finish(context, results, isolation)

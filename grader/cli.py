@@ -128,7 +128,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     the same command again grades only submissions that are new or changed (or all
     of them when options changed), so an interrupted batch continues where it stopped.
     """
-    from grader.options import Options, default_jobs, hiding, new_sandbox
+    from grader.options import Options, hiding, sandbox_isolation, start_sandboxes
     from grader.sandbox import Limits
     from grader.submissions import find_submissions
 
@@ -143,20 +143,15 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
         # graded here: the workers' sandboxes start first, and their helpers load numpy
         # and matplotlib while this process loads the rest of the grader (nbformat,
         # IPython) and computes the reference values: ~0.45 s less per run
-        workers = 0 if dask_address is not None else min(jobs or default_jobs(),
-                                                         len(submissions))
-        early = [stack.enter_context(new_sandbox(options, wait=False))
-                 for _ in range(workers)]
-        from grader.batch import grade_submissions, prepare, sandbox_isolation
+        early = ([] if dask_address is not None else
+                 start_sandboxes(options, len(submissions), stack))
+        from grader.batch import grade_submissions, prepare
         from grader.jobs import local_runner
         from grader.resume import Journal, fingerprint, journal_path
 
         context = prepare(release_dir, options)
         try:
-            for sandbox in early:  # ready before any worker takes one over
-                sandbox.wait_ready()
-            isolation, strong = ((early[0].isolation, early[0].strong) if early
-                                 else sandbox_isolation(options))
+            isolation, strong = sandbox_isolation(options, early)
         except GraderError as exc:  # e.g. --sandbox namespaces where there are none
             raise UsageError(str(exc)) from None
         if not strong:

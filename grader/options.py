@@ -1,11 +1,12 @@
 """The options of a grading run, and the sandboxes they ask for.
 
 Kept apart from :mod:`grader.batch` and light to import (no nbformat, no IPython): the
-command line starts a sandbox from these before it loads the rest of the grader, so
-that the sandbox's helper loads numpy and matplotlib meanwhile.
+command line starts the workers' sandboxes from these before it loads the rest of the
+grader, so that their helpers load numpy and matplotlib meanwhile.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,8 +41,23 @@ def hiding(options: Options, submissions: Sequence[Submission],
     return replace(options, hide=tuple(sorted(hidden, key=str)))
 
 
-def sandbox_isolation(options: Options) -> tuple[str, bool]:
-    """What isolation the workers will get here, in words, and whether it is the strong one."""
+def start_sandboxes(options: Options, submissions: int,
+                    stack: contextlib.ExitStack) -> list[Sandbox]:
+    """One sandbox for each worker that will grade ``submissions`` on this machine,
+    started without waiting (closed with ``stack``); hand them to ``jobs.local_runner``."""
+    count = min(options.jobs or default_jobs(), submissions)
+    return [stack.enter_context(new_sandbox(options, wait=False)) for _ in range(count)]
+
+
+def sandbox_isolation(options: Options, started: Sequence[Sandbox] = ()) -> tuple[str, bool]:
+    """What isolation the workers will get here, in words, and whether it is the strong one.
+
+    Asked of the sandboxes ``started`` for them (each is waited for, so that a worker
+    forked later takes over a ready one), else of a probe with the same set-up."""
+    for sandbox in started:
+        sandbox.wait_ready()
+    if started:
+        return started[0].isolation, started[0].strong
     # the same set-up as the workers' sandboxes, without loading numpy and matplotlib
     with Sandbox(options.limits, hide=options.hide, mode=options.sandbox,
                  preload=()) as sandbox:

@@ -162,3 +162,16 @@ def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
             sandbox.close()  # the helpers saw their workers' ends go: nothing to wait for
     assert all(sandbox._process.poll() is not None for sandbox in sandboxes)
     assert time.monotonic() - started < 5.0
+
+
+def test_the_python_api_also_grades_in_the_sandboxes_it_started_first(folder, monkeypatch):
+    from grader.sandbox import Sandbox
+
+    started = []
+    original = Sandbox._spawn
+    monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self) or original(self))
+    graded = grader.grade([folder], release_dir=RELEASE, options=Options(limits=LIMITS, jobs=2))
+    assert len(graded.submissions) == len(MIX)
+    assert len(started) == 2 and all(sandbox._preload for sandbox in started)  # no probe
+    assert all(sandbox._process.poll() is not None for sandbox in started)
+    assert graded.environment.sandbox == started[0].isolation
