@@ -104,6 +104,25 @@ def test_csv_explicit_exercise_names(batch):
     assert [(r["update"], r["init"]) for r in reader] == [("1", "2"), ("0", "1"), ("1", "2"), ("", "")]
 
 
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\",\"a\")", "+1+2", "-2+3", "@SUM(A1)",
+                                  "\tx", "\r=1"])
+def test_csv_never_holds_a_formula_from_a_student(batch, name):
+    rogue = SubmissionResult(name, name + ".ipynb", 1.0, 10.0, "graded",
+                             exercises=(ExerciseResult("init", 1.0, 2.0, "failed"),))
+    odd = BatchResult(batch.assignment, batch.max_score, batch.environment, (rogue,))
+    row = list(csv.DictReader(io.StringIO(grades_csv(odd))))[0]
+    assert (row["student"], row["submission"]) == ("'" + name, "'" + name + ".ipynb")
+    assert (row["score"], row["init"]) == ("1", "1")  # numbers are left as numbers
+
+
+def test_csv_leaves_ordinary_names_alone(batch):
+    plain = ["alice", "o'brien", "x=1", "a-b", "1e5", " =sum", "ü@x"]
+    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
+                      tuple(SubmissionResult(n, n, 0.0, 10.0, "unreadable", error="x")
+                            for n in plain))
+    assert [r["student"] for r in csv.DictReader(io.StringIO(grades_csv(odd)))] == plain
+
+
 def test_csv_rejects_ambiguous_columns(batch):
     with pytest.raises(ValueError):
         grades_csv(batch, exercise_names=["score"])

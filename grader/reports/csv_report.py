@@ -10,6 +10,18 @@ from grader.reports._common import fmt_number
 from grader.results import GRADED, BatchResult
 
 FIXED_COLUMNS = ("student", "submission", "score", "max_score")
+# a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it, never run as a formula (OWASP "CSV injection").
+
+    Student ids and file names come from students: a file named ``=HYPERLINK(...)``
+    must not become a live formula in the instructor's gradebook. The quote that
+    spreadsheets hide is added only to such cells; every other cell is unchanged.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def iter_grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None
@@ -40,8 +52,9 @@ def _rows(batch: BatchResult, names: list[str]) -> Iterator[str]:
         scores = ({e.name: fmt_number(e.score) for e in submission.exercises}
                   if submission.status == GRADED else {})
         score = submission.score if submission.status == GRADED else 0.0
-        yield row([submission.student, submission.submission, fmt_number(score),
-                   fmt_number(submission.max_score), *(scores.get(n, "") for n in names)])
+        yield row([spreadsheet_text(submission.student), spreadsheet_text(submission.submission),
+                   fmt_number(score), fmt_number(submission.max_score),
+                   *(scores.get(n, "") for n in names)])
 
 
 def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) -> str:
@@ -49,6 +62,7 @@ def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) 
 
     Exercise columns follow assignment order (``exercise_names``, or the graded
     submissions' order). An unreadable submission, or an exercise a submission
-    lacks, leaves its cells empty: "not graded" must not read as "scored 0".
+    lacks, leaves its cells empty: "not graded" must not read as "scored 0". Text that
+    a spreadsheet would run as a formula is quoted (:func:`spreadsheet_text`).
     """
     return "".join(iter_grades_csv(batch, exercise_names))
