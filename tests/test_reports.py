@@ -16,8 +16,8 @@ import pytest
 import grader.atomic
 import grader.reports.json_report
 import grader.reports.junit
-from grader.reports import (GRADES_SCHEMA, feedback_file_stems, feedback_html, feedback_markdown,
-                            grades_csv, grades_json, gradescope_results, junit_xml, safe_file_stem,
+from grader.reports import (GRADES_SCHEMA, PAGES_MANIFEST, feedback_file_stems, feedback_html,
+                            feedback_markdown, grades_csv, grades_json, gradescope_results, junit_xml, safe_file_stem,
                             summary_text, write_reports)
 from grader.results import (CheckResult, BatchResult, Environment, ExerciseResult, SubmissionResult,
                             batch_from_dict, batch_to_dict)
@@ -395,7 +395,7 @@ def test_write_reports(batch, tmp_path, monkeypatch):
     paths = write_reports(odd, out, "DNN")
     on_disk = {p for p in tmp_path.rglob("*") if p.is_file()}
     assert set(paths) == set(written) == on_disk  # every file atomically, no temp files left
-    assert len(paths) == len(set(paths)) == 3 + 2 * 7
+    assert len(paths) == len(set(paths)) == 3 + 2 * 7 + 1  # + the list of pages
     feedback = sorted(p.name for p in (out / "feedback").iterdir())
     assert "_.._evil.html" in feedback and "a_b.md" in feedback
     assert sum(name.startswith("a_b-") for name in feedback) == 2
@@ -404,6 +404,25 @@ def test_write_reports(batch, tmp_path, monkeypatch):
     assert (out / "grades.json").read_text() == grades_json(odd)
     assert (out / "junit.xml").read_bytes().startswith(b"<?xml")
     assert "alert(1)" in (out / "feedback" / "bob.html").read_text()
+
+
+def test_pages_of_an_earlier_batch_are_deleted_and_nothing_else(batch, tmp_path):
+    out = tmp_path / "out"
+    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
+                      batch.submissions + (_sub("zoe"),))
+    write_reports(odd, out, "DNN")
+    (out / "feedback" / "notes.md").write_text("the instructor's own")
+    (out / "feedback" / "mine").mkdir()
+    assert (out / "feedback" / "zoe.html").exists()
+    write_reports(batch, out, "DNN")  # zoe withdrew
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
+        [f"{s.student}{suffix}" for s in batch.submissions for suffix in (".html", ".md")]
+        + ["notes.md", "mine"])
+    (out / PAGES_MANIFEST).write_text("notes.md\n../grades.csv\nmine\nbob.html\n")
+    write_reports(BatchResult(batch.assignment, batch.max_score, batch.environment, ()), out, "DNN")
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
+        [f"{s.student}{suffix}" for s in batch.submissions for suffix in (".html", ".md")
+         if (s.student, suffix) != ("bob", ".html")] + ["mine"])  # only names listed as ours
 
 
 def test_write_reports_gradescope(batch, tmp_path):

@@ -21,7 +21,7 @@ from grader.reports.junit import iter_junit_xml, junit_xml
 from grader.reports.summary import summary_text
 from grader.results import BatchResult, SubmissionResult
 
-__all__ = ["GRADES_SCHEMA", "feedback_file_stems", "feedback_html", "feedback_markdown",
+__all__ = ["GRADES_SCHEMA", "PAGES_MANIFEST", "feedback_file_stems", "feedback_html", "feedback_markdown",
            "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
            "iter_grades_json", "iter_junit_xml", "junit_xml", "safe_file_stem",
            "summary_text", "write_reports"]
@@ -78,6 +78,31 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "replace")
 
 
+PAGES_MANIFEST = ".grader-feedback-pages"  # in the output folder: the pages written last
+_PAGE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:html|md)")
+
+
+def _pages_of_last_run(out_dir: Path) -> set[str]:
+    try:
+        lines = (out_dir / PAGES_MANIFEST).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()  # first run here, or not ours to read: delete nothing
+    return {line for line in lines if _PAGE_NAME.fullmatch(line)}
+
+
+def _forget_stale_pages(out_dir: Path, earlier: set[str], pages: list[str]) -> Path:
+    """Record this run's pages first, then delete the earlier ones it did not write: an
+    interruption between the two leaves a stale page, never a missing one."""
+    manifest = out_dir / PAGES_MANIFEST
+    atomic.write_bytes(manifest, "".join(f"{name}\n" for name in pages).encode(), durable=False)
+    for name in earlier.difference(pages):
+        try:
+            (out_dir / "feedback" / name).unlink()
+        except OSError:  # gone already, or made a folder by someone: not ours to force
+            pass
+    return manifest
+
+
 def _write_text(path: Path, chunks: Iterable[str]) -> None:
     """Stream ``chunks`` into ``path`` atomically, encoded as ``_encode`` would."""
     with atomic.open_write(path, text=True, errors="replace") as handle:
@@ -93,6 +118,10 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
     took ~0.9 GiB). An error midway leaves every file whole: the ones before it new,
     the rest as they were.
 
+    Feedback pages this function wrote for an earlier batch in ``out_dir`` and not for
+    this one (a submission withdrawn, a student renamed) are deleted, so that
+    ``feedback/`` matches ``grades.csv``; other files there are never touched.
+
     ``gradescope`` is where Gradescope's ``results.json`` goes (e.g.
     ``/autograder/results/results.json``); it needs a batch of exactly one submission.
     """
@@ -105,12 +134,16 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
                          ("junit.xml", iter_junit_xml)):
         _write_text(out_dir / name, chunks(batch))
         written.append(out_dir / name)
+    earlier_pages = _pages_of_last_run(out_dir)
+    pages = []
     for submission, stem in zip(batch.submissions, feedback_file_stems(batch.submissions)):
         for suffix, page in ((".html", feedback_html), (".md", feedback_markdown)):
             path = out_dir / "feedback" / f"{stem}{suffix}"
             # one page per student, remade from the grades by any rerun: not fsynced
             atomic.write_bytes(path, _encode(page(submission, assignment_title)), durable=False)
+            pages.append(path.name)
             written.append(path)
+    written.append(_forget_stale_pages(out_dir, earlier_pages, pages))
     if gradescope is not None:
         atomic.write_bytes(Path(gradescope), _encode(gradescope_results(batch.submissions[0])))
         written.append(Path(gradescope))
