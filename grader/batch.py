@@ -29,7 +29,8 @@ from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import code_cells
 from grader.notebooks import parse_notebook
-from grader.options import Options, hiding, sandbox_isolation, start_sandboxes
+from grader.options import (Options, hiding, release_folder, sandbox_isolation,
+                            start_sandboxes)
 from grader.results import (UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
 from grader.sandbox import Sandbox
@@ -92,10 +93,7 @@ def default_release_dir(assignment: str = "dnn_step_by_step") -> Path:
 
 def prepare(release_dir: Path, options: Options) -> Context:
     """Read the released assignment and compute every expected value once."""
-    release_dir = Path(release_dir)
-    if not release_dir.is_dir():
-        raise UsageError(f"release folder {release_dir} does not exist "
-                         "(run `grader release` first, or pass --release)")
+    release_dir = release_folder(release_dir)
     try:
         assignment, release = load_release(release_dir)
     except GraderError as exc:
@@ -255,11 +253,12 @@ def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
     options = options or Options()
     submissions = find_submissions(paths)
     options = hiding(options, submissions)
+    release_dir = release_folder(release_dir or default_release_dir())
     with contextlib.ExitStack() as stack:
         # the workers' sandboxes load numpy while the reference values are computed
         started = [] if runner is not None else start_sandboxes(options, len(submissions),
                                                                   stack)
-        context = prepare(release_dir or default_release_dir(), options)
+        context = prepare(release_dir, options)
         isolation, _strong = sandbox_isolation(options, started)
         if runner is None:
             from grader.jobs import local_runner

@@ -128,7 +128,8 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     the same command again grades only submissions that are new or changed (or all
     of them when options changed), so an interrupted batch continues where it stopped.
     """
-    from grader.options import Options, hiding, sandbox_isolation, start_sandboxes
+    from grader.options import (Options, hiding, release_folder, sandbox_isolation,
+                                start_sandboxes)
     from grader.sandbox import Limits
     from grader.submissions import find_submissions
 
@@ -139,6 +140,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
                      submissions, out_dir.resolve())
     if gradescope is not None and len(submissions) != 1:
         raise UsageError(f"--gradescope needs exactly one submission, got {len(submissions)}")
+    release_folder(release_dir)
     with contextlib.ExitStack() as stack:
         # graded here: the workers' sandboxes start first, and their helpers load numpy
         # and matplotlib while this process loads the rest of the grader (nbformat,

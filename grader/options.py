@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from grader.errors import UsageError
 from grader.sandbox import Limits, Sandbox
 
 if TYPE_CHECKING:
@@ -26,6 +27,16 @@ class Options:
     jobs: int = 0  # 0: one per core
     hide: tuple[Path, ...] = ()  # more folders submissions must not see (output, inputs)
     sandbox: str | None = None  # auto | namespaces | rlimits (None: $GRADER_SANDBOX or auto)
+
+
+def release_folder(path: Path | str) -> Path:
+    """``path`` if it is a folder, else the one-line usage error: checked before the
+    sandboxes start, so that the commonest slip (a wrong ``--release``) is told at once."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UsageError(f"release folder {path} does not exist "
+                         "(run `grader release` first, or pass --release)")
+    return path
 
 
 def new_sandbox(options: Options, *, wait: bool = True) -> Sandbox:

@@ -175,3 +175,22 @@ def test_the_python_api_also_grades_in_the_sandboxes_it_started_first(folder, mo
     assert len(started) == 2 and all(sandbox._preload for sandbox in started)  # no probe
     assert all(sandbox._process.poll() is not None for sandbox in started)
     assert graded.environment.sandbox == started[0].isolation
+
+
+def test_a_wrong_release_folder_is_told_before_any_sandbox_starts(folder, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader.cli import cli
+    from grader.errors import UsageError
+    from grader.sandbox import Sandbox
+
+    started = []
+    monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self))
+    missing = tmp_path / "no-release"
+    result = CliRunner().invoke(cli, ["grade", str(folder), "--out", str(tmp_path / "out"),
+                                      "--release", str(missing)])
+    assert result.exit_code == 2
+    assert f"release folder {missing} does not exist" in result.output
+    with pytest.raises(UsageError, match="does not exist"):
+        grader.grade([folder], release_dir=missing, options=Options(limits=LIMITS, jobs=2))
+    assert started == []
