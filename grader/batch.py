@@ -31,7 +31,7 @@ from grader.extract import code_cells
 from grader.notebooks import parse_notebook
 from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
-from grader.results import (UNREADABLE, BatchResult, Environment, ExerciseResult,
+from grader.results import (NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
 from grader.sandbox import Sandbox
 from grader.score import grade_submission, score_exercise
@@ -123,9 +123,9 @@ Runner = Callable[[Sequence[Submission], Context], Iterator[tuple[int, Submissio
 
 
 def _unreadable(student: str, submission: str, message: str, digest: str,
-                context: Context) -> SubmissionResult:
+                context: Context, status: str = UNREADABLE) -> SubmissionResult:
     return SubmissionResult(student=student, submission=submission, score=0.0,
-                            max_score=context.assignment.max_score, status=UNREADABLE,
+                            max_score=context.assignment.max_score, status=status,
                             error=message, content_hash=digest)
 
 
@@ -146,8 +146,11 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
     try:
         return _grade_notebook(student, submission, notebook, digest, sandbox, context)
     except Exception as exc:  # a fault of the grader's must not stop the whole batch
-        return _unreadable(student, submission, "not graded: internal grader error "
-                           f"({type(exc).__name__}: {exc}); please report it", digest, context)
+        # nor count against the student: no score, not kept for resuming (e.g. a fork
+        # refused for lack of processes grades fine on the next run)
+        return _unreadable(student, submission, "not graded because of a fault of the grader "
+                           f"or of its machine ({type(exc).__name__}: {exc}); the next run "
+                           "grades it again", digest, context, NOT_GRADED)
 
 
 def _grade_notebook(student: str, submission: str, notebook: NotebookNode, digest: str,

@@ -1,7 +1,8 @@
 """The ``grader`` command: thin click commands over the Python API.
 
 This is the one place where :class:`grader.errors.GraderError` becomes a message on
-stderr and an exit code (2 for usage errors, 1 otherwise).
+stderr and an exit code (2 for usage errors, 3 when some submissions could not be
+graded because of a fault of the grader, 1 otherwise).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import click
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from grader import __version__  # noqa: E402
-from grader.errors import GraderError, StaleReleaseError, UsageError  # noqa: E402
+from grader.errors import (GraderError, NotGradedError, StaleReleaseError,  # noqa: E402
+                           UsageError)
 
 
 class _Group(click.Group):
@@ -189,17 +191,29 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
                    f"last run: results taken from {journal.path}", err=True)
     from grader.batch import finish
     from grader.reports import summary_text, write_reports
+    from grader.results import NOT_GRADED
 
     batch = finish(context, results, isolation)
     write_reports(batch, out_dir, context.assignment.title, gradescope)
     if not quiet:
         click.echo(summary_text(batch))
         click.echo(f"reports in {out_dir}/")
+    failed_on = [s.student for s in batch.submissions if s.status == NOT_GRADED]
+    if failed_on:  # the run is incomplete: not the students' doing, so before --fail-under
+        raise NotGradedError(f"{len(failed_on)} submission(s) not graded because of a fault of "
+                             f"the grader or of this machine ({_names(failed_on)}); see "
+                             f"{out_dir / 'grades.json'}, and run the same command again to "
+                             "grade them")
     if fail_under is not None:
         low = [s.student for s in batch.submissions if s.score < fail_under]
         if low:
             click.echo(f"below {fail_under:g}: {', '.join(low)}", err=True)
             sys.exit(1)
+
+
+def _names(students: list[str], shown: int = 5) -> str:
+    more = len(students) - shown
+    return ", ".join(students[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def main() -> None:

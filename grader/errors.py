@@ -18,6 +18,13 @@ class UnknownAssignmentError(UsageError):
     """No assignment kit of that name is installed."""
 
 
+class NotGradedError(GraderError):
+    """Reports are written, but some submissions could not be graded because of a fault of
+    the grader or of the machine (status ``not_graded``): a rerun grades them again."""
+
+    exit_code = 3
+
+
 class NotebookReadError(GraderError):
     """A file could not be read as a notebook (bad JSON, binary, unknown format)."""
 

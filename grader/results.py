@@ -11,8 +11,11 @@ from typing import Any
 # exercise statuses
 PASSED, FAILED, ERROR, TIMEOUT, MISSING = "passed", "failed", "error", "timeout", "missing"
 EXERCISE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, MISSING)
-# submission statuses
-GRADED, UNREADABLE = "graded", "unreadable"
+# submission statuses. unreadable: the student's file is not a gradable notebook (scores
+# 0); not_graded: a fault of the grader or of its machine stopped it (no score: a
+# rerun grades it again, see grader.resume)
+GRADED, UNREADABLE, NOT_GRADED = "graded", "unreadable", "not_graded"
+SUBMISSION_STATUSES = (GRADED, UNREADABLE, NOT_GRADED)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ file, its content hash and the fingerprint all match, and grades only the rest,
 so an interrupted batch of 100 000 continues where it stopped. The fingerprint
 covers everything else a grade depends on: the grader's version and code, the
 Python and numpy versions, the limits and scoring options, and the release's
-files. A line cut short by a crash is dropped, never fatal.
+files. A line cut short by a crash is dropped, never fatal. Submissions the grader
+itself failed on (status ``not_graded``) are not recorded, so a rerun retries them.
 
 The journal holds only byte offsets in memory; results are read back when used.
 It is compacted (rewritten atomically) when most of its lines are outdated.
@@ -28,7 +29,8 @@ import numpy as np
 
 from grader import __version__
 from grader.errors import UsageError
-from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
+from grader.results import (NOT_GRADED, SubmissionResult, submission_from_dict,
+                            submission_to_dict)
 from grader.submissions import Submission, content_hash
 
 if TYPE_CHECKING:
@@ -150,7 +152,12 @@ class Journal:
         return found
 
     def record(self, result: SubmissionResult) -> None:
-        """Append one result; it is in the file (the OS's buffers) when this returns."""
+        """Append one result; it is in the file (the OS's buffers) when this returns.
+
+        A submission the grader failed on (``not_graded``) is not kept: the next run
+        grades it again instead of repeating the fault's result."""
+        if result.status == NOT_GRADED:
+            return
         line = (json.dumps({"fingerprint": self.fingerprint,
                             "result": submission_to_dict(result)},
                            ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")

@@ -260,9 +260,50 @@ def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatc
     options = Options(limits=FAST.limits, jobs=1)
     batch = grader.grade([batch_dir / "alice_correct.ipynb", batch_dir / "erin_crash.ipynb"],
                          release_dir=RELEASE, options=options)
-    assert [s.status for s in batch.submissions] == ["unreadable", "unreadable"]
-    assert all("internal grader error" in s.error and "simulated grader bug" in s.error
+    assert [s.status for s in batch.submissions] == ["not_graded", "not_graded"]
+    assert all("fault of the grader" in s.error and "simulated grader bug" in s.error
                for s in batch.submissions)
+
+
+def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(batch_dir, tmp_path,
+                                                                        monkeypatch):
+    """A fork refused for lack of processes (a real failure under load): no score, exit 3
+    with one line, and the rerun grades that submission instead of reusing the fault."""
+    from grader.sandbox import Sandbox, SandboxError
+
+    real_fork, refused = Sandbox._fork, []
+
+    def fork(self, request, helper_dir):
+        if not refused:
+            refused.append(True)
+            raise SandboxError("cannot start a process for the submission: "
+                               "[Errno 11] Resource temporarily unavailable")
+        return real_fork(self, request, helper_dir)
+
+    monkeypatch.setattr(Sandbox, "_fork", fork)
+    out = tmp_path / "out"
+    args = ["grade", str(batch_dir / "alice_correct.ipynb"),
+            str(batch_dir / "mistake_compute_cost.ipynb"), "--out", str(out),
+            "--release", str(RELEASE), "--timeout", "2", "--jobs", "1", "-q",
+            "--fail-under", "95"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 3, first.output
+    error = first.stderr.strip()
+    assert error.startswith("error: 1 submission(s) not graded because of a fault of the grader")
+    assert "alice_correct" in error and "\n" not in error and "run the same command" in error
+    rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    assert rows["alice_correct"]["score"] == "" and rows["mistake_compute_cost"]["score"] != ""
+    data = json.loads((out / "grades.json").read_text())
+    assert [s["status"] for s in data["submissions"]] == ["not_graded", "graded"]
+    assert "Resource temporarily unavailable" in data["submissions"][0]["error"]
+    feedback = (out / "feedback" / "alice_correct.md").read_text()
+    assert "fault of the grader" in feedback
+
+    second = CliRunner().invoke(cli, [a for a in args[:-2] if a != "-q"])
+    assert second.exit_code == 0, second.output
+    assert "1 of 2 submissions unchanged" in second.stderr  # only the other one was reused
+    data = json.loads((out / "grades.json").read_text())
+    assert [(s["status"], s["score"]) for s in data["submissions"]][0] == ("graded", 100)
 
 
 def test_weak_sandbox_is_announced_once_and_recorded(batch_dir, tmp_path):

@@ -355,6 +355,21 @@ def test_summary_numbers(batch):
     assert len({line.index("%") for line in table if "%" in line}) == 1  # aligned
 
 
+def test_a_submission_the_grader_failed_on_has_no_score_anywhere(batch):
+    fault = SubmissionResult("zoe", "zoe.ipynb", 0.0, 10.0, "not_graded",
+                             error="not graded because of a fault of the grader (OSError: x)")
+    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
+                      batch.submissions + (fault,))
+    text = summary_text(odd)
+    assert "Submissions: 5 (3 graded, 1 unreadable, 1 not graded: a fault of the grader)" in text
+    assert "mean 4.6667, median 4.3333 (of 10)" in text  # as without zoe: no 0 counted
+    zoe = list(csv.DictReader(io.StringIO(grades_csv(odd))))[-1]
+    assert (zoe["student"], zoe["score"], zoe["max_score"], zoe["init"]) == ("zoe", "", "10", "")
+    import jsonschema
+    jsonschema.Draft202012Validator(GRADES_SCHEMA).validate(json.loads(grades_json(odd)))
+    assert "fault of the grader" in feedback_markdown(fault, "DNN")
+
+
 def test_summary_of_empty_batch(batch):
     empty = BatchResult("a", 1.0, batch.environment, ())
     assert "Submissions: 0 (0 graded, 0 unreadable)" in summary_text(empty)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from grader.reports._common import exercise_names as _exercise_names
 from grader.reports._common import fmt_number
-from grader.results import GRADED, BatchResult
+from grader.results import GRADED, NOT_GRADED, BatchResult
 
 FIXED_COLUMNS = ("student", "submission", "score", "max_score")
 # a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
@@ -53,7 +53,8 @@ def _rows(batch: BatchResult, names: list[str]) -> Iterator[str]:
                   if submission.status == GRADED else {})
         score = submission.score if submission.status == GRADED else 0.0
         yield row([spreadsheet_text(submission.student), spreadsheet_text(submission.submission),
-                   fmt_number(score), fmt_number(submission.max_score),
+                   "" if submission.status == NOT_GRADED else fmt_number(score),
+                   fmt_number(submission.max_score),
                    *(scores.get(n, "") for n in names)])
 
 
@@ -62,7 +63,8 @@ def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) 
 
     Exercise columns follow assignment order (``exercise_names``, or the graded
     submissions' order). An unreadable submission, or an exercise a submission
-    lacks, leaves its cells empty: "not graded" must not read as "scored 0". Text that
+    lacks, leaves its cells empty: "not graded" must not read as "scored 0". An
+    unreadable notebook scores 0; one the grader failed on has no score at all. Text that
     a spreadsheet would run as a formula is quoted (:func:`spreadsheet_text`).
     """
     return "".join(iter_grades_csv(batch, exercise_names))

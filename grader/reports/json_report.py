@@ -5,7 +5,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from grader.results import (EXERCISE_STATUSES, GRADED, UNREADABLE, BatchResult,
+from grader.results import (EXERCISE_STATUSES, SUBMISSION_STATUSES, BatchResult,
                             batch_header_to_dict, submission_to_dict)
 
 INDENT = 2
@@ -73,8 +73,11 @@ _SUBMISSION = {
         "submission": _STRING,
         "score": _NUMBER,
         "max_score": _NUMBER,
-        "status": {"enum": [GRADED, UNREADABLE]},
-        "error": {"type": ["string", "null"], "description": "Why an unreadable submission was not graded."},
+        "status": {"enum": list(SUBMISSION_STATUSES),
+                   "description": "unreadable: not a gradable notebook (scores 0); not_graded: "
+                                  "a fault of the grader or its machine (no score; a rerun "
+                                  "grades it again)."},
+        "error": {"type": ["string", "null"], "description": "Why a submission was not graded."},
         "exercises": {"type": "object", "description": "Keyed by exercise name, in assignment order.",
                       "additionalProperties": _EXERCISE},
         "content_hash": _STRING,

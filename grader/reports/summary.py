@@ -4,7 +4,7 @@ from __future__ import annotations
 import statistics
 
 from grader.reports._common import exercise_names, fmt_number
-from grader.results import GRADED, PASSED, BatchResult
+from grader.results import GRADED, NOT_GRADED, PASSED, BatchResult
 
 
 def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
@@ -42,13 +42,17 @@ def _student_rows(batch: BatchResult) -> list[str]:
 
 
 def summary_text(batch: BatchResult) -> str:
-    """Counts, mean and median total (unreadable submissions count as 0, as in the gradebook),
-    and per exercise the pass rate and mean points over the graded submissions."""
+    """Counts, mean and median total (unreadable submissions count as 0, as in the gradebook;
+    those the grader failed on have no score), and per exercise the pass rate and mean
+    points over the graded submissions."""
     graded = [s for s in batch.submissions if s.status == GRADED]
-    totals = [s.score if s.status == GRADED else 0.0 for s in batch.submissions]
+    failed_on = sum(s.status == NOT_GRADED for s in batch.submissions)
+    totals = [s.score if s.status == GRADED else 0.0 for s in batch.submissions
+              if s.status != NOT_GRADED]
     lines = [f"Assignment: {_printable(batch.assignment)}",
              f"Submissions: {len(batch.submissions)} ({len(graded)} graded, "
-             f"{len(batch.submissions) - len(graded)} unreadable)"]
+             f"{len(batch.submissions) - len(graded) - failed_on} unreadable"
+             + (f", {failed_on} not graded: a fault of the grader)" if failed_on else ")")]
     if totals:
         lines.append(f"Score: mean {fmt_number(statistics.fmean(totals))}, "
                      f"median {fmt_number(statistics.median(totals))} "
