@@ -29,6 +29,21 @@ class _Group(click.Group):
         except GraderError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a file the machine refused (disk full, permissions...)
+            where = f": {exc.filename}" if exc.filename is not None else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            ctx.exit(1)
+
+
+def _output_folder(path: Path, flag: str) -> Path:
+    """``path`` made a folder now, before any work: a file in the way is a usage error."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the {flag} folder {path}: {exc.strerror}") from None
+    return path
 
 
 @click.group(cls=_Group)
@@ -54,6 +69,9 @@ def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
     from grader import generate
 
     folders = generate.source_folders(source_root, list(assignments))
+    if not check:  # before the minutes of building, not after
+        _output_folder(release_root, "--release")
+        _output_folder(solutions_root, "--solutions")
     results = [generate.build(folder) for folder in folders]
     if check:
         stale = generate.stale_files(results, release_root, solutions_root)
@@ -82,6 +100,7 @@ def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
     for directory in (release_dir, solutions_dir):
         if not directory.is_dir():
             raise UsageError(f"{directory} does not exist (run `grader release` first)")
+    _output_folder(folder, "FOLDER")
     batch = synth.sample_batch(solutions_dir, release_dir)
     for name, data in batch.items():
         atomic.write_bytes(folder / name, data)
@@ -143,6 +162,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     if gradescope is not None and len(submissions) != 1:
         raise UsageError(f"--gradescope needs exactly one submission, got {len(submissions)}")
     release_folder(release_dir)
+    _output_folder(out_dir, "--out")
     with contextlib.ExitStack() as stack:
         # graded here: the workers' sandboxes start first, and their helpers load numpy
         # and matplotlib while this process loads the rest of the grader (nbformat,

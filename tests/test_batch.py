@@ -234,6 +234,46 @@ def test_cli_usage_errors(tmp_path):
     assert bad_flag.exit_code == 2
 
 
+@pytest.mark.parametrize("command", [
+    ["grade", "{subs}", "--out", "{file}"],
+    ["grade", "{subs}", "--out", "{file}/below"],
+    ["sample", "{file}"],
+    ["release", "--release", "{file}"],
+    ["release", "--solutions", "{file}/below"],
+])
+def test_an_output_folder_that_cannot_be_one_is_a_usage_error(batch_dir, tmp_path, command):
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("mine")
+    args = [a.format(subs=batch_dir / "alice_correct.ipynb", file=in_the_way) for a in command]
+    if args[0] == "release":  # into tmp_path: never the checkout's own folders
+        args += [flag for name in ("--release", "--solutions") if name not in args
+                 for flag in (name, str(tmp_path / name.strip("-")))]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert str(in_the_way) in result.stderr
+    assert isinstance(result.exception, SystemExit)  # an exit code, not a traceback
+    assert in_the_way.read_text() == "mine"
+
+
+def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_path,
+                                                                monkeypatch):
+    import errno
+
+    import grader.reports
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "out" / "grades.csv"))
+
+    monkeypatch.setattr(grader.reports, "write_reports", full)
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"), "--out",
+                                      str(tmp_path / "out"), "--release", str(RELEASE), "-q",
+                                      "--jobs", "1"])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: No space left on device: {tmp_path / 'out' / 'grades.csv'}\n"
+    assert (tmp_path / "out" / ".grader-journal.jsonl").stat().st_size > 0  # the grade is kept
+
+
 def test_gradescope_output_for_one_submission(batch_dir, tmp_path):
     target = tmp_path / "results.json"
     result = CliRunner().invoke(cli, ["grade", str(batch_dir / "mistake_linear_backward.ipynb"),
