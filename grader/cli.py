@@ -156,6 +156,9 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
 
     limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
     submissions = find_submissions(paths)
+    if not submissions:  # empty reports still follow: a batch may be empty before a deadline
+        click.echo("warning: no notebooks (*.ipynb) found in "
+                   + ", ".join(str(p) for p in paths) + "; nothing to grade", err=True)
     options = hiding(Options(limits=limits, isolation=not no_isolation,
                              all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
                      submissions, out_dir.resolve())

@@ -256,6 +256,17 @@ def test_an_output_folder_that_cannot_be_one_is_a_usage_error(batch_dir, tmp_pat
     assert in_the_way.read_text() == "mine"
 
 
+def test_a_folder_without_notebooks_is_said_and_gives_empty_reports(tmp_path):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "notes.txt").write_text("no notebook here")
+    result = CliRunner().invoke(cli, ["grade", str(tmp_path / "subs"), "--out",
+                                      str(tmp_path / "out"), "--release", str(RELEASE), "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"warning: no notebooks (*.ipynb) found in {tmp_path / 'subs'}; "
+                             "nothing to grade\n")
+    assert json.loads((tmp_path / "out" / "grades.json").read_text())["submissions"] == []
+
+
 def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_path,
                                                                 monkeypatch):
     import errno
