@@ -33,6 +33,8 @@ def release_folder(path: Path | str) -> Path:
     """``path`` if it is a folder, else the one-line usage error: checked before the
     sandboxes start, so that the commonest slip (a wrong ``--release``) is told at once."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"release folder {path} is a file, not a folder")
     if not path.is_dir():
         raise UsageError(f"release folder {path} does not exist "
                          "(run `grader release` first, or pass --release)")

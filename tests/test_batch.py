@@ -240,8 +240,9 @@ def test_cli_usage_errors(tmp_path):
     ["sample", "{file}"],
     ["release", "--release", "{file}"],
     ["release", "--solutions", "{file}/below"],
+    ["grade", "{subs}", "--out", "{file}-out", "--release", "{file}"],
 ])
-def test_an_output_folder_that_cannot_be_one_is_a_usage_error(batch_dir, tmp_path, command):
+def test_a_folder_option_that_names_a_file_is_a_usage_error(batch_dir, tmp_path, command):
     in_the_way = tmp_path / "a-file"
     in_the_way.write_text("mine")
     args = [a.format(subs=batch_dir / "alice_correct.ipynb", file=in_the_way) for a in command]
