@@ -7,6 +7,7 @@ graded because of a fault of the grader, 1 otherwise).
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -33,6 +34,29 @@ class _Group(click.Group):
             where = f": {exc.filename}" if exc.filename is not None else ""
             click.echo(f"error: {exc.strerror or exc}{where}", err=True)
             ctx.exit(1)
+        except KeyboardInterrupt as exc:  # before or after grading: nothing to keep yet
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(_interrupted_code(exc))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, ``timeout``, ``docker stop``), taken as Ctrl-C is."""
+
+
+def _interrupted_code(exc: KeyboardInterrupt) -> int:
+    return 128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    def stop(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _output_folder(path: Path, flag: str) -> Path:
@@ -167,6 +191,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     release_folder(release_dir)
     _output_folder(out_dir, "--out")
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_sigterm_interrupts())  # so that the stack below is closed
         # graded here: the workers' sandboxes start first, and their helpers load numpy
         # and matplotlib while this process loads the rest of the grader (nbformat,
         # IPython) and computes the reference values: ~0.45 s less per run
@@ -203,12 +228,12 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
         try:
             results = grade_submissions(submissions, context, advance, journal=journal,
                                         runner=runner)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             bar.render_finish()
             click.echo(f"\ninterrupted: {done[0]} of {len(submissions)} results are kept in "
                        f"{journal.path}; run the same command again to grade the rest",
                        err=True)
-            sys.exit(130)
+            sys.exit(_interrupted_code(exc))
     if journal.reused and not quiet:
         click.echo(f"{journal.reused} of {len(submissions)} submissions unchanged since the "
                    f"last run: results taken from {journal.path}", err=True)

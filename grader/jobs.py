@@ -142,9 +142,11 @@ def _processes(submissions: Sequence[Submission], context: Context, jobs: int,
         for index in range(jobs):
             ours, theirs = fork.Pipe()
             # forked, not pickled: the worker starts with the prepared context, and with
-            # its sandbox if one was started (the helper's socket is inherited)
+            # its sandbox if one was started (the helper's socket is inherited); it closes
+            # the grader's ends it inherits, so that it sees EOF once the grader is gone
+            parents_ends = [worker.connection for worker in workers] + [ours]
             process = fork.Process(target=_worker_main, name="grader-worker", daemon=True,
-                                   args=(theirs, context, index, sandboxes))
+                                   args=(theirs, context, index, sandboxes, parents_ends))
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))
@@ -198,9 +200,14 @@ def _stop(workers: list[_Worker], gracefully: bool) -> None:
 
 
 def _worker_main(connection: Connection, context: Context, index: int = 0,
-                 sandboxes: Sequence[Sandbox] = ()) -> None:
-    """One worker process: grade what arrives until told to stop."""
+                 sandboxes: Sequence[Sandbox] = (), parents_ends: Sequence[Connection] = ()
+                 ) -> None:
+    """One worker process: grade what arrives until told to stop, or until the grader is
+    gone (killed even: its end of the pipe closes, and only the grader holds it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker, whatever the parent set
+    for end in parents_ends:
+        end.close()
     sandbox: Sandbox | None = sandboxes[index] if index < len(sandboxes) else None
     for other in sandboxes:
         if other is not sandbox:
@@ -221,7 +228,10 @@ def _worker_main(connection: Connection, context: Context, index: int = 0,
                 reply = (position, submission_to_dict(result), None)
             except Exception as exc:  # a bug or a broken sandbox, never the submission
                 reply = (position, None, f"{type(exc).__name__}: {exc}")
-            connection.send(reply)
+            try:
+                connection.send(reply)
+            except OSError:
+                return  # the grader is gone
     finally:
         if sandbox is not None:
             sandbox.close()

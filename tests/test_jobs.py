@@ -194,3 +194,76 @@ def test_a_wrong_release_folder_is_told_before_any_sandbox_starts(folder, tmp_pa
     with pytest.raises(UsageError, match="does not exist"):
         grader.grade([folder], release_dir=missing, options=Options(limits=LIMITS, jobs=2))
     assert started == []
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    children = [int(p) for p in handle.read().split()]
+            except OSError:
+                continue
+            found.update(children)
+            todo.extend(children)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.add(pid)
+        except OSError:
+            pass
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_a_stopped_grader_leaves_no_process_behind_and_keeps_its_results(tmp_path, batch,
+                                                                         signum):
+    """CI cancelling a job sends SIGTERM (taken as Ctrl-C: exit 143, results kept); SIGKILL
+    cannot be caught, and still every worker, helper and submission process ends."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for number in range(150):
+        (folder / f"s{number:03d}.ipynb").write_bytes(batch["alice_correct.ipynb"])
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out), "-q",
+         "--release", str(RELEASE), "--jobs", "2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = out / ".grader-journal.jsonl"
+    deadline = time.monotonic() + 60
+    while (not journal.exists() or journal.read_bytes().count(b"\n") < 3):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    tree = _descendants(process.pid)
+    assert len(tree) >= 4  # two workers and their sandboxes' helpers at least
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == (143 if signum == signal.SIGTERM else -signal.SIGKILL)
+    if signum == signal.SIGTERM:
+        assert "interrupted: " in stderr and "run the same command again" in stderr
+        assert "Traceback" not in stderr
+    deadline = time.monotonic() + 10
+    while _alive(tree) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive(tree) == set()
+    kept = journal.read_bytes().count(b"\n")
+    assert 3 <= kept < 150
+    again = subprocess.run(
+        [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out),
+         "--release", str(RELEASE), "--jobs", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"{kept} of 150 submissions unchanged" in again.stderr
