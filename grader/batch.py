@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from nbformat import NotebookNode
 
 from grader import __version__, tamper
 from grader.assignment import Assignment, load_release
@@ -28,7 +27,7 @@ from grader.assignments import get_kit
 from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import code_cells
-from grader.notebooks import parse_notebook
+from grader.notebooks import submission_notebook
 from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
 from grader.results import (NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
@@ -140,7 +139,7 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
     """Grade one notebook's bytes (``submission`` is only recorded: where it came from)."""
     digest = content_hash(data)
     try:
-        notebook = parse_notebook(data, Path(submission).name, outputs=False)
+        notebook = submission_notebook(data, Path(submission).name)
     except NotebookReadError as exc:
         return _unreadable(student, submission, str(exc), digest, context)
     try:
@@ -153,7 +152,7 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
                            "grades it again", digest, context, NOT_GRADED)
 
 
-def _grade_notebook(student: str, submission: str, notebook: NotebookNode, digest: str,
+def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
                     sandbox: Sandbox,
                     context: Context) -> SubmissionResult:
     exercises = []

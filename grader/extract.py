@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
-from nbformat import NotebookNode
 
 # cell magics whose body is ordinary Python worth running (timing or capturing output)
 TRANSPARENT_CELL_MAGICS = ("time", "timeit", "capture", "prun")
@@ -26,7 +25,7 @@ class CodeCell:
     grade_id: str | None = None
 
 
-def _cell_text(cell: NotebookNode) -> str:
+def _cell_text(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
 
@@ -70,7 +69,7 @@ def _converted(text: str) -> str:
     return to_python(text, _shared_transformer())
 
 
-def code_cells(notebook: NotebookNode) -> tuple[CodeCell, ...]:
+def code_cells(notebook: dict) -> tuple[CodeCell, ...]:
     """Every code cell, in notebook order, converted to plain Python."""
     cells = []
     for index, cell in enumerate(notebook.get("cells", [])):

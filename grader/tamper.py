@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import hashlib
 
-from nbformat import NotebookNode
 
 
 @dataclass(frozen=True)
@@ -20,22 +19,22 @@ class TamperReport:
     changed_cells: tuple[str, ...] = ()  # grade_ids of locked cells edited or deleted
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
+def _grade_id(cell: dict) -> str | None:
     meta = cell.get("metadata", {}).get("nbgrader")
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
-def compute_checksum(cell: NotebookNode) -> str:
+def compute_checksum(cell: dict) -> str:
     """nbgrader's cell checksum (``nbgrader.utils.compute_checksum``), bit for bit.
 
     Importing nbgrader loads its server extensions and database layer, most of a
     second of every ``grader grade``; the algorithm is five lines. A test holds the
     two equal."""
-    meta = cell.metadata["nbgrader"] if "nbgrader" in cell.metadata else {}
+    meta = cell["metadata"]["nbgrader"] if "nbgrader" in cell["metadata"] else {}
     grade, solution = meta.get("grade", False), meta.get("solution", False)
     locked = False if not meta or solution else True if grade else meta.get("locked", False)
     digest = hashlib.md5()
-    for part in (cell.source, cell.cell_type, str(grade), str(solution), str(locked),
+    for part in (cell["source"], cell["cell_type"], str(grade), str(solution), str(locked),
                  meta["grade_id"]):
         digest.update(part.encode("utf-8"))
     if grade:
@@ -43,27 +42,29 @@ def compute_checksum(cell: NotebookNode) -> str:
     return digest.hexdigest()
 
 
-def locked_checksums(release: NotebookNode) -> dict[str, str]:
+def locked_checksums(release: dict) -> dict[str, str]:
     """grade_id -> checksum of every locked, non-solution cell of the released notebook."""
     checksums = {}
-    for cell in release.cells:
+    for cell in release["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader") or {}
         if meta.get("locked") and not meta.get("solution") and meta.get("grade_id"):
             checksums[meta["grade_id"]] = compute_checksum(cell)
     return checksums
 
 
-def _checksum(cell: NotebookNode) -> str | None:
+def _checksum(cell: dict) -> str | None:
     try:
         return compute_checksum(cell)
     except Exception:  # malformed metadata in a submission counts as a change
         return None
 
 
-def check(submission: NotebookNode, expected: dict[str, str]) -> TamperReport:
-    """Which locked cells differ from the release (missing ones count as changed)."""
-    found: dict[str, NotebookNode] = {}
-    for cell in submission.cells:
+def check(submission: dict, expected: dict[str, str]) -> TamperReport:
+    """Which locked cells differ from the release (missing ones count as changed).
+
+    ``submission``: a notebook, as nbformat's node or plain JSON data."""
+    found: dict[str, dict] = {}
+    for cell in submission["cells"]:
         grade_id = _grade_id(cell)
         if grade_id in expected and grade_id not in found:
             found[grade_id] = cell

@@ -139,3 +139,53 @@ def test_grading_drops_saved_outputs_even_malformed_ones():
         v3.new_code_cell(input="x = 1", outputs=[v3.new_output("stream", output_text="1")])])])
     old = parse_notebook(v3.writes_json(v3_notebook).encode("utf-8"), outputs=False)
     assert old.cells[0].source == "x = 1" and old.cells[0].outputs == []
+
+
+def _variants() -> list[bytes]:
+    """A current-format notebook broken in every place one key can break it."""
+    base = json.loads(nbformat.writes(v4_notebook()))
+    base["metadata"].update(orig_nbformat=3, signature="x")
+    base["cells"][1]["metadata"].update(trusted=True, nbgrader={"grade_id": "g", "locked": True})
+    base["cells"][1]["source"] = ["print(1)\n", "x = 2"]
+    base["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1"}]
+    variants = [base]
+    bad_values = [None, 1, "x", [], {}, [1], {"a": 1}]
+    places = [(base, key) for key in base] + [
+        (cell, key) for cell in base["cells"] for key in cell] + [
+        (base["cells"][1]["metadata"], "nbgrader"), (base["metadata"], "orig_nbformat")]
+    for index, (container, key) in enumerate(places):
+        for value in [*bad_values, "delete"]:
+            copy = json.loads(json.dumps(base))
+            target = copy if container is base else (
+                copy["metadata"] if container is base["metadata"] else
+                copy["cells"][1]["metadata"] if container is base["cells"][1]["metadata"] else
+                copy["cells"][base["cells"].index(container)])
+            if value == "delete":
+                target.pop(key, None)
+            else:
+                target[key] = value
+            variants.append(copy)
+    return [json.dumps(v).encode() for v in variants]
+
+
+def test_the_graders_fast_reader_agrees_with_nbformats_reader():
+    """``submission_notebook`` skips nbformat's node copy for current notebooks: it must
+    accept and refuse exactly what ``parse_notebook`` does, and read the same cells."""
+    from grader.notebooks import submission_notebook
+
+    variants = _variants()
+    assert len(variants) > 100
+    refused = 0
+    for data in variants:
+        try:
+            slow = parse_notebook(data, "n.ipynb", outputs=False)
+        except NotebookReadError:
+            with pytest.raises(NotebookReadError, match=r"^n\.ipynb: "):
+                submission_notebook(data, "n.ipynb")
+            refused += 1
+            continue
+        fast = submission_notebook(data, "n.ipynb")
+        assert [(c["cell_type"], c["source"], c["metadata"], c.get("outputs"))
+                for c in fast["cells"]] == [
+            (c["cell_type"], c["source"], c["metadata"], c.get("outputs")) for c in slow["cells"]]
+    assert 50 < refused < len(variants) - 20  # both kinds are exercised
