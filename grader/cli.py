@@ -59,10 +59,16 @@ def _sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _output_folder(path: Path, flag: str) -> Path:
-    """``path`` made a folder now, before any work: a file in the way is a usage error."""
+def _output_folder(path: Path, flag: str, *, create: bool = True) -> Path:
+    """``path`` as a folder to write into, checked (and made, with ``create``) before any
+    work: a file in the way is a usage error, not a traceback minutes later."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{flag} {path} is a file, not a folder")
+    if not create:
+        existing = next(parent for parent in path.absolute().parents if parent.exists())
+        if not existing.is_dir():
+            raise UsageError(f"cannot create the {flag} folder {path}: {existing} is a file")
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -93,9 +99,9 @@ def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
     from grader import generate
 
     folders = generate.source_folders(source_root, list(assignments))
-    if not check:  # before the minutes of building, not after
-        _output_folder(release_root, "--release")
-        _output_folder(solutions_root, "--solutions")
+    if not check:  # before the minutes of building, not after; made only by writing
+        _output_folder(release_root, "--release", create=False)
+        _output_folder(solutions_root, "--solutions", create=False)
     results = [generate.build(folder) for folder in folders]
     if check:
         stale = generate.stale_files(results, release_root, solutions_root)
