@@ -168,6 +168,7 @@ def _variants() -> list[bytes]:
     return [json.dumps(v).encode() for v in variants]
 
 
+@pytest.mark.filterwarnings("ignore::nbformat.warnings.MissingIDFieldWarning")
 def test_the_graders_fast_reader_agrees_with_nbformats_reader():
     """``submission_notebook`` skips nbformat's node copy for current notebooks: it must
     accept and refuse exactly what ``parse_notebook`` does, and read the same cells."""
