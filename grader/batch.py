@@ -98,9 +98,15 @@ def prepare(release_dir: Path, options: Options) -> Context:
     except GraderError as exc:
         raise UsageError(f"cannot use release folder: {exc}") from None
     kit = get_kit(assignment.name)
+    try:  # the hidden cases come from the release's own helper modules
+        plans = plan(kit, release_dir)
+    except Exception as exc:  # a helper deleted or edited out of shape
+        reason = (f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename
+                  else f"{type(exc).__name__}: {exc}")
+        raise UsageError(f"cannot use release folder {release_dir}: {reason}") from None
     workspace = tempfile.TemporaryDirectory(prefix="grader-helpers-")
     helpers = grading_helpers(assignment, release_dir, Path(workspace.name) / "helpers")
-    return Context(assignment, helpers, plan(kit, release_dir), kit.reference,
+    return Context(assignment, helpers, plans, kit.reference,
                    dict(getattr(kit, "MODULE_ALIASES", {})), options, workspace,
                    tamper.locked_checksums(release))
 

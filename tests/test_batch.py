@@ -257,6 +257,24 @@ def test_a_folder_option_that_names_a_file_is_a_usage_error(batch_dir, tmp_path,
     assert in_the_way.read_text() == "mine"
 
 
+@pytest.mark.parametrize("damage", ["deleted", "broken"])
+def test_a_release_with_a_damaged_helper_is_a_usage_error(batch_dir, tmp_path, damage):
+    release = tmp_path / "release"
+    shutil.copytree(RELEASE, release)
+    if damage == "deleted":
+        (release / "testCases.py").unlink()
+    else:
+        with (release / "testCases.py").open("a") as handle:
+            handle.write("\ndef broken(:\n")
+    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"), "--out",
+                                      str(tmp_path / "out"), "--release", str(release), "-q"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot use release folder {release}: ")
+    assert result.stderr.count("\n") == 1
+    assert ("testCases.py" in result.stderr if damage == "deleted"
+            else "SyntaxError" in result.stderr)
+
+
 def test_a_folder_without_notebooks_is_said_and_gives_empty_reports(tmp_path):
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "notes.txt").write_text("no notebook here")
