@@ -192,9 +192,13 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     options = hiding(Options(limits=limits, isolation=not no_isolation,
                              all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
                      submissions, out_dir.resolve())
-    if gradescope is not None and len(submissions) != 1:
-        raise UsageError(f"--gradescope needs exactly one submission, got {len(submissions)}")
     release_folder(release_dir)
+    if gradescope is not None and len(submissions) != 1:
+        names = ", ".join(s.path.name for s in submissions[:5])
+        found = f"found {len(submissions)}" + (f" ({names})" if names else "")
+        _tell_gradescope(gradescope, release_dir,
+                         f"a submission must hold exactly one notebook (.ipynb); {found}")
+        raise UsageError(f"--gradescope needs exactly one submission, {found}")
     _output_folder(out_dir, "--out")
     with contextlib.ExitStack() as stack:
         stack.enter_context(_sigterm_interrupts())  # so that the stack below is closed
@@ -263,6 +267,22 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
         if low:
             click.echo(f"below {fail_under:g}: {', '.join(low)}", err=True)
             sys.exit(1)
+
+
+def _tell_gradescope(target: Path, release_dir: Path, problem: str) -> None:
+    """A ``results.json`` saying what is wrong with the upload: without one, Gradescope
+    shows students only "the autograder failed to execute correctly"."""
+    from grader import atomic
+    from grader.assignment import load_release
+    from grader.reports import gradescope_results
+    from grader.results import UNREADABLE, SubmissionResult
+
+    try:
+        max_score = load_release(release_dir)[0].max_score
+    except GraderError:
+        return  # the release's own error is the one to report
+    refused = SubmissionResult("submission", "", 0.0, max_score, UNREADABLE, error=problem)
+    atomic.write_bytes(target, gradescope_results(refused).encode("utf-8"))
 
 
 def _names(students: list[str], shown: int = 5) -> str:

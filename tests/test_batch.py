@@ -316,6 +316,26 @@ def test_gradescope_output_for_one_submission(batch_dir, tmp_path):
     assert data["score"] < 100
 
 
+@pytest.mark.parametrize("count", [0, 2])
+def test_gradescope_is_told_when_an_upload_is_not_one_notebook(batch_dir, tmp_path, count):
+    """Without a results.json, Gradescope shows only "the autograder failed to execute"."""
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    for name in ("alice_correct.ipynb", "erin_crash.ipynb")[:count]:
+        shutil.copy(batch_dir / name, upload / name)
+    target = tmp_path / "results" / "results.json"
+    result = CliRunner().invoke(cli, ["grade", str(upload), "--out", str(tmp_path / "o"),
+                                      "--release", str(RELEASE), "--gradescope", str(target),
+                                      "-q"])
+    assert result.exit_code == 2
+    assert f"--gradescope needs exactly one submission, found {count}" in result.stderr
+    data = json.loads(target.read_text())
+    assert data["score"] == 0 and [t["max_score"] for t in data["tests"]] == [100]
+    assert f"exactly one notebook (.ipynb); found {count}" in data["output"]
+    if count:
+        assert "alice_correct.ipynb, erin_crash.ipynb" in data["tests"][0]["output"]
+
+
 def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatch):
     import grader.batch
 
