@@ -127,7 +127,7 @@ def environment(options: Options, sandbox: str = "") -> Environment:
 Runner = Callable[[Sequence[Submission], Context], Iterator[tuple[int, SubmissionResult]]]
 
 
-def _unreadable(student: str, submission: str, message: str, digest: str,
+def _ungraded(student: str, submission: str, message: str, digest: str,
                 context: Context, status: str = UNREADABLE) -> SubmissionResult:
     return SubmissionResult(student=student, submission=submission, score=0.0,
                             max_score=context.assignment.max_score, status=status,
@@ -147,13 +147,13 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
     try:
         notebook = submission_notebook(data, Path(submission).name)
     except NotebookReadError as exc:
-        return _unreadable(student, submission, str(exc), digest, context)
+        return _ungraded(student, submission, str(exc), digest, context)
     try:
         return _grade_notebook(student, submission, notebook, digest, sandbox, context)
     except Exception as exc:  # a fault of the grader's must not stop the whole batch
         # nor count against the student: no score, not kept for resuming (e.g. a fork
         # refused for lack of processes grades fine on the next run)
-        return _unreadable(student, submission, "not graded because of a fault of the grader "
+        return _ungraded(student, submission, "not graded because of a fault of the grader "
                            f"or of its machine ({type(exc).__name__}: {exc}); the next run "
                            "grades it again", digest, context, NOT_GRADED)
 
@@ -183,7 +183,7 @@ def read_submission(submission: Submission, context: Context) -> bytes | Submiss
     try:
         return submission.path.read_bytes()
     except OSError as exc:
-        return _unreadable(submission.student, str(submission.path),
+        return _ungraded(submission.student, str(submission.path),
                            f"cannot read file: {exc.strerror}", "", context)
 
 

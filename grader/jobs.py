@@ -205,7 +205,7 @@ def _worker_main(connection: Connection, context: Context, index: int = 0,
     """One worker process: grade what arrives until told to stop, or until the grader is
     gone (killed even: its end of the pipe closes, and only the grader holds it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker, whatever the parent set
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends it, whatever the parent set
     for end in parents_ends:
         end.close()
     sandbox: Sandbox | None = sandboxes[index] if index < len(sandboxes) else None

@@ -21,8 +21,8 @@ from grader.reports.junit import iter_junit_xml, junit_xml
 from grader.reports.summary import summary_text
 from grader.results import BatchResult, SubmissionResult
 
-__all__ = ["GRADES_SCHEMA", "PAGES_MANIFEST", "feedback_file_stems", "feedback_html", "feedback_markdown",
-           "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
+__all__ = ["GRADES_SCHEMA", "PAGES_MANIFEST", "feedback_file_stems", "feedback_html",
+           "feedback_markdown", "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
            "iter_grades_json", "iter_junit_xml", "junit_xml", "safe_file_stem",
            "summary_text", "write_reports"]
 
