@@ -178,6 +178,11 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     Each result is kept in OUT/.grader-journal.jsonl as soon as it exists; running
     the same command again grades only submissions that are new or changed (or all
     of them when options changed), so an interrupted batch continues where it stopped.
+
+    \b
+    Exit codes: 0 graded; 1 a submission scored below --fail-under; 2 usage error;
+    3 some submissions not graded because of a fault of the grader (rerun to grade
+    them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept.
     """
     from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                                 start_sandboxes)
