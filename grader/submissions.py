@@ -1,7 +1,8 @@
 """Finding submissions: loose notebooks, folders of them, or an nbgrader course tree.
 
 A student id comes from the nbgrader layout ``submitted/<student>/<assignment>/``
-when the file sits in one, else from the file name. Ids are made unique
+when the file sits in one, else from the file name. Given an nbgrader course folder
+(one with ``submitted/``), only what is under ``submitted/`` is a submission. Ids are made unique
 deterministically so two ``HW.ipynb`` files in different folders never merge.
 """
 from __future__ import annotations
@@ -51,7 +52,9 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     notebooks: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if (path / "submitted").is_dir():  # an nbgrader course: its source/, release/,
+            notebooks += _notebooks_under(path / "submitted")  # autograded/ are not students'
+        elif path.is_dir():
             notebooks += _notebooks_under(path)
         elif path.is_file():
             notebooks.append(path)

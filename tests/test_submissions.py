@@ -28,6 +28,17 @@ def test_nbgrader_tree_takes_student_from_folder(tmp_path):
     assert [s.student for s in found] == ["s1", "s2"]
 
 
+def test_a_course_folder_gives_only_its_submitted_notebooks(tmp_path):
+    course = tmp_path / "course"
+    touch(course / "submitted" / "s1" / "dnn" / "HW.ipynb")
+    for other in ("source/dnn/HW.ipynb", "release/dnn/HW.ipynb", "autograded/s1/dnn/HW.ipynb",
+                  "feedback/s1/dnn/HW.ipynb", "scratch.ipynb"):
+        touch(course / other)
+    assert [(s.student, s.path.parent.parent.parent.name)
+            for s in find_submissions([course])] == [("s1", "submitted")]
+    assert len(find_submissions([course / "source", course / "release"])) == 2  # if asked
+
+
 def test_same_name_in_two_folders_stays_two_students(tmp_path):
     touch(tmp_path / "x" / "hw.ipynb")
     touch(tmp_path / "y" / "hw.ipynb")
