@@ -187,13 +187,18 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                                 start_sandboxes)
     from grader.sandbox import Limits
-    from grader.submissions import find_submissions
+    from grader.submissions import find_submissions, nbgrader_assignments
 
     limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
     submissions = find_submissions(paths)
     if not submissions:  # empty reports still follow: a batch may be empty before a deadline
         click.echo("warning: no notebooks (*.ipynb) found in "
                    + ", ".join(str(p) for p in paths) + "; nothing to grade", err=True)
+    assignments = nbgrader_assignments(submissions)
+    if len(assignments) > 1:
+        click.echo(f"warning: notebooks of {len(assignments)} nbgrader assignments "
+                   f"({', '.join(assignments)}) are all graded against {release_dir}; pass "
+                   "submitted/*/<assignment> to grade one", err=True)
     options = hiding(Options(limits=limits, isolation=not no_isolation,
                              all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
                      submissions, out_dir.resolve())

@@ -47,6 +47,11 @@ def _notebooks_under(folder: Path) -> list[Path]:
     return found
 
 
+def nbgrader_assignments(submissions: Iterable[Submission]) -> list[str]:
+    """The assignment folders (``submitted/<student>/<assignment>/``) the submissions sit in."""
+    return sorted({s.path.parent.name for s in submissions if _student_of(s.path)[1]})
+
+
 def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     """Expand the command-line paths into submissions, in a stable order."""
     notebooks: list[Path] = []

@@ -205,6 +205,19 @@ def test_nbgrader_course_tree_via_cli(batch_dir, tmp_path):
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [(r["student"], float(r["score"])) for r in rows] == [("s001", 100.0), ("s002", 90.0)]
     assert float(rows[1]["linear_forward"]) < 10
+    assert result.stderr == ""  # one assignment: nothing to warn about
+    other = course / "submitted" / "s001" / "ps1" / "other.ipynb"
+    other.parent.mkdir()
+    other.write_bytes((batch_dir / "alice_correct.ipynb").read_bytes())
+    (course / "source" / "dnn_step_by_step").mkdir(parents=True)
+    (course / "source" / "dnn_step_by_step" / "notebook.ipynb").write_text("{}")
+    both = CliRunner().invoke(cli, ["grade", str(course), "--out", str(out),
+                                    "--release", str(RELEASE), "-q"])
+    assert both.exit_code == 0
+    assert both.stderr.startswith("warning: notebooks of 2 nbgrader assignments "
+                                  "(dnn_step_by_step, ps1) are all graded against ")
+    assert [r["student"] for r in csv.DictReader((out / "grades.csv").open())] == [
+        "s001/notebook", "s001/other", "s002"]  # source/ is not a student
 
 
 def test_grades_json_of_a_real_run_matches_the_schema(batch_dir, tmp_path):
