@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -52,6 +53,9 @@ def _sigterm_interrupts():
     def stop(signum, frame):
         raise _Terminated()
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (the command run from a thread)
+        return
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield

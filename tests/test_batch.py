@@ -517,3 +517,18 @@ def test_namespaces_required_where_there_are_none_is_a_usage_error(batch_dir, tm
         "error: the sandbox cannot isolate submissions: no namespaces here "
         "(unshare: Operation not permitted)"]
 
+
+
+def test_the_command_also_runs_from_a_thread(batch_dir, tmp_path):
+    """Signal handlers are the main thread's: a host that runs the command in a thread
+    (a server, a notebook) still gets grades."""
+    import threading
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(CliRunner().invoke(cli, [
+        "grade", str(batch_dir / "alice_correct.ipynb"), "--out", str(tmp_path / "out"),
+        "--release", str(RELEASE), "-q", "--jobs", "1"])))
+    thread.start()
+    thread.join(120)
+    assert results and results[0].exit_code == 0, results and results[0].output
+    assert json.loads((tmp_path / "out" / "grades.json").read_text())["submissions"][0]["score"] == 100
