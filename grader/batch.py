@@ -128,7 +128,7 @@ Runner = Callable[[Sequence[Submission], Context], Iterator[tuple[int, Submissio
 
 
 def _ungraded(student: str, submission: str, message: str, digest: str,
-                context: Context, status: str = UNREADABLE) -> SubmissionResult:
+              context: Context, status: str = UNREADABLE) -> SubmissionResult:
     return SubmissionResult(student=student, submission=submission, score=0.0,
                             max_score=context.assignment.max_score, status=status,
                             error=message, content_hash=digest)
@@ -154,8 +154,8 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
         # nor count against the student: no score, not kept for resuming (e.g. a fork
         # refused for lack of processes grades fine on the next run)
         return _ungraded(student, submission, "not graded because of a fault of the grader "
-                           f"or of its machine ({type(exc).__name__}: {exc}); the next run "
-                           "grades it again", digest, context, NOT_GRADED)
+                         f"or of its machine ({type(exc).__name__}: {exc}); the next run "
+                         "grades it again", digest, context, NOT_GRADED)
 
 
 def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
@@ -184,7 +184,7 @@ def read_submission(submission: Submission, context: Context) -> bytes | Submiss
         return submission.path.read_bytes()
     except OSError as exc:
         return _ungraded(submission.student, str(submission.path),
-                           f"cannot read file: {exc.strerror}", "", context)
+                         f"cannot read file: {exc.strerror}", "", context)
 
 
 def grade_one(submission: Submission, sandbox: Sandbox, context: Context) -> SubmissionResult:

@@ -2,8 +2,8 @@
 
 A student id comes from the nbgrader layout ``submitted/<student>/<assignment>/``
 when the file sits in one, else from the file name. Given an nbgrader course folder
-(one with ``submitted/``), only what is under ``submitted/`` is a submission. Ids are made unique
-deterministically so two ``HW.ipynb`` files in different folders never merge.
+(one with ``submitted/``), only what is under ``submitted/`` is a submission. Ids are
+made unique deterministically so two ``HW.ipynb`` files in different folders never merge.
 """
 from __future__ import annotations
 

@@ -7,10 +7,8 @@ never a penalty: grading does not depend on it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import hashlib
-
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
