@@ -24,7 +24,16 @@ class CheckResult:
 
     name: str
     passed: bool
-    message: str = ""
+    message: str = ""  # everything, for the instructor (grades.json)
+    # what a student may see of a failed hidden check: the kind of problem, never the
+    # expected values; None when ``message`` shows nothing hidden (a public example)
+    student_message: str | None = None
+
+    def shown_message(self, reveal_expected: bool = False) -> str:
+        """The message for a student-facing report."""
+        if reveal_expected or self.student_message is None:
+            return self.message
+        return self.student_message
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class SubmissionResult:
     # tamper evidence, not a penalty: None when the submission has no ids to compare
     tampered: bool | None = None
     tampered_cells: tuple[str, ...] = ()  # grade_ids of locked cells changed or deleted
+    # imports of helper modules under other names that the grader resolved, in words
+    substitutions: tuple[str, ...] = ()
 
     def exercise(self, name: str) -> ExerciseResult:
         return next(e for e in self.exercises if e.name == name)
@@ -78,8 +89,8 @@ class BatchResult:
 def _exercise_to_dict(exercise: ExerciseResult) -> dict[str, Any]:
     return {"score": exercise.score, "max_score": exercise.max_score,
             "status": exercise.status, "error": exercise.error,
-            "checks": [{"name": c.name, "passed": c.passed, "message": c.message}
-                       for c in exercise.checks]}
+            "checks": [{"name": c.name, "passed": c.passed, "message": c.message,
+                        "student_message": c.student_message} for c in exercise.checks]}
 
 
 def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
@@ -93,7 +104,8 @@ def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
             "error": result.error,
             "exercises": {e.name: _exercise_to_dict(e) for e in result.exercises},
             "content_hash": result.content_hash, "cell_errors": list(result.cell_errors),
-            "tampered": result.tampered, "tampered_cells": list(result.tampered_cells)}
+            "tampered": result.tampered, "tampered_cells": list(result.tampered_cells),
+            "substitutions": list(result.substitutions)}
 
 
 def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
@@ -107,7 +119,8 @@ def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
         max_score=data["max_score"], status=data["status"], error=data.get("error"),
         exercises=exercises, content_hash=data.get("content_hash", ""),
         cell_errors=tuple(data.get("cell_errors", ())), tampered=data.get("tampered"),
-        tampered_cells=tuple(data.get("tampered_cells", ())))
+        tampered_cells=tuple(data.get("tampered_cells", ())),
+        substitutions=tuple(data.get("substitutions", ())))
 
 
 def batch_header_to_dict(batch: BatchResult) -> dict[str, Any]:

@@ -45,9 +45,13 @@ _STRING = {"type": "string"}
 _CHECK = {
     "type": "object",
     "description": "One hidden check of an exercise: a case, or a property such as 'arguments unchanged'.",
-    "required": ["name", "passed", "message"],
+    "required": ["name", "passed", "message", "student_message"],
     "additionalProperties": False,
-    "properties": {"name": _STRING, "passed": {"type": "boolean"}, "message": _STRING},
+    "properties": {"name": _STRING, "passed": {"type": "boolean"}, "message": _STRING,
+                   "student_message": {
+                       "type": ["string", "null"],
+                       "description": "What students see of a failed hidden check (no expected "
+                                      "values); null when the message hides nothing."}},
 }
 
 _EXERCISE = {
@@ -66,7 +70,8 @@ _EXERCISE = {
 _SUBMISSION = {
     "type": "object",
     "required": ["student", "submission", "score", "max_score", "status", "error",
-                 "exercises", "content_hash", "cell_errors", "tampered", "tampered_cells"],
+                 "exercises", "content_hash", "cell_errors", "tampered", "tampered_cells",
+                 "substitutions"],
     "additionalProperties": False,
     "properties": {
         "student": _STRING,
@@ -87,6 +92,9 @@ _SUBMISSION = {
                      "description": "Locked cells differ from the release (null: not checkable)."},
         "tampered_cells": {"type": "array", "items": _STRING,
                            "description": "grade_ids of locked cells changed or deleted."},
+        "substitutions": {"type": "array", "items": _STRING,
+                          "description": "Helper modules imported under another name, and "
+                                         "the release's module used instead."},
     },
 }
 
