@@ -155,9 +155,9 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
     request = _recv(sock)
     if request is None:
         return
-    for index, source, code in request["cells"]:
+    for index, source, code, number in request["cells"]:
         started = time.perf_counter()
-        reply = {"op": "cell", "index": index, **_run_cell(index, source, code, namespace),
+        reply = {"op": "cell", "index": index, **_run_cell(number, source, code, namespace),
                  "output": tail.take(), "seconds": time.perf_counter() - started}
         _send(sock, _encode(reply, limit))
     while True:
@@ -175,10 +175,10 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
                                tail, limit, answers, fingerprint))
 
 
-def _run_cell(index: int, source: str, code: bytes | None, namespace: dict) -> dict:
+def _run_cell(number: int, source: str, code: bytes | None, namespace: dict) -> dict:
     """``code``: what compile() makes of ``source``, done by the grader (None when it fails,
     so that the error is raised here, as the cell's own)."""
-    filename = f"<cell {index + 1}>"
+    filename = f"<cell {number}>"  # the number Jupyter shows
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
         exec(marshal.loads(code) if code is not None else

@@ -26,14 +26,14 @@ from grader.assignment import Assignment, load_release
 from grader.assignments import get_kit
 from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
-from grader.extract import code_cells
+from grader.extract import cell_names, code_cells, defined_functions
 from grader.notebooks import submission_notebook
 from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
-from grader.results import (NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
+from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
 from grader.sandbox import Sandbox
-from grader.score import grade_submission, score_exercise
+from grader.score import explain_missing, grade_submission, score_exercise
 from grader.submissions import Submission, content_hash, find_submissions
 
 if TYPE_CHECKING:
@@ -162,15 +162,24 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
                     sandbox: Sandbox,
                     context: Context) -> SubmissionResult:
     exercises = []
-    cells = [cell.source for cell in code_cells(notebook)]
-    with sandbox.open(cells, context.helper_dir, context.aliases) as session:
+    code = code_cells(notebook)
+    names = cell_names(notebook, tuple(e.name for e in context.assignment.exercises))
+    with sandbox.open([cell.source for cell in code], context.helper_dir, context.aliases,
+                      numbers=[cell.index + 1 for cell in code],
+                      names=[names.get(cell.index, "") for cell in code]) as session:
         for exercise in context.assignment.exercises:
             exercise_plan = context.plans[exercise.name]
             run = (hung_in_notebook(exercise_plan, session.limits.call_timeout)
                    if exercise.name in session.hung else
                    run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan)))
-            exercises.append(score_exercise(exercise.name, exercise.points, run,
-                                            context.options.all_or_nothing))
+            scored = score_exercise(exercise.name, exercise.points, run,
+                                    context.options.all_or_nothing)
+            if scored.status == MISSING:
+                scored = explain_missing(scored, [
+                    (session.cell_label(i), result) for i, result in
+                    enumerate(session.cell_results)
+                    if exercise.name in defined_functions(code[i].source)])
+            exercises.append(scored)
         cell_errors = tuple(session.cell_errors())
     evidence = tamper.check(notebook, context.locked_cells)
     result = grade_submission(student, submission, tuple(exercises), digest, cell_errors)

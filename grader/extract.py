@@ -78,3 +78,34 @@ def code_cells(notebook: dict) -> tuple[CodeCell, ...]:
         grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
         cells.append(CodeCell(index, _converted(_cell_text(cell)), grade_id))
     return tuple(cells)
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_DEFINITION = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+NAME_CHARS = 60
+
+
+def defined_functions(source: str) -> tuple[str, ...]:
+    """Names of the functions a cell defines at its top level (by text: the cell may not
+    even compile, and that is exactly when a student needs to be told which one it was)."""
+    return tuple(_DEFINITION.findall(source))
+
+
+def cell_names(notebook: dict, exercises: tuple[str, ...] = ()) -> dict[int, str]:
+    """How a student finds each code cell (keyed by its position among all cells): the
+    graded function it defines, or else the heading of the section it sits in."""
+    names: dict[int, str] = {}
+    heading = ""
+    for index, cell in enumerate(notebook.get("cells", [])):
+        text = _cell_text(cell)
+        if cell.get("cell_type") == "markdown":
+            found = _HEADING.findall(text)
+            if found:
+                heading = " ".join(found[-1].split())
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        graded = [name for name in defined_functions(text) if name in exercises]
+        name = graded[0] if graded and graded[0] not in heading else heading
+        names[index] = name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+    return names

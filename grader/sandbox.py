@@ -260,11 +260,17 @@ class Sandbox:
         return json.loads(ready)
 
     def open(self, cells: Sequence[str], helper_dir: Path | None = None,
-             aliases: Mapping[str, str] | None = None, *, limits: Limits | None = None
+             aliases: Mapping[str, str] | None = None, *, limits: Limits | None = None,
+             numbers: Sequence[int] | None = None, names: Sequence[str] | None = None
              ) -> Session:
-        """Fork a child for one submission and run its cells (see :attr:`Session.cell_results`)."""
+        """Fork a child for one submission and run its cells (see :attr:`Session.cell_results`).
+
+        ``numbers``: each cell's number as the notebook shows it (all cells counted, from
+        1; default: its position in ``cells`` + 1), used in tracebacks and reports;
+        ``names``: how a student finds each cell (its exercise or function), for reports."""
         self._started()
-        session = Session(self, list(cells), helper_dir, dict(aliases or {}), limits or self.limits)
+        session = Session(self, list(cells), helper_dir, dict(aliases or {}), limits or self.limits,
+                          numbers=numbers, names=names)
         try:
             session._start()
         except BaseException:

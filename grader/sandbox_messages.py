@@ -41,10 +41,12 @@ class CellResult:
     output: str = ""
     seconds: float = 0.0  # as measured in the child
 
-    def summary(self) -> str:
-        """One line for reports, e.g. ``cell 3: NameError: name 'x' is not defined``."""
+    def summary(self, label: str | None = None) -> str:
+        """One line for reports, e.g. ``cell 3: NameError: name 'x' is not defined``
+        (``label``: how to name the cell, by default ``cell <index + 1>``)."""
         first_line = (self.message.splitlines() or [""])[0]
-        return f"cell {self.index + 1}: " + ": ".join(p for p in (self.error_type, first_line) if p)
+        return (f"{label or f'cell {self.index + 1}'}: "
+                + ": ".join(p for p in (self.error_type, first_line) if p))
 
 
 @dataclass(frozen=True)
@@ -76,15 +78,15 @@ def timed_out(function: str, limit: str, seconds: float = 0.0) -> CallResult:
 
 
 @functools.lru_cache(maxsize=512)  # the cells common to many submissions stay; ~3 MB
-def compiled(index: int, source: str) -> bytes | None:
-    """The code the child would compile from cell ``index`` (as ``<cell index+1>``), made
+def compiled(number: int, source: str) -> bytes | None:
+    """The code the child would compile from cell ``number`` (as ``<cell number>``), made
     here once per distinct cell: most cells are the same in every submission, and
     compiling was a tenth of a child's work. None for a cell that does not compile (its
     error is raised in the child, as its own) or that is too large to be worth it here."""
     if len(source) > COMPILED_CHARS:
         return None
     try:
-        return marshal.dumps(compile(source, f"<cell {index + 1}>", "exec", dont_inherit=True,
+        return marshal.dumps(compile(source, f"<cell {number}>", "exec", dont_inherit=True,
                                      optimize=0))
     except Exception:  # SyntaxError, ValueError (a null byte), RecursionError...
         return None

@@ -69,8 +69,14 @@ class Session:
     """One submission in its own process; calls re-fork it after a timeout or crash."""
 
     def __init__(self, sandbox: Sandbox, cells: list[str], helper_dir: Path | None,
-                 aliases: dict[str, str], limits: Limits):
+                 aliases: dict[str, str], limits: Limits, *,
+                 numbers: Sequence[int] | None = None, names: Sequence[str] | None = None):
         self._sandbox, self._cells, self.limits = sandbox, cells, limits
+        self._numbers = [int(n) for n in numbers] if numbers is not None else [
+            i + 1 for i in range(len(cells))]
+        self._names = list(names) if names is not None else [""] * len(cells)
+        if len(self._numbers) != len(cells) or len(self._names) != len(cells):
+            raise ValueError("numbers and names must give one entry per cell")
         cpu = limits.cpu_seconds or math.ceil(limits.submission_timeout) + 1
         self._helper_dir = None if helper_dir is None else str(Path(helper_dir).resolve())
         self._request = {"helper_dir": self._helper_dir, "aliases": aliases,
@@ -92,11 +98,17 @@ class Session:
 
     def cell_errors(self) -> list[str]:
         """One line per cell that did not run cleanly, for reports (the first 50, then a count)."""
-        lines = [cell.summary() for cell in self.cell_results if cell.status != OK]
+        lines = [cell.summary(self.cell_label(cell.index)) for cell in self.cell_results
+                 if cell.status != OK]
         if len(lines) > CELL_ERRORS_SHOWN:
             hidden = len(lines) - CELL_ERRORS_SHOWN + 1
             lines[CELL_ERRORS_SHOWN - 1:] = [f"... and {hidden} more cells with errors"]
         return lines
+
+    def cell_label(self, index: int) -> str:
+        """``cell 23 (linear_forward)``: the number Jupyter shows, and what the cell is."""
+        name = self._names[index]
+        return f"cell {self._numbers[index]}" + (f" ({name})" if name else "")
 
     @property
     def pid(self) -> int | None:
@@ -216,7 +228,8 @@ class Session:
             deadline = min(time.monotonic() + self.limits.cells_timeout, self._deadline)
             current = todo[0] if todo else None
             try:
-                cells = [[i, self._cells[i], compiled(i, self._cells[i])] for i in todo]
+                cells = [[i, self._cells[i], compiled(self._numbers[i], self._cells[i]),
+                          self._numbers[i]] for i in todo]
                 self._send({"op": "cells", "cells": cells}, deadline)
                 for current in todo:
                     # one cell may take as long as one call; all cells together cells_timeout
@@ -267,7 +280,8 @@ class Session:
 
     def _fail(self, index: int, status: str, message: str) -> None:
         self._skip.add(index)
-        self._results[index] = CellResult(index, status, message=message + " (skipped)")
+        self._results[index] = CellResult(
+            index, status, message=f"{message}; the grader did not run this cell again")
 
     def _record(self, index: int, result: CellResult) -> None:
         self._results.setdefault(index, result)  # the first run is the one reported

@@ -1,9 +1,13 @@
 """Checks -> an exercise's status and points -> a submission's grade."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from grader.checks import ExerciseRun
 from grader.results import (ERROR, FAILED, MISSING, PASSED, TIMEOUT, ExerciseResult,
                             SubmissionResult, GRADED)
+from grader.sandbox_messages import OK, CellResult
 
 
 def exercise_status(run: ExerciseRun) -> str:
@@ -34,6 +38,26 @@ def score_exercise(name: str, points: float, run: ExerciseRun,
                           checks=run.checks, error=run.error)
 
 
+def explain_missing(exercise: ExerciseResult,
+                    defining_cells: list[tuple[str, CellResult]]) -> ExerciseResult:
+    """A missing function whose cell failed is told by that failure first: a syntax error
+    or a failing import at the top of the cell is the cause, "not found" only its effect.
+
+    ``defining_cells``: (label, result) of each cell whose text defines the function."""
+    failed = [(label, cell) for label, cell in defining_cells if cell.status != OK]
+    if not failed:
+        return exercise
+    label, cell = failed[-1]  # the definition a top-to-bottom run would have left in place
+    line = next((found.group(1) for text in reversed(cell.traceback)
+                 for found in [re.search(r'File "<cell \d+>", line (\d+)', text)] if found), None)
+    what = ": ".join(part for part in (cell.error_type, (cell.message.splitlines() or [""])[0])
+                     if part) or cell.status
+    at = f" at line {line}" if line else ""
+    return replace(exercise, error=f"{exercise.name} could not be defined: the cell that "
+                   f"defines it, {label}, stopped{at} with {what}. Fix that error first: "
+                   "a function exists only once its whole cell has run.")
+
+
 def grade_submission(student: str, submission: str, exercises: tuple[ExerciseResult, ...],
                      content_hash: str, cell_errors: tuple[str, ...] = ()) -> SubmissionResult:
     return SubmissionResult(
@@ -43,5 +67,5 @@ def grade_submission(student: str, submission: str, exercises: tuple[ExerciseRes
         exercises=exercises, content_hash=content_hash, cell_errors=cell_errors)
 
 
-__all__ = ["exercise_status", "score_exercise", "grade_submission", "ERROR", "FAILED",
+__all__ = ["exercise_status", "explain_missing", "score_exercise", "grade_submission", "ERROR", "FAILED",
            "PASSED"]
