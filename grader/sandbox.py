@@ -67,7 +67,7 @@ _namespace_failure: str | None = None  # set once namespaces failed here: no ret
 
 @dataclass(frozen=True)
 class Limits:
-    call_timeout: float = 10.0  # wall-clock seconds per call
+    call_timeout: float = 10.0  # wall-clock seconds per call (and per notebook cell)
     cells_timeout: float = 30.0  # wall-clock seconds for running all cells once
     submission_timeout: float = 120.0  # wall-clock seconds for everything
     memory_bytes: int = 2 << 30  # address space per process (RLIMIT_AS)
@@ -77,6 +77,8 @@ class Limits:
     message_bytes: int = 64 << 20  # largest result the child may send
     processes: int = 16  # processes and threads per submission (RLIMIT_NPROC of its uid)
     scratch_bytes: int = 64 << 20  # all files in the scratch folder (namespaces only)
+    # hidden calls bounded by the reference's own time, within call_timeout (grader.checks)
+    relative_timeout: bool = True
 
 
 def _top_level_folders() -> list[Path]:
@@ -372,14 +374,14 @@ class Sandbox:
 def _mode(mode: str | None) -> tuple[str, str]:
     """The mode asked for, and the reason to give when it is rlimits."""
     if mode is not None:
-        source = f"Sandbox(mode={mode!r})"
+        source = f"the sandbox mode {mode!r} (--sandbox {mode})"
     else:
         mode = os.environ.get(MODE_VARIABLE, "").strip().lower() or "auto"
         source = f"{MODE_VARIABLE}={mode}"
     if mode not in MODES:
         raise SandboxError(f"unknown sandbox mode {mode!r} from {source} "
                            f"(known: {', '.join(MODES)})")
-    return mode, f"forced by {source}" if mode == "rlimits" else ""
+    return mode, f"asked for with {source}" if mode == "rlimits" else ""
 
 
 def _stop(process: subprocess.Popen, control: socket.socket, stderr, leftovers: list) -> None:

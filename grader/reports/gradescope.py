@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.reports._common import clean_text, fmt_number, problem_text
+from grader.reports._common import clean_text
+from grader.reports.failures import problem_text, score_text
 from grader.results import GRADED, PASSED, SubmissionResult
 
 # Gradescope renders ``output`` as "simple_format" (HTML-ish) unless told otherwise;
@@ -18,19 +19,25 @@ def _test(name: str, score: float, max_score: float, passed: bool, output: str) 
             "output_format": OUTPUT_FORMAT, "visibility": "visible"}
 
 
-def gradescope_results(submission: SubmissionResult, execution_time: float | None = None) -> str:
+def gradescope_results(submission: SubmissionResult, execution_time: float | None = None,
+                       reveal_expected: bool = False) -> str:
     """The ``results.json`` Gradescope reads after the autograder ran (indented, newline-ended).
 
     ``score`` is the submission's total, which equals the sum of the test scores;
     an unreadable notebook gets a single failed test carrying the full max score,
-    so the student sees what was at stake and why.
+    so the student sees what was at stake and why. Students see this: hidden checks'
+    expected values are left out unless ``reveal_expected``.
     """
     if submission.status == GRADED:
-        tests = [_test(e.name, e.score, e.max_score, e.status == PASSED, problem_text(e))
-                 for e in submission.exercises]
-        output = f"Score: {fmt_number(submission.score)} / {fmt_number(submission.max_score)}"
+        tests = [_test(e.name, e.score, e.max_score, e.status == PASSED,
+                       problem_text(e, reveal_expected)) for e in submission.exercises]
+        output = f"Score: {score_text(submission.score, submission.max_score)}"
         if submission.cell_errors:
-            output += "\n\nCells of your notebook that raised an error:\n" + "\n".join(submission.cell_errors)
+            output += ("\n\nCells of your notebook that raised an error:\n"
+                       + "\n".join(submission.cell_errors))
+        if submission.substitutions:
+            output += ("\n\nImports the grader resolved:\n"
+                       + "\n".join(submission.substitutions))
     else:
         error = submission.error or "unreadable notebook"
         tests = [_test("notebook", 0, submission.max_score, False, error)]

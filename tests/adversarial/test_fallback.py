@@ -69,9 +69,9 @@ def test_the_fallback_says_why(monkeypatch):
     monkeypatch.setenv(MODE_VARIABLE, "rlimits")
     with Sandbox(LIMITS, preload=()) as forced:
         assert not forced.strong
-        assert forced.isolation == f"rlimits only: forced by {MODE_VARIABLE}=rlimits"
+        assert forced.isolation == f"rlimits only: asked for with {MODE_VARIABLE}=rlimits"
     with Sandbox(LIMITS, preload=(), mode="rlimits") as forced:
-        assert forced.isolation == "rlimits only: forced by Sandbox(mode='rlimits')"
+        assert forced.isolation == "rlimits only: asked for with the sandbox mode 'rlimits' (--sandbox rlimits)"
     monkeypatch.setenv(MODE_VARIABLE, "sandboxes")
     with pytest.raises(SandboxError, match="unknown sandbox mode 'sandboxes'"):
         Sandbox(LIMITS, preload=())
