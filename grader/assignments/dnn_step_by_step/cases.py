@@ -4,6 +4,10 @@ Generated cases vary what a hard-coded or half-right solution gets wrong: the nu
 of layers, one example versus many, both activations, and values large enough for
 the sigmoid to saturate. Every generator takes a ``numpy.random.Generator`` so the
 public tests and the hidden checks draw from different, fixed seeds.
+
+Every case stays inside what the notebook promises: the network is a binary classifier
+(one output unit; AL and Y of shape (1, m)), so correct notebooks of older course
+versions, which assert those shapes, pass (tests/test_cases_contract.py).
 """
 from __future__ import annotations
 
@@ -23,8 +27,28 @@ class Case(NamedTuple):
     args: tuple
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 example', '5 examples': labels become check names that students read."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _layer_dims(rng: np.random.Generator, n_layers: int) -> list[int]:
     return [int(n) for n in rng.integers(1, 6, size=n_layers + 1)]
+
+
+def _binary_dims(rng: np.random.Generator, n_layers: int) -> list[int]:
+    """Layer sizes of this assignment's network: a binary classifier, so one output unit
+    (older notebooks assert ``AL.shape == (1, m)``, and the notebook promises it)."""
+    return _layer_dims(rng, n_layers)[:-1] + [1]
+
+
+def _network(n_layers: int, dims: list[int], m: int | None = None) -> str:
+    examples = "" if m is None else f", {_count(m, 'example')}"
+    return f"{_count(n_layers, 'layer')}, sizes {dims}{examples}"
+
+
+def _layer(n: int, n_prev: int, m: int) -> str:
+    return f"{_count(n, 'unit')} from {_count(n_prev, 'input')}, {_count(m, 'example')}"
 
 
 def _params(rng: np.random.Generator, dims: list[int], scale: float = 1.0) -> dict:
@@ -52,34 +76,42 @@ def _examples(rng) -> list[int]:
 
 
 def initialize_parameters(rng):
-    return [Case(f"sizes {sizes}", sizes) for sizes in
-            [tuple(int(n) for n in rng.integers(1, 7, size=3)) for _ in range(2)]]
+    cases = []
+    for _ in range(2):
+        n_x, n_h, n_y = (int(n) for n in rng.integers(1, 7, size=3))
+        cases.append(Case(f"{_count(n_x, 'input')}, {_count(n_h, 'hidden unit')}, "
+                          f"{_count(n_y, 'output unit')}", (n_x, n_h, n_y)))
+    return cases
 
 
 def initialize_parameters_deep(rng):
-    return [Case(f"layer_dims {dims}", (dims,)) for dims in
-            (_layer_dims(rng, 1), _layer_dims(rng, 4))]
+    # any output size: the notebook's own example, [5, 4, 3], has three output units
+    return [Case(_network(len(dims) - 1, dims), (dims,))
+            for dims in (_layer_dims(rng, 1), _layer_dims(rng, 4))]
 
 
 def linear_forward(rng):
-    return [Case(f"{n} units from {n_prev}, {m} example(s)", _linear_cache(rng, n_prev, n, m))
-            for m in _examples(rng) for n_prev, n in [tuple(rng.integers(1, 6, size=2))]]
+    cases = []
+    for m in _examples(rng):
+        n_prev, n = (int(k) for k in rng.integers(1, 6, size=2))
+        cases.append(Case(_layer(n, n_prev, m), _linear_cache(rng, n_prev, n, m)))
+    return cases
 
 
 def linear_activation_forward(rng):
     cases = []
     for m in _examples(rng):
         args = _linear_cache(rng, 4, 3, m, scale=3.0)
-        cases += [Case(f"{act}, {m} example(s), large values", args + (act,))
+        cases += [Case(f"{act}, {_layer(3, 4, m)}, large values", args + (act,))
                   for act in ("sigmoid", "relu")]
     return cases
 
 
 def L_model_forward(rng):
-    cases = []
+    cases = []  # one layer (no hidden layer), many layers, one example and several
     for n_layers, m in ((1, 3), (4, 1), (3, 5)):
-        dims = _layer_dims(rng, n_layers)
-        cases.append(Case(f"{n_layers} layer(s) {dims}, {m} example(s)",
+        dims = _binary_dims(rng, n_layers)
+        cases.append(Case(_network(n_layers, dims, m),
                           (rng.standard_normal((dims[0], m)), _params(rng, dims))))
     return cases
 
@@ -88,7 +120,7 @@ def compute_cost(rng):
     cases = []
     for m in (1, 7):
         AL, Y = _probabilities(rng, m)
-        cases.append(Case(f"{m} example(s)", (AL, Y)))
+        cases.append(Case(_count(m, "example"), (AL, Y)))
     return cases
 
 
@@ -96,7 +128,7 @@ def linear_backward(rng):
     cases = []
     for m in _examples(rng):
         n_prev, n = (int(k) for k in rng.integers(1, 6, size=2))
-        cases.append(Case(f"{n} units from {n_prev}, {m} example(s)",
+        cases.append(Case(_layer(n, n_prev, m),
                           (rng.standard_normal((n, m)), _linear_cache(rng, n_prev, n, m))))
     return cases
 
@@ -107,7 +139,7 @@ def linear_activation_backward(rng):
         linear_cache = _linear_cache(rng, 3, 2, m)
         Z = rng.standard_normal((2, m)) * 3.0
         dA = rng.standard_normal((2, m))
-        cases += [Case(f"{act}, {m} example(s)", (dA, (linear_cache, Z), act))
+        cases += [Case(f"{act}, {_layer(2, 3, m)}", (dA, (linear_cache, Z), act))
                   for act in ("sigmoid", "relu")]
     return cases
 
@@ -115,19 +147,19 @@ def linear_activation_backward(rng):
 def L_model_backward(rng):
     cases = []
     for n_layers, m in ((1, 4), (3, 1), (4, 6)):
-        dims = _layer_dims(rng, n_layers)[:-1] + [1]
+        dims = _binary_dims(rng, n_layers)
         AL, caches = ref.L_model_forward(rng.standard_normal((dims[0], m)), _params(rng, dims))
         Y = (rng.uniform(size=(1, m)) > 0.5).astype(float)
-        cases.append(Case(f"{n_layers} layer(s) {dims}, {m} example(s)", (AL, Y, caches)))
+        cases.append(Case(_network(n_layers, dims, m), (AL, Y, caches)))
     return cases
 
 
 def update_parameters(rng):
     cases = []
     for n_layers, rate in ((1, 0.5), (3, 0.01)):
-        dims = _layer_dims(rng, n_layers)
+        dims = _binary_dims(rng, n_layers)
         grads = {f"d{k}": v for k, v in _params(rng, dims).items()}
-        cases.append(Case(f"{n_layers} layer(s), learning rate {rate}",
+        cases.append(Case(f"{_network(n_layers, dims)}, learning rate {rate}",
                           (_params(rng, dims), grads, rate)))
     return cases
 
