@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from grader import __version__, tamper
+from grader import __version__, imports, tamper
 from grader.assignment import Assignment, load_release
 from grader.assignments import get_kit
 from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
@@ -52,6 +52,8 @@ class Context:
     options: Options
     workspace: tempfile.TemporaryDirectory = field(repr=False, compare=False)
     locked_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> nbgrader checksum
+    # the helpers as submissions import them, also under other names (grader.imports)
+    helper_modules: imports.HelperModules = field(default_factory=imports.HelperModules)
 
 
 def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> Path:
@@ -106,9 +108,10 @@ def prepare(release_dir: Path, options: Options) -> Context:
         raise UsageError(f"cannot use release folder {release_dir}: {reason}") from None
     workspace = tempfile.TemporaryDirectory(prefix="grader-helpers-")
     helpers = grading_helpers(assignment, release_dir, Path(workspace.name) / "helpers")
-    return Context(assignment, helpers, plans, kit.reference,
-                   dict(getattr(kit, "MODULE_ALIASES", {})), options, workspace,
-                   tamper.locked_checksums(release))
+    aliases = dict(getattr(kit, "MODULE_ALIASES", {}))
+    modules = imports.helper_modules(helpers, aliases, getattr(kit, "MODULE_LOOKALIKES", None))
+    return Context(assignment, helpers, plans, kit.reference, aliases, options, workspace,
+                   tamper.locked_checksums(release), modules)
 
 
 def environment(options: Options, sandbox: str = "") -> Environment:
@@ -164,7 +167,8 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
     exercises = []
     code = code_cells(notebook)
     names = cell_names(notebook, tuple(e.name for e in context.assignment.exercises))
-    with sandbox.open([cell.source for cell in code], context.helper_dir, context.aliases,
+    resolved = imports.resolve([cell.source for cell in code], context.helper_modules)
+    with sandbox.open([cell.source for cell in code], context.helper_dir, resolved.aliases,
                       numbers=[cell.index + 1 for cell in code],
                       names=[names.get(cell.index, "") for cell in code]) as session:
         for exercise in context.assignment.exercises:
@@ -184,7 +188,7 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
     evidence = tamper.check(notebook, context.locked_cells)
     result = grade_submission(student, submission, tuple(exercises), digest, cell_errors)
     return replace(result, tampered=evidence.changed_cells != () if evidence.checked else None,
-                   tampered_cells=evidence.changed_cells)
+                   tampered_cells=evidence.changed_cells, substitutions=resolved.substitutions)
 
 
 def read_submission(submission: Submission, context: Context) -> bytes | SubmissionResult:
