@@ -5,7 +5,9 @@
 
 The batch is a realistic mix built from the solved notebook (grader.synth): mostly
 correct, ~8% with one broken exercise (a typical mistake, a crash or a deleted
-function), and a few infinite loops (one per 300 submissions). Every notebook's
+function), and a few infinite loops (one per 300 submissions; they loop in the
+notebook's own demo cell, which keeps --timeout, or with --hidden-loops only on the
+hidden checks' inputs, which have the relative bound). Every notebook's
 graded cells carry a line naming its student, so no two submissions are the same
 file and graded cells differ between students as real ones do.
 
@@ -24,6 +26,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -39,6 +42,14 @@ REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "dnn_step_by_step"
 BROKEN_SHARE = 0.08
 HANG_EVERY = 300
+# loops on every input but the notebook's example (3 examples): its demo cell returns
+HIDDEN_HANG = ("compute_cost", '''
+def compute_cost(AL, Y):
+    m = Y.shape[1]
+    while m != 3:                                 # never terminates on hidden inputs
+        pass
+    return np.squeeze((-1 / m) * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)))
+''')
 
 
 # --- the batch ---------------------------------------------------------------------------
@@ -52,19 +63,21 @@ def templates(solutions: Path, release: Path) -> dict[str, dict]:
     solved = read_notebook(solutions / NOTEBOOK)
     kinds = {"correct": solved, "crash": with_function(solved, *CRASH),
              "missing_compute_cost": without_function(solved, "compute_cost"),
-             "hang": with_function(solved, *HANG)}
+             "hang": with_function(solved, *HANG),
+             "hang_hidden": with_function(solved, *HIDDEN_HANG)}
     kinds.update({f"mistake_{name}": with_function(solved, name, source)
                   for name, source in MISTAKES.items()})
     return {kind: json.loads(notebook_bytes(nb)) for kind, nb in kinds.items()}
 
 
-def mix(n: int, hang_every: int = HANG_EVERY, seed: int = 0) -> list[str]:
-    """n kinds: one infinite loop per ``hang_every``, 8% broken (cycling through the
-    mistakes), the rest correct; shuffled."""
+def mix(n: int, hang_every: int = HANG_EVERY, seed: int = 0, hang: str = "hang"
+        ) -> list[str]:
+    """n kinds: one infinite loop (of kind ``hang``) per ``hang_every``, 8% broken
+    (cycling through the mistakes), the rest correct; shuffled."""
     broken = ["crash", "missing_compute_cost"] + [f"mistake_{name}" for name in _mistakes()]
     hangs = n // hang_every if hang_every else 0
     n_broken = round(n * BROKEN_SHARE)
-    kinds = ["hang"] * hangs + [broken[i % len(broken)] for i in range(n_broken)]
+    kinds = [hang] * hangs + [broken[i % len(broken)] for i in range(n_broken)]
     kinds += ["correct"] * (n - len(kinds))
     random.Random(seed).shuffle(kinds)
     return kinds
@@ -93,11 +106,11 @@ def personalized(notebook: dict, student: str) -> bytes:
 
 
 def write_batch(folder: Path, n: int, solutions: Path, release: Path,
-                hang_every: int = HANG_EVERY) -> list[tuple[Path, str]]:
+                hang_every: int = HANG_EVERY, hang: str = "hang") -> list[tuple[Path, str]]:
     folder.mkdir(parents=True, exist_ok=True)
     notebooks = templates(solutions, release)
     written = []
-    for index, kind in enumerate(mix(n, hang_every)):
+    for index, kind in enumerate(mix(n, hang_every, hang=hang)):
         path = folder / f"student{index:05d}.ipynb"
         path.write_bytes(personalized(notebooks[kind], path.stem))
         written.append((path, kind))
@@ -245,21 +258,29 @@ def grade_command(folder: Path, out: Path, args: argparse.Namespace) -> list[str
     return command
 
 
-def check_grades(out: Path, written: list[tuple[Path, str]]) -> tuple[Counter, int]:
+def check_grades(out: Path, written: list[tuple[Path, str]], timeout: float
+                 ) -> tuple[Counter, int, float]:
     """Every correct notebook scored full marks, every other one less (a sanity check);
-    and how many time limits the batch waited out (one per exercise that timed out)."""
+    how many time limits the batch waited out (one per exercise that timed out), and
+    their seconds in all."""
     data = json.loads((out / "grades.json").read_text())
     kinds = {str(path.resolve()): kind for path, kind in written}
     outcome: Counter = Counter()
-    limits = 0
+    limits, waited = 0, 0.0
     for submission in data["submissions"]:
         kind = kinds[submission["submission"]]
         full = submission["score"] == submission["max_score"]
         outcome["ok" if full == (kind == "correct") else f"unexpected {kind}"] += 1
         # a function stuck in its own demo cell is not called again: one limit per
-        # exercise that timed out, whether in its cell or in its hidden checks
-        limits += sum(e["status"] == "timeout" for e in submission["exercises"].values())
-    return outcome, limits
+        # exercise that timed out, whether in its cell (--timeout) or in its hidden
+        # checks (the bound its message names)
+        for exercise in submission["exercises"].values():
+            if exercise["status"] == "timeout":
+                bound = re.search(r"within ([\d.]+) s", exercise["error"] or "")
+                limits += 1
+                waited += (float(bound.group(1)) if bound and kind == "hang_hidden"
+                           else timeout)
+    return outcome, limits, waited
 
 
 # --- nbgrader ----------------------------------------------------------------------------
@@ -320,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hang-every", type=int, default=HANG_EVERY, metavar="K",
                         help=f"one infinite loop per K submissions (default {HANG_EVERY}; "
                              "0: none)")
+    parser.add_argument("--hidden-loops", action="store_true",
+                        help="the infinite loops spin on the hidden checks' inputs only (the "
+                             "notebook's demo cell returns): they cost the relative bound")
     parser.add_argument("--nbgrader", type=int, default=20, metavar="K",
                         help="also autograde the first K notebooks with nbgrader (0: skip)")
     parser.add_argument("--workdir", type=Path, default=None,
@@ -346,19 +370,20 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
     timeout = args.timeout or Limits().call_timeout
     started = time.perf_counter()
     written = write_batch(workdir / "submissions", args.n, args.solutions, args.release,
-                          args.hang_every)
+                          args.hang_every, "hang_hidden" if args.hidden_loops else "hang")
     kinds = Counter(kind for _, kind in written)
-    hangs, correct = kinds["hang"], kinds["correct"]
+    hangs, correct = kinds["hang"] + kinds["hang_hidden"], kinds["correct"]
     print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}, numpy {numpy.__version__}")
     print(f"batch: N={args.n} ({correct} correct, {args.n - correct - hangs} with one broken "
-          f"exercise, {hangs} infinite loops) written in {time.perf_counter() - started:.1f} s "
+          f"exercise, {hangs} infinite loops{' in hidden checks' if args.hidden_loops else ''})"
+          f" written in {time.perf_counter() - started:.1f} s "
           f"to {workdir / 'submissions'}")
 
     command = grade_command(workdir / "submissions", workdir / "out", args)
     print(f"command: {' '.join(command)}")
     run = run_measured(command, REPO)
-    wall, (outcome, limits) = run.wall, check_grades(workdir / "out", written)
+    wall, (outcome, limits, waited) = run.wall, check_grades(workdir / "out", written, timeout)
     print(f"grader: {wall:.1f} s for {args.n} submissions: {args.n / wall:.1f} submissions/s, "
           f"{wall / args.n:.4f} s/submission (jobs={jobs}, timeout={timeout:g} s)")
     print(f"peak memory (process tree): RSS {run.memory.peak_rss / 2**20:.0f} MiB, "
@@ -373,9 +398,9 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
         + " (submissions' processes: the rest of the tree's CPU, infinite loops included)")
     if limits:
         # the limits counted from grades.json: cells and hidden checks that ran out of time
-        waiting = limits * timeout / jobs
-        print(f"excluding the timeouts' own waiting ({limits} limits of {timeout:g} s waited "
-              f"out by {hangs} submissions / {jobs} jobs = {waiting:.0f} s): "
+        waiting = waited / jobs
+        print(f"excluding the timeouts' own waiting ({limits} limits, {waited:g} s in all, "
+              f"waited out by {hangs} submissions / {jobs} jobs = {waiting:.0f} s): "
               f"{(args.n - hangs) / (wall - waiting):.1f} submissions/s")
     print(f"check: {dict(outcome)}")
     if args.n >= 50:
@@ -388,7 +413,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
               f"{(wall - fixed) / (args.n - 1):.4f} s per further submission")
 
     if args.nbgrader:
-        subset = [path for path, kind in written if kind != "hang"][:args.nbgrader]
+        subset = [path for path, kind in written if not kind.startswith("hang")][:args.nbgrader]
         try:
             course = nbgrader_course(workdir, args.source, args.release)
             nb_wall = nbgrader_autograde(course, subset, NOTEBOOK)

@@ -24,7 +24,7 @@ import numpy as np
 from grader import __version__, imports, tamper
 from grader.assignment import Assignment, load_release
 from grader.assignments import get_kit
-from grader.checks import ExercisePlan, hung_in_notebook, plan, run_exercise
+from grader.checks import ExercisePlan, call_limit, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import cell_names, code_cells, defined_functions
 from grader.notebooks import submission_notebook
@@ -173,9 +173,11 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
                       names=[names.get(cell.index, "") for cell in code]) as session:
         for exercise in context.assignment.exercises:
             exercise_plan = context.plans[exercise.name]
-            run = (hung_in_notebook(exercise_plan, session.limits.call_timeout)
-                   if exercise.name in session.hung else
-                   run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan)))
+            limit = call_limit(exercise_plan.reference_seconds, session.limits.call_timeout,
+                               session.limits.relative_timeout)
+            run = (hung_in_notebook(exercise_plan, limit) if exercise.name in session.hung else
+                   run_exercise(exercise_plan, session.calls, _callbacks(context, exercise_plan),
+                                limit))
             scored = score_exercise(exercise.name, exercise.points, run,
                                     context.options.all_or_nothing)
             if scored.status == MISSING:

@@ -8,11 +8,17 @@ sandbox to run the student's function on every check's arguments (one
 :class:`~grader.sandbox_messages.CallBatch`, built and encoded once per batch) and
 returns the results; a result whose encoding equals the expected one is judged from
 that alone, without decoding or comparing.
+
+Each hidden call is bounded relative to the reference's own time (:func:`call_limit`):
+the plan times the reference on every check, so a student's infinite loop costs about
+a second, not the whole ``--timeout``, while a merely slow function still has room.
 """
 from __future__ import annotations
 
 import copy
+import math
 import os
+import time
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +32,10 @@ from grader.sandbox_messages import CallBatch, timed_out
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
 RANDOM_STATE = "does not depend on the global random state"
+# A hidden call may take RELATIVE_FACTOR times the reference's time for the same exercise,
+# at least RELATIVE_FLOOR seconds, never more than --timeout (Limits.relative_timeout: on)
+RELATIVE_FACTOR = 100
+RELATIVE_FLOOR = 1.0  # seconds: start-up noise, callbacks and the wire cost that much
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,37 @@ class ExercisePlan:
     batch: CallBatch  # every check's call, as one request, dependencies answered by callbacks
     plain_batch: CallBatch  # the same, with the submission's own dependencies
     encodings: tuple[tuple[bytes, bytes], ...]  # per check: expected value, arguments
+    # the reference's slowest check, as timed when the plan was made (this machine, this run)
+    reference_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CallLimit:
+    """How long each hidden call of an exercise may take, and why, in a student's words."""
+
+    seconds: float
+    why: str = ""  # e.g. "100 times what the model solution needs, at least 1 s"
+
+    @property
+    def words(self) -> str:
+        """E.g. ``1 s (100 times what the model solution needs, at least 1 s)``."""
+        return f"{self.seconds:g} s" + (f" ({self.why})" if self.why else "")
+
+
+def call_limit(reference_seconds: float, call_timeout: float, relative: bool = True
+               ) -> CallLimit:
+    """The bound on each call of an exercise: ``RELATIVE_FACTOR`` times its slowest check's
+    reference time, at least ``RELATIVE_FLOOR``, at most ``call_timeout``.
+
+    Per call, not per exercise: Session.calls gives every call its own deadline and stops
+    at the first timeout, so an infinite loop costs one bound. Rounded up to whole seconds,
+    so that timing noise rarely changes the message (grades.json is the same on a regrade).
+    """
+    bound = max(RELATIVE_FLOOR, math.ceil(RELATIVE_FACTOR * reference_seconds))
+    if not relative or bound >= call_timeout:
+        return CallLimit(call_timeout)
+    return CallLimit(bound, f"{RELATIVE_FACTOR} times what the model solution needs, "
+                            f"at least {RELATIVE_FLOOR:g} s")
 
 
 class CallResult(Protocol):
@@ -55,6 +96,7 @@ class CallResult(Protocol):
     value: Any
     args_after: Any
     error: str
+    message: str
     value_matches: bool
     args_match: bool
 
@@ -69,13 +111,16 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
     for name in kit.EXERCISES:
         function = getattr(kit.reference, name)
         reseeds = name in kit.RESEEDING
-        checks = []
+        checks, slowest = [], 0.0
         for number, case in enumerate(cases[name], start=1):
             # a different global seed before every call: only a function that seeds
             # numpy itself gives the reference's values each time
             seed = 101 + 7 * number if reseeds else None
-            checks.append(Check(f"case {number}: {case.label}", case.args,
-                                function(*copy.deepcopy(case.args)), seed,
+            args = copy.deepcopy(case.args)
+            started = time.perf_counter()
+            expected = function(*args)
+            slowest = max(slowest, time.perf_counter() - started)
+            checks.append(Check(f"case {number}: {case.label}", case.args, expected, seed,
                                 example=case.label.startswith(kit.EXAMPLE_LABEL)))
         arg_names, outputs = kit.SIGNATURES[name]
         dependencies = tuple(kit.DEPENDENCIES.get(name, ()))
@@ -84,7 +129,7 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
         answers = _sealed_answers(kit, name, checks) if dependencies else None
         plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks), dependencies,
                                    reseeds, CallBatch(name, calls, dependencies, answers),
-                                   CallBatch(name, calls), encodings)
+                                   CallBatch(name, calls), encodings, slowest)
     return plans
 
 
@@ -120,9 +165,12 @@ def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
             "sealed": sealed}
 
 
-def _failure(call: CallResult) -> str:
+def _failure(call: CallResult, limit: CallLimit | None = None) -> str:
     if call.status == "timeout":
-        return "did not finish within the time limit."
+        # ``limit`` in words when it is what ran out (not the submission's whole time)
+        own = limit is not None and call.message.endswith(f"within {limit.words}")
+        return f"did not finish within {limit.words}." if own else \
+            "did not finish within the time limit."
     if call.status == "died":
         return f"the process running it ended: {call.error or 'killed'}."
     if call.status == "missing":
@@ -157,31 +205,36 @@ class ExerciseRun:
     error: str  # the first error/timeout's details, for the student
 
 
-def hung_in_notebook(exercise: ExercisePlan, call_timeout: float) -> ExerciseRun:
+def hung_in_notebook(exercise: ExercisePlan, limit: CallLimit) -> ExerciseRun:
     """The exercise's function ran out of time in the notebook's own cell: it is not
     called again, so a hang costs its time limit once, not twice. Judged exactly as a
-    hidden check that ran out of time: whether the cell could say where it was stuck
-    is a race (under a fork bomb, say), and the grade must not depend on it."""
-    outcome = timed_out(exercise.name, f"within {call_timeout:g} s")
-    return run_exercise(exercise, lambda batch, callbacks, expected=None: [outcome], {})
+    hidden check that ran out of ``limit`` (the cell ran longer than that): whether the
+    cell could say where it was stuck is a race (under a fork bomb, say), and the grade
+    and its messages must not depend on it."""
+    outcome = timed_out(exercise.name, f"within {limit.words}")
+    return run_exercise(exercise, lambda batch, callbacks, **_: [outcome], {}, limit)
 
 
 def run_exercise(exercise: ExercisePlan, calls: Calls,
-                 callbacks: Mapping[str, Callable[..., Any]]) -> ExerciseRun:
-    """Call the student's function on every check and judge each result."""
+                 callbacks: Mapping[str, Callable[..., Any]],
+                 limit: CallLimit | None = None) -> ExerciseRun:
+    """Call the student's function on every check and judge each result; each call may
+    take ``limit`` (default: the session's own ``call_timeout``)."""
     results: list[CheckResult] = []
     statuses: list[str] = []
     mutated: list[str] = []
     error = ""
     batch = exercise.batch if callbacks else exercise.plain_batch
-    outcomes = calls(batch, callbacks, expected=exercise.encodings)
+    bound = {} if limit is None else {"timeout": limit.seconds, "why": limit.why}
+    outcomes = calls(batch, callbacks, expected=exercise.encodings, **bound)
     for check, outcome in zip(exercise.checks, outcomes):
         statuses.append(outcome.status)
         if outcome.status == "missing":
             return ExerciseRun((), ("missing",), f"{exercise.name} is not defined.")
         if outcome.status != "ok":
-            error = error or (outcome.error or _failure(outcome))
-            results.append(CheckResult(check.name, False, f"{exercise.name} {_failure(outcome)}"))
+            error = error or (outcome.error or _failure(outcome, limit))
+            results.append(CheckResult(check.name, False,
+                                       f"{exercise.name} {_failure(outcome, limit)}"))
             continue  # after a timeout or a crash, the sandbox made no further call
         problems = [] if outcome.value_matches else compare_outputs(
             exercise.name, exercise.output_names, check.expected, outcome.value)

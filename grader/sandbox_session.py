@@ -128,8 +128,9 @@ class Session:
 
     def calls(self, batch: CallBatch, callbacks: Mapping[str, Callable[..., Any]] = {}, *,
               expected: Sequence[tuple[bytes, bytes]] | None = None,
-              timeout: float | None = None) -> list[CallResult]:
-        """Make every call of ``batch``, each with its own deadline of ``timeout`` seconds.
+              timeout: float | None = None, why: str = "") -> list[CallResult]:
+        """Make every call of ``batch``, each with its own deadline of ``timeout`` seconds
+        (``why``: where that limit comes from, in words, for the message of a timeout).
 
         Stops after a call that is missing, timed out or died (the same input would only
         cost the limit again), so the list may be shorter than ``batch.calls``.
@@ -183,7 +184,7 @@ class Session:
         except _Timeout:
             self._stop()
             limit = ("before the submission's time ran out" if deadline == self._deadline
-                     else f"within {timeout:g} s")
+                     else f"within {timeout:g} s" + (f" ({why})" if why else ""))
             results.append(timed_out(batch.function, limit, time.monotonic() - started))
         except _Broken as exc:
             results.append(CallResult(DIED, message=exc.outcome(self),

@@ -70,7 +70,9 @@ def test_infinite_loop_costs_only_its_exercise(graded):
     assert statuses(dave)["L_model_backward"] == "timeout"
     assert dave.exercise("L_model_backward").score == 0
     assert dave.score == 90
-    assert dave.exercise("L_model_backward").error == "L_model_backward did not return within 2 s"
+    assert dave.exercise("L_model_backward").error == (
+        "L_model_backward did not return within 1 s (100 times what the model solution needs, "
+        "at least 1 s)")  # the hidden calls' bound; the demo cell itself had 2 s
     assert any("did not finish" in line for line in dave.cell_errors)
 
 
