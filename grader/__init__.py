@@ -12,13 +12,18 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+local"
 
-__all__ = ["__version__", "grade", "Options"]
+__all__ = ["__version__", "grade", "Options", "Limits"]
 
 
 def __getattr__(name: str):
-    """``grader.grade(paths, ...)``: the Python API, imported on first use."""
+    """``grader.grade(paths, ...)``, its ``Options`` and their ``Limits``: the Python API,
+    imported on first use (``import grader`` stays light for the command line)."""
     if name in ("grade", "Options"):
         from grader import batch
 
         return getattr(batch, name)
+    if name == "Limits":
+        from grader.sandbox import Limits
+
+        return Limits
     raise AttributeError(f"module 'grader' has no attribute {name!r}")

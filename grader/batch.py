@@ -10,11 +10,13 @@ reference, which never enters a process that runs student code. With a journal
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import py_compile
 import shutil
 import sys
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -27,6 +29,7 @@ from grader.assignments import get_kit
 from grader.checks import ExercisePlan, call_limit, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import cell_names, code_cells, defined_functions
+from grader.locations import assignment_of, find_folder
 from grader.notebooks import submission_notebook
 from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
@@ -89,7 +92,8 @@ def _compile(folder: Path) -> None:
 
 
 def default_release_dir(assignment: str = "dnn_step_by_step") -> Path:
-    return Path("release") / assignment
+    """The assignment's release, wherever the working folder is (see grader.locations)."""
+    return find_folder(assignment, "release", override="release_dir=...")
 
 
 def prepare(release_dir: Path, options: Options) -> Context:
@@ -135,6 +139,14 @@ def _ungraded(student: str, submission: str, message: str, digest: str,
     return SubmissionResult(student=student, submission=submission, score=0.0,
                             max_score=context.assignment.max_score, status=status,
                             error=message, content_hash=digest)
+
+
+def _missing(submission: Submission, context: Context) -> SubmissionResult:
+    """An nbgrader submission folder with no notebook: scored 0, as an unreadable one.
+    The reason is shown to the student: the folder's name only, not the instructor's path."""
+    return _ungraded(submission.student, str(submission.path),
+                     f"No notebook was submitted (no .ipynb file in {submission.path.name}/).",
+                     "", context, MISSING)
 
 
 def _callbacks(context: Context, exercise: ExercisePlan) -> dict[str, Callable]:
@@ -220,12 +232,15 @@ def grade_submissions(submissions: Sequence[Submission], context: Context,
     submissions it already holds (same file, content and options) are not graded
     again, and each new result is recorded the moment it exists, before
     ``progress`` sees it, so an interrupted batch loses nothing already graded.
-    ``progress`` gets every result: first those taken from the journal, then each
+    ``progress`` gets every result: first those taken from the journal and the
+    missing submissions (no notebook: nothing to run, nothing to journal), then each
     one as it is graded.
     """
     shared: dict[ExerciseResult, ExerciseResult] = {}
     results = {index: _share(result, shared) for index, result in
                (journal.reusable(submissions) if journal else {}).items()}
+    results.update({index: _missing(submission, context)
+                    for index, submission in enumerate(submissions) if submission.missing})
     if progress is not None:
         for result in results.values():
             progress(result)
@@ -259,28 +274,39 @@ def finish(context: Context, results: list[SubmissionResult], sandbox: str = "")
     return BatchResult(assignment=context.assignment.name,
                        max_score=context.assignment.max_score,
                        environment=environment(context.options, sandbox),
-                       submissions=tuple(results))
+                       submissions=tuple(results),
+                       exercises=tuple(e.name for e in context.assignment.exercises))
 
 
-def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
+def grade(paths: Path | str | Iterable[Path | str], *, release_dir: Path | str | None = None,
           options: Options | None = None,
           progress: Callable[[SubmissionResult], None] | None = None,
           journal: Path | str | None = None, fresh: bool = False,
           runner: Runner | None = None) -> BatchResult:
     """Grade notebooks (files, folders, nbgrader trees) against the released assignment.
 
-    ``journal``: a file to resume from and record to (see :mod:`grader.resume`);
-    ``fresh`` ignores what it holds. ``runner``: e.g. a
-    :class:`grader.distributed.DaskRunner`; default: worker processes here.
+    ``paths``: one path or several. ``release_dir``: default, the release of the
+    submissions' assignment found by :mod:`grader.locations` (the checkout's
+    ``release/``, the working folder's, or ``$GRADER_RELEASE_ROOT``). ``journal``: a
+    file to resume from and record to (see :mod:`grader.resume`); ``fresh`` ignores what
+    it holds. ``runner``: e.g. a :class:`grader.distributed.DaskRunner`; default: worker
+    processes here. Paths without a notebook give an empty batch. What the command
+    prints as warnings (several notebooks in one nbgrader folder) is issued as
+    :class:`UserWarning`; errors are :class:`grader.errors.GraderError`.
     """
     options = options or Options()
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     submissions = find_submissions(paths)
+    for submission in submissions:
+        if submission.warning:
+            warnings.warn(submission.warning, UserWarning, stacklevel=2)
     options = hiding(options, submissions)
-    release_dir = release_folder(release_dir or default_release_dir())
+    release_dir = _release_argument(release_dir, submissions)
+    notebooks = sum(not s.missing for s in submissions)
     with contextlib.ExitStack() as stack:
         # the workers' sandboxes load numpy while the reference values are computed
-        started = [] if runner is not None else start_sandboxes(options, len(submissions),
-                                                                  stack)
+        started = [] if runner is not None else start_sandboxes(options, notebooks, stack)
         context = prepare(release_dir, options)
         isolation, _strong = sandbox_isolation(options, started)
         if runner is None:
@@ -296,3 +322,19 @@ def grade(paths: Iterable[Path | str], *, release_dir: Path | None = None,
         results = grade_submissions(submissions, context, progress, journal=opened,
                                     runner=runner)
     return finish(context, results, isolation)
+
+
+def _release_argument(release_dir: Path | str | None, submissions: Sequence[Submission]
+                      ) -> Path:
+    """``grade``'s ``release_dir``, found or checked, with errors that name the argument
+    (the command's own say ``--release``)."""
+    if release_dir is None:
+        override = "release_dir=..."
+        return find_folder(assignment_of(submissions, override), "release", override)
+    path = Path(release_dir)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"release_dir={str(path)!r} is a file, not a folder")
+    if not path.is_dir():
+        raise UsageError(f"release_dir={str(path)!r} does not exist "
+                         "(run `grader release` first)")
+    return path

@@ -123,14 +123,19 @@ def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
 
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--release", "release_dir", type=click.Path(path_type=Path),
-              default=Path("release/dnn_step_by_step"), show_default=True)
-@click.option("--solutions", "solutions_dir", type=click.Path(path_type=Path),
-              default=Path("solutions/dnn_step_by_step"), show_default=True)
-def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
+@click.option("--release", "release_dir", type=click.Path(path_type=Path), default=None,
+              help="The assignment's release folder (default: release/<assignment> of this "
+                   "checkout or of the working folder, or $GRADER_RELEASE_ROOT/<assignment>).")
+@click.option("--solutions", "solutions_dir", type=click.Path(path_type=Path), default=None,
+              help="Its solutions folder (default: solutions/<assignment>, found the same way).")
+def sample(folder: Path, release_dir: Path | None, solutions_dir: Path | None) -> None:
     """Write a small demo batch of submissions (every status) into FOLDER."""
     from grader import atomic, synth
+    from grader.locations import default_assignment, find_folder
 
+    assignment = default_assignment()
+    release_dir = release_dir or find_folder(assignment, "release")
+    solutions_dir = solutions_dir or find_folder(assignment, "solutions", "--solutions")
     for directory in (release_dir, solutions_dir):
         if not directory.is_dir():
             raise UsageError(f"{directory} does not exist (run `grader release` first)")
@@ -145,9 +150,10 @@ def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder for grades.csv, grades.json, junit.xml and feedback/.")
-@click.option("--release", "release_dir", type=click.Path(path_type=Path),
-              default=Path("release/dnn_step_by_step"), show_default=True,
-              help="The released student folder of the assignment (helpers, points).")
+@click.option("--release", "release_dir", type=click.Path(path_type=Path), default=None,
+              help="The released student folder of the assignment (helpers, points); "
+                   "default: release/<assignment> of this checkout or of the working folder, "
+                   "or $GRADER_RELEASE_ROOT/<assignment>.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes grading in parallel on this machine "
                    "(default: one per core; not used with --dask).")
@@ -173,7 +179,7 @@ def sample(folder: Path, release_dir: Path, solutions_dir: Path) -> None:
               default=None, help="How to confine student code: namespaces where possible "
               "(auto, the default; or $GRADER_SANDBOX), required, or resource limits only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
+def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs: int,
           dask_address: str | None, fresh: bool, timeout: float, memory_mb: int,
           no_isolation: bool, all_or_nothing: bool, fail_under: float | None,
           gradescope: Path | None, sandbox_mode: str | None, quiet: bool) -> None:
@@ -184,7 +190,8 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
     of them when options changed), so an interrupted batch continues where it stopped.
 
     \b
-    Exit codes: 0 graded; 1 a submission scored below --fail-under; 2 usage error;
+    Exit codes: 0 graded; 1 a submission scored below --fail-under; 2 usage error
+    (also: no notebook found, --fail-under above the maximum score; nothing written);
     3 some submissions not graded because of a fault of the grader (rerun to grade
     them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept.
     """
@@ -195,9 +202,14 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
 
     limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
     submissions = find_submissions(paths)
-    if not submissions:  # empty reports still follow: a batch may be empty before a deadline
-        click.echo("warning: no notebooks (*.ipynb) found in "
-                   + ", ".join(str(p) for p in paths) + "; nothing to grade", err=True)
+    notebooks = [s for s in submissions if not s.missing]
+    if release_dir is None:
+        from grader.locations import assignment_of, find_folder
+
+        release_dir = find_folder(assignment_of(submissions))
+    for submission in submissions:  # e.g. which of a student's notebooks is graded
+        if submission.warning:
+            click.echo(f"warning: {_one_line(submission.warning)}", err=True)
     assignments = nbgrader_assignments(submissions)
     if len(assignments) > 1:
         click.echo(f"warning: notebooks of {len(assignments)} nbgrader assignments "
@@ -207,12 +219,17 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
                              all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
                      submissions, out_dir.resolve())
     release_folder(release_dir)
-    if gradescope is not None and len(submissions) != 1:
-        names = ", ".join(s.path.name for s in submissions[:5])
-        found = f"found {len(submissions)}" + (f" ({names})" if names else "")
+    if gradescope is not None and len(notebooks) != 1:
+        names = ", ".join(s.path.name for s in notebooks[:5])
+        found = f"found {len(notebooks)}" + (f" ({names})" if names else "")
         _tell_gradescope(gradescope, release_dir,
                          f"a submission must hold exactly one notebook (.ipynb); {found}")
         raise UsageError(f"--gradescope needs exactly one submission, {found}")
+    if not notebooks:  # a wrong path or glob in CI must fail, not pass with empty reports
+        empty = len(submissions)
+        raise UsageError("no notebooks (*.ipynb) found in " + ", ".join(map(str, paths))
+                         + (f" ({empty} nbgrader submission folders, all empty)" if empty
+                            else "") + "; nothing graded, nothing written")
     _output_folder(out_dir, "--out")
     with contextlib.ExitStack() as stack:
         stack.enter_context(_sigterm_interrupts())  # so that the stack below is closed
@@ -220,12 +237,16 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path, jobs: int,
         # and matplotlib while this process loads the rest of the grader (nbformat,
         # IPython) and computes the reference values: ~0.45 s less per run
         early = ([] if dask_address is not None else
-                 start_sandboxes(options, len(submissions), stack))
+                 start_sandboxes(options, len(notebooks), stack))
         from grader.batch import grade_submissions, prepare
         from grader.jobs import local_runner
         from grader.resume import Journal, fingerprint, journal_path
 
         context = prepare(release_dir, options)
+        if fail_under is not None and fail_under > context.assignment.max_score:
+            raise UsageError(f"--fail-under {fail_under:g} is above the maximum score of "
+                             f"{context.assignment.name} ({context.assignment.max_score:g}): "
+                             "every submission would fail")
         try:
             isolation, strong = sandbox_isolation(options, early)
         except GraderError as exc:  # e.g. --sandbox namespaces where there are none
@@ -297,6 +318,11 @@ def _tell_gradescope(target: Path, release_dir: Path, problem: str) -> None:
         return  # the release's own error is the one to report
     refused = SubmissionResult("submission", "", 0.0, max_score, UNREADABLE, error=problem)
     atomic.write_bytes(target, gradescope_results(refused).encode("utf-8"))
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line without control characters: file names come from students."""
+    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
 def _names(students: list[str], shown: int = 5) -> str:

@@ -11,11 +11,13 @@ from typing import Any
 # exercise statuses
 PASSED, FAILED, ERROR, TIMEOUT, MISSING = "passed", "failed", "error", "timeout", "missing"
 EXERCISE_STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, MISSING)
-# submission statuses. unreadable: the student's file is not a gradable notebook (scores
-# 0); not_graded: a fault of the grader or of its machine stopped it (no score: a
-# rerun grades it again, see grader.resume)
+# submission statuses. unreadable: the student's file is not a gradable notebook;
+# missing (the exercise status's word): an nbgrader submission folder with no notebook;
+# both score 0 in total (in every report and the mean) and have no exercise results.
+# not_graded: a fault of the grader or of its machine stopped it (no score: a rerun
+# grades it again, see grader.resume)
 GRADED, UNREADABLE, NOT_GRADED = "graded", "unreadable", "not_graded"
-SUBMISSION_STATUSES = (GRADED, UNREADABLE, NOT_GRADED)
+SUBMISSION_STATUSES = (GRADED, UNREADABLE, NOT_GRADED, MISSING)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class BatchResult:
     max_score: float
     environment: Environment
     submissions: tuple[SubmissionResult, ...]
+    # the assignment's exercises in order: every report's columns, even when no
+    # submission could be graded (empty: taken from the graded submissions)
+    exercises: tuple[str, ...] = ()
 
 
 def _exercise_to_dict(exercise: ExerciseResult) -> dict[str, Any]:
@@ -127,7 +132,7 @@ def batch_header_to_dict(batch: BatchResult) -> dict[str, Any]:
     """``grades.json`` up to its last key, "submissions": what a streaming writer
     emits before the submissions, one at a time."""
     return {"assignment": batch.assignment, "max_score": batch.max_score,
-            "environment": asdict(batch.environment)}
+            "exercises": list(batch.exercises), "environment": asdict(batch.environment)}
 
 
 def batch_to_dict(batch: BatchResult) -> dict[str, Any]:
@@ -139,4 +144,5 @@ def batch_to_dict(batch: BatchResult) -> dict[str, Any]:
 def batch_from_dict(data: dict[str, Any]) -> BatchResult:
     return BatchResult(assignment=data["assignment"], max_score=data["max_score"],
                        environment=Environment(**data["environment"]),
-                       submissions=tuple(submission_from_dict(s) for s in data["submissions"]))
+                       submissions=tuple(submission_from_dict(s) for s in data["submissions"]),
+                       exercises=tuple(data.get("exercises", ())))

@@ -219,7 +219,7 @@ def test_nbgrader_course_tree_via_cli(batch_dir, tmp_path):
     assert both.stderr.startswith("warning: notebooks of 2 nbgrader assignments "
                                   "(dnn_step_by_step, ps1) are all graded against ")
     assert [r["student"] for r in csv.DictReader((out / "grades.csv").open())] == [
-        "s001/notebook", "s001/other", "s002"]  # source/ is not a student
+        "s001/dnn_step_by_step", "s001/ps1", "s002"]  # source/ is not a student
 
 
 def test_grades_json_of_a_real_run_matches_the_schema(batch_dir, tmp_path):
@@ -290,15 +290,16 @@ def test_a_release_with_a_damaged_helper_is_a_usage_error(batch_dir, tmp_path, d
             else "SyntaxError" in result.stderr)
 
 
-def test_a_folder_without_notebooks_is_said_and_gives_empty_reports(tmp_path):
+def test_a_folder_without_notebooks_is_a_usage_error_and_writes_nothing(tmp_path):
+    """A CI job whose path or glob finds no notebook must fail, not pass on empty reports."""
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "notes.txt").write_text("no notebook here")
     result = CliRunner().invoke(cli, ["grade", str(tmp_path / "subs"), "--out",
                                       str(tmp_path / "out"), "--release", str(RELEASE), "-q"])
-    assert result.exit_code == 0, result.output
-    assert result.stderr == (f"warning: no notebooks (*.ipynb) found in {tmp_path / 'subs'}; "
-                             "nothing to grade\n")
-    assert json.loads((tmp_path / "out" / "grades.json").read_text())["submissions"] == []
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: no notebooks (*.ipynb) found in {tmp_path / 'subs'}; "
+                             "nothing graded, nothing written\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_path,

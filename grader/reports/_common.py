@@ -22,13 +22,14 @@ def clean_text(text: str | None) -> str:
 
 
 def exercise_names(batch: BatchResult) -> list[str]:
-    """Exercise names in assignment order: the first graded submission's, then any others seen.
+    """Exercise names in assignment order: the batch's own list (so that a batch with no
+    gradable submission still has its columns), then any others the graded submissions hold.
 
     Every graded submission normally holds every exercise; the union only guards
     against silently dropping a column when one does not.
     """
     graded = [s for s in batch.submissions if s.status == GRADED]
-    names: dict[str, None] = {}
+    names: dict[str, None] = dict.fromkeys(batch.exercises)
     for submission in graded:
         for exercise in submission.exercises:
             names.setdefault(exercise.name, None)

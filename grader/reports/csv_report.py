@@ -61,10 +61,11 @@ def _rows(batch: BatchResult, names: list[str]) -> Iterator[str]:
 def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) -> str:
     """The grade table as CSV text (RFC 4180 line endings).
 
-    Exercise columns follow assignment order (``exercise_names``, or the graded
-    submissions' order). An unreadable submission, or an exercise a submission
-    lacks, leaves its cells empty: "not graded" must not read as "scored 0". An
-    unreadable notebook scores 0; one the grader failed on has no score at all. Text that
-    a spreadsheet would run as a formula is quoted (:func:`spreadsheet_text`).
+    Exercise columns follow assignment order (``exercise_names``, else the batch's
+    exercises, then any others the graded submissions hold), whether or not any
+    submission was graded. One rule in every report: an unreadable or missing notebook
+    scores 0 in total and has no exercise results, so its exercise cells are empty; one
+    the grader failed on has no score at all (empty total). Text that a spreadsheet
+    would run as a formula is quoted (:func:`spreadsheet_text`).
     """
     return "".join(iter_grades_csv(batch, exercise_names))

@@ -79,9 +79,10 @@ _SUBMISSION = {
         "score": _NUMBER,
         "max_score": _NUMBER,
         "status": {"enum": list(SUBMISSION_STATUSES),
-                   "description": "unreadable: not a gradable notebook (scores 0); not_graded: "
-                                  "a fault of the grader or its machine (no score; a rerun "
-                                  "grades it again)."},
+                   "description": "unreadable: not a gradable notebook; missing: an "
+                                  "nbgrader submission folder with no notebook (both score "
+                                  "0); not_graded: a fault of the grader or its machine (no "
+                                  "score; a rerun grades it again)."},
         "error": {"type": ["string", "null"], "description": "Why a submission was not graded."},
         "exercises": {"type": "object", "description": "Keyed by exercise name, in assignment order.",
                       "additionalProperties": _EXERCISE},
@@ -103,11 +104,13 @@ GRADES_SCHEMA: dict[str, Any] = {
     "title": "grades.json",
     "description": "Results of grading one batch of submissions of one assignment.",
     "type": "object",
-    "required": ["assignment", "max_score", "environment", "submissions"],
+    "required": ["assignment", "max_score", "exercises", "environment", "submissions"],
     "additionalProperties": False,
     "properties": {
         "assignment": _STRING,
         "max_score": _NUMBER,
+        "exercises": {"type": "array", "items": _STRING,
+                      "description": "The assignment's exercises, in order."},
         "environment": {
             "type": "object",
             "description": "What graded the batch, so that a regrade can be compared like for like.",

@@ -1,0 +1,89 @@
+"""Where an assignment's release and solutions folders are, from any working folder.
+
+Without ``--release`` (``release_dir=`` in Python), the release of the submissions'
+assignment is ``<root>/<assignment>``, where ``<root>`` is the first of these that
+holds it:
+
+1. ``$GRADER_RELEASE_ROOT``, when set (then nothing else is searched: an explicit
+   setting that is wrong must say so, not fall back quietly);
+2. ``release/`` of the checkout that holds the ``grader`` package (with an editable
+   install, where ``grader release`` wrote it, whatever the working folder);
+3. ``release/`` of the working folder.
+
+Solutions (for ``grader sample``) are found the same way under ``solutions/``, without
+the variable. The assignment is the one the submissions name (their nbgrader folder
+``submitted/<student>/<assignment>/``, else the first notebook's metadata
+``grader.assignment``) when a kit of that name is installed, else the only installed kit.
+Light to import: the command line uses it before loading the rest of the grader.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+from grader.assignments import available
+from grader.errors import UsageError
+from grader.submissions import Submission, nbgrader_assignments
+
+RELEASE_ROOT_VARIABLE = "GRADER_RELEASE_ROOT"
+DEFAULT_ASSIGNMENT = "dnn_step_by_step"
+
+
+def checkout_root() -> Path:
+    """The folder above the ``grader`` package: the repository, for an editable install."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _roots(kind: str) -> list[Path]:
+    if kind == "release" and os.environ.get(RELEASE_ROOT_VARIABLE):
+        return [Path(os.environ[RELEASE_ROOT_VARIABLE])]
+    return list(dict.fromkeys((checkout_root() / kind, Path.cwd() / kind)))
+
+
+def find_folder(assignment: str, kind: str = "release", override: str = "--release") -> Path:
+    """``<root>/<assignment>`` for the first root (see the module) that holds it; else a
+    one-line usage error naming where it looked and ``override``, the way to name one."""
+    candidates = [root / assignment for root in _roots(kind)]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    variable = os.environ.get(RELEASE_ROOT_VARIABLE) if kind == "release" else None
+    if variable:
+        raise UsageError(f"{RELEASE_ROOT_VARIABLE}={variable} has no {assignment} folder "
+                         f"(run `grader release` first, or pass {override})")
+    looked = " or ".join(str(candidate) for candidate in candidates)
+    hint = f", set {RELEASE_ROOT_VARIABLE}" if kind == "release" else ""
+    raise UsageError(f"no {kind} folder for {assignment} in {looked} "
+                     f"(run `grader release` first{hint}, or pass {override})")
+
+
+def _named_in_metadata(path: Path) -> str | None:
+    """``metadata.grader.assignment`` of a notebook file; None when it cannot tell."""
+    try:
+        metadata = json.loads(path.read_bytes()).get("metadata", {})
+        name = metadata.get("grader", {}).get("assignment")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def default_assignment() -> str:
+    """The only installed kit, else the flagship one."""
+    kits = available()
+    return kits[0] if len(kits) == 1 else DEFAULT_ASSIGNMENT
+
+
+def assignment_of(submissions: Sequence[Submission], override: str = "--release") -> str:
+    """The installed assignment kit the submissions belong to (see the module)."""
+    kits = available()
+    named = [name for name in nbgrader_assignments(submissions) if name in kits]
+    if not named:
+        first = next((s.path for s in submissions if not s.missing), None)
+        name = _named_in_metadata(first) if first is not None else None
+        named = [name] if name in kits else []
+    if len(named) > 1:
+        raise UsageError(f"the submissions belong to {len(named)} assignments "
+                         f"({', '.join(named)}): pass {override} to grade one")
+    return named[0] if named else default_assignment()
