@@ -16,7 +16,8 @@ from pathlib import PurePath
 from grader.reports._common import clean_text
 from grader.reports.failures import (FailureGroup, explanation, score_text, shown_groups)
 from grader.reports.templating import render
-from grader.results import EXERCISE_STATUSES, GRADED, PASSED, ExerciseResult, SubmissionResult
+from grader.results import (EXERCISE_STATUSES, GRADED, MISSING, PASSED, ExerciseResult,
+                            SubmissionResult)
 
 TAMPER_NOTE = ("These cells differ from the released notebook although they are locked. "
                "This does not change your score; your instructor may look at them.")
@@ -44,6 +45,7 @@ class FeedbackView:
     score: str
     graded: bool
     reason: str  # why it was not graded
+    reason_heading: str
     exercises: tuple[ExerciseView, ...]
     cell_errors: tuple[str, ...]
     substitutions: tuple[str, ...]
@@ -78,6 +80,8 @@ def feedback_view(submission: SubmissionResult, assignment_title: str,
         score=score_text(submission.score, submission.max_score),
         graded=submission.status == GRADED,
         reason="" if submission.status == GRADED else (submission.error or "unknown error"),
+        reason_heading=("Nothing was graded:" if submission.status == MISSING
+                        else "The notebook could not be graded:"),
         exercises=tuple(_exercise_view(number, exercise, reveal_expected)
                         for number, exercise in enumerate(submission.exercises, 1)),
         cell_errors=submission.cell_errors, substitutions=submission.substitutions,
@@ -112,7 +116,7 @@ def feedback_markdown(submission: SubmissionResult, assignment_title: str,
     lines = [f"# {md_inline(view.title)}", "", f"Notebook: {md_inline(view.file_name)}", "",
              f"**Total score: {view.score}**", ""]
     if not view.graded:
-        lines += ["The notebook could not be graded:", "", md_fenced(view.reason), ""]
+        lines += [view.reason_heading, "", md_fenced(view.reason), ""]
     if view.exercises:
         lines += ["| Exercise | Status | Score |", "| --- | --- | ---: |"]
         lines += [f"| {md_inline(e.name)} | {md_inline(e.status)} | {e.score} |"
