@@ -178,11 +178,16 @@ def sample(folder: Path, release_dir: Path | None, solutions_dir: Path | None) -
 @click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "namespaces", "rlimits"]),
               default=None, help="How to confine student code: namespaces where possible "
               "(auto, the default; or $GRADER_SANDBOX), required, or resource limits only.")
+@click.option("--reveal-expected", is_flag=True,
+              help="Show students the expected values of failed hidden checks in their "
+                   "feedback and Gradescope results (default: only what kind of problem it "
+                   "was; grades.json always keeps them).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs: int,
           dask_address: str | None, fresh: bool, timeout: float, memory_mb: int,
           no_isolation: bool, all_or_nothing: bool, fail_under: float | None,
-          gradescope: Path | None, sandbox_mode: str | None, quiet: bool) -> None:
+          gradescope: Path | None, sandbox_mode: str | None, reveal_expected: bool,
+          quiet: bool) -> None:
     """Grade submitted notebooks (files, folders or an nbgrader course tree).
 
     Each result is kept in OUT/.grader-journal.jsonl as soon as it exists; running
@@ -287,7 +292,8 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     from grader.results import NOT_GRADED
 
     batch = finish(context, results, isolation)
-    write_reports(batch, out_dir, context.assignment.title, gradescope)
+    write_reports(batch, out_dir, context.assignment.title, gradescope,
+                  reveal_expected=reveal_expected)
     if not quiet:
         click.echo(summary_text(batch))
         click.echo(f"reports in {out_dir}/")

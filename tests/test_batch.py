@@ -420,7 +420,7 @@ def test_weak_sandbox_is_announced_once_and_recorded(batch_dir, tmp_path):
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == ["warning: submissions are not fully isolated: "
-                        "rlimits only: forced by Sandbox(mode='rlimits')"]
+                        "rlimits only: asked for with the sandbox mode 'rlimits' (--sandbox rlimits)"]
     data = json.loads((out / "grades.json").read_text())
     assert data["environment"]["sandbox"].startswith("rlimits only")
     assert data["submissions"][0]["score"] == 100
