@@ -1,7 +1,8 @@
 """Report formats of a grading run, each a pure function of the results, and ``write_reports``.
 
 ``grades.csv`` for gradebooks, ``grades.json`` as the full record, ``junit.xml``
-for CI dashboards, one feedback page per student (HTML and Markdown), and
+for CI dashboards, one feedback page per student (HTML and Markdown), the class
+report ``index.html`` for the instructor, and
 Gradescope's ``results.json`` when grading runs inside Gradescope.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from grader import atomic
+from grader.reports.class_report import class_report_html
 from grader.reports.csv_report import grades_csv, iter_grades_csv
 from grader.reports.feedback import feedback_html, feedback_markdown
 from grader.reports.gradescope import gradescope_results
@@ -21,7 +23,8 @@ from grader.reports.junit import iter_junit_xml, junit_xml
 from grader.reports.summary import summary_text
 from grader.results import BatchResult, SubmissionResult
 
-__all__ = ["GRADES_SCHEMA", "PAGES_MANIFEST", "feedback_file_stems", "feedback_html",
+__all__ = ["CLASS_REPORT", "GRADES_SCHEMA", "PAGES_MANIFEST", "class_report_html",
+           "feedback_file_stems", "feedback_html",
            "feedback_markdown", "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
            "iter_grades_json", "iter_junit_xml", "junit_xml", "safe_file_stem",
            "summary_text", "write_reports"]
@@ -79,6 +82,7 @@ def _encode(text: str) -> bytes:
 
 
 PAGES_MANIFEST = ".grader-feedback-pages"  # in the output folder: the pages written last
+CLASS_REPORT = "index.html"  # in the output folder: the page for the instructor
 _PAGE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:html|md)")
 
 
@@ -103,9 +107,9 @@ def _forget_stale_pages(out_dir: Path, earlier: set[str], pages: list[str]) -> P
     return manifest
 
 
-def _write_text(path: Path, chunks: Iterable[str]) -> None:
+def _write_text(path: Path, chunks: Iterable[str], durable: bool = True) -> None:
     """Stream ``chunks`` into ``path`` atomically, encoded as ``_encode`` would."""
-    with atomic.open_write(path, text=True, errors="replace") as handle:
+    with atomic.open_write(path, text=True, errors="replace", durable=durable) as handle:
         handle.writelines(chunks)
 
 
@@ -136,7 +140,8 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
         written.append(out_dir / name)
     earlier_pages = _pages_of_last_run(out_dir)
     pages = []
-    for submission, stem in zip(batch.submissions, feedback_file_stems(batch.submissions)):
+    stems = feedback_file_stems(batch.submissions)
+    for submission, stem in zip(batch.submissions, stems):
         for suffix, page in ((".html", feedback_html), (".md", feedback_markdown)):
             path = out_dir / "feedback" / f"{stem}{suffix}"
             # one page per student, remade from the grades by any rerun: not fsynced
@@ -144,6 +149,10 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
             pages.append(path.name)
             written.append(path)
     written.append(_forget_stale_pages(out_dir, earlier_pages, pages))
+    # the class report links the pages above; remade from the grades by any rerun: not fsynced
+    _write_text(out_dir / CLASS_REPORT, class_report_html(batch, assignment_title, stems),
+                durable=False)
+    written.append(out_dir / CLASS_REPORT)
     if gradescope is not None:
         atomic.write_bytes(Path(gradescope), _encode(gradescope_results(batch.submissions[0])))
         written.append(Path(gradescope))

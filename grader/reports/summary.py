@@ -1,10 +1,9 @@
 """A plain-text summary of a batch, for the terminal after a grading run."""
 from __future__ import annotations
 
-import statistics
-
-from grader.reports._common import exercise_names, fmt_number
-from grader.results import GRADED, MISSING, NOT_GRADED, PASSED, BatchResult
+from grader.reports._common import fmt_number
+from grader.reports.stats import BatchStats
+from grader.results import GRADED, NOT_GRADED, PASSED, BatchResult
 
 
 def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
@@ -59,32 +58,22 @@ def summary_text(batch: BatchResult) -> str:
     """Counts, mean and median total (unreadable submissions count as 0, as in the gradebook;
     those the grader failed on have no score), and per exercise the pass rate and mean
     points over the graded submissions."""
-    graded = [s for s in batch.submissions if s.status == GRADED]
-    failed_on = sum(s.status == NOT_GRADED for s in batch.submissions)
-    missing = sum(s.status == MISSING for s in batch.submissions)  # no notebook at all
-    totals = [s.score if s.status == GRADED else 0.0 for s in batch.submissions
-              if s.status != NOT_GRADED]
+    stats = BatchStats.of(batch.submissions, batch.exercises)
     lines = [f"Assignment: {_printable(batch.assignment)}",
-             f"Submissions: {len(batch.submissions)} ({len(graded)} graded, "
-             f"{len(batch.submissions) - len(graded) - failed_on - missing} unreadable"
-             + (f", {missing} missing" if missing else "")
-             + (f", {failed_on} not graded: a fault of the grader)" if failed_on else ")")]
-    if totals:
-        lines.append(f"Score: mean {fmt_number(statistics.fmean(totals))}, "
-                     f"median {fmt_number(statistics.median(totals))} "
+             f"Submissions: {stats.submissions} ({stats.graded} graded, "
+             f"{stats.unreadable} unreadable"
+             + (f", {stats.missing} missing" if stats.missing else "")  # no notebook at all
+             + (f", {stats.not_graded} not graded: a fault of the grader)"
+                if stats.not_graded else ")")]
+    if stats.totals:
+        lines.append(f"Score: mean {fmt_number(stats.mean)}, median {fmt_number(stats.median)} "
                      f"(of {fmt_number(batch.max_score)})")
-    names = exercise_names(batch)
-    if graded and names:  # the students' rows follow even when none is
+    if stats.graded and stats.exercises:  # the students' rows follow even when none is
         rows = [("exercise", "pass rate", "mean points", "max")]
-        for name in names:
-            results = [e for s in graded for e in s.exercises if e.name == name]
-            passed = sum(e.status == PASSED for e in results)
-            # a graded submission lacking the exercise counts as not passed, 0 points
-            points = sum(e.score for e in results) / len(graded)
-            maximum = max((e.max_score for e in results), default=0.0)
-            rows.append((_printable(name),
-                         f"{100 * passed / len(graded):.0f}% ({passed}/{len(graded)})",
-                         fmt_number(points), fmt_number(maximum)))
+        for name, tally in stats.exercises.items():
+            rows.append((_printable(name), f"{100 * tally.passed / stats.graded:.0f}% "
+                         f"({tally.passed}/{stats.graded})",
+                         fmt_number(stats.mean_points(name)), fmt_number(tally.max_score)))
         lines += ["", *_table(rows, right={1, 2, 3})]
     tampered = [s for s in batch.submissions if s.tampered]
     if tampered:
