@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from grader import wire
-from grader.compare import compare, compare_outputs
+from grader.compare import Problem, compare, output_problems
 from grader.results import CheckResult
 from grader.sandbox_messages import CallBatch, timed_out
 
@@ -196,6 +196,23 @@ def _discount_example_only(exercise: ExercisePlan, results: list[CheckResult]
             for r in results]
 
 
+_SEED_HINT = Problem(*["Seed numpy's generator inside the function, as the notebook shows, "
+                       "so the result does not depend on earlier random calls."] * 2)
+
+
+def _same(message: str) -> Problem:
+    return Problem(message, message)
+
+
+def _judged(check: Check, problems: list[Problem]) -> CheckResult:
+    """A case's verdict; a hidden case's student message leaves its expected values out
+    (the notebook's example is public: its message is shown whole)."""
+    message = "\n".join(p.message for p in problems)
+    hidden = "\n".join(p.hidden for p in problems)
+    return CheckResult(check.name, not problems, message,
+                       None if check.example or hidden == message else hidden)
+
+
 @dataclass(frozen=True)
 class ExerciseRun:
     """What running one exercise's checks produced, before scoring."""
@@ -236,7 +253,7 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
             results.append(CheckResult(check.name, False,
                                        f"{exercise.name} {_failure(outcome, limit)}"))
             continue  # after a timeout or a crash, the sandbox made no further call
-        problems = [] if outcome.value_matches else compare_outputs(
+        problems = [] if outcome.value_matches else output_problems(
             exercise.name, exercise.output_names, check.expected, outcome.value)
         changed = [] if outcome.args_match else [
             name for name, before, after in
@@ -244,17 +261,18 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
             if compare(name, before, after)]
         mutated += changed
         if problems and check.global_seed is not None:
-            problems.append("Seed numpy's generator inside the function, as the notebook shows,"
-                            " so the result does not depend on earlier random calls.")
+            problems.append(_SEED_HINT)
         if problems and changed:
-            problems.append(f"It also changed {', '.join(f'`{n}`' for n in changed)} in place.")
-        results.append(CheckResult(check.name, not problems, "\n".join(problems)))
+            problems.append(_same(f"It also changed {', '.join(f'`{n}`' for n in changed)} "
+                                  "in place."))
+        results.append(_judged(check, problems))
     results = _discount_example_only(exercise, results)
     if any(result.passed for result in results):
         # judged only when some output was right: for a wrong function it adds nothing
         changed = sorted(set(mutated), key=exercise.arg_names.index)
         results.append(CheckResult(
             ARGS_UNCHANGED, not changed,
-            "" if not changed else f"{exercise.name} changed its argument(s) "
+            "" if not changed else f"{exercise.name} changed its "
+            f"{'argument' if len(changed) == 1 else 'arguments'} "
             f"{', '.join(f'`{n}`' for n in changed)} in place; work on a copy instead."))
     return ExerciseRun(tuple(results), tuple(statuses), error)

@@ -114,7 +114,8 @@ def _write_text(path: Path, chunks: Iterable[str], durable: bool = True) -> None
 
 
 def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
-                  gradescope: Path | None = None) -> list[Path]:
+                  gradescope: Path | None = None, *, reveal_expected: bool = False
+                  ) -> list[Path]:
     """Write every report under ``out_dir``, each file atomically; return the paths written.
 
     Each file is written as soon as it is produced, and the big ones chunk by chunk,
@@ -125,6 +126,10 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
     Feedback pages this function wrote for an earlier batch in ``out_dir`` and not for
     this one (a submission withdrawn, a student renamed) are deleted, so that
     ``feedback/`` matches ``grades.csv``; other files there are never touched.
+
+    Student-facing files (feedback pages, Gradescope's results) show what kind of problem
+    a failed hidden check found, never its expected values, unless ``reveal_expected``;
+    ``grades.json`` keeps everything for the instructor.
 
     ``gradescope`` is where Gradescope's ``results.json`` goes (e.g.
     ``/autograder/results/results.json``); it needs a batch of exactly one submission.
@@ -145,7 +150,8 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
         for suffix, page in ((".html", feedback_html), (".md", feedback_markdown)):
             path = out_dir / "feedback" / f"{stem}{suffix}"
             # one page per student, remade from the grades by any rerun: not fsynced
-            atomic.write_bytes(path, _encode(page(submission, assignment_title)), durable=False)
+            text = page(submission, assignment_title, reveal_expected)
+            atomic.write_bytes(path, _encode(text), durable=False)
             pages.append(path.name)
             written.append(path)
     written.append(_forget_stale_pages(out_dir, earlier_pages, pages))
@@ -154,6 +160,7 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
                 durable=False)
     written.append(out_dir / CLASS_REPORT)
     if gradescope is not None:
-        atomic.write_bytes(Path(gradescope), _encode(gradescope_results(batch.submissions[0])))
+        atomic.write_bytes(Path(gradescope), _encode(gradescope_results(
+            batch.submissions[0], reveal_expected=reveal_expected)))
         written.append(Path(gradescope))
     return list(dict.fromkeys(written))  # once each, even if gradescope is one of the others
