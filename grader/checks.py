@@ -60,6 +60,9 @@ class ExercisePlan:
     encodings: tuple[tuple[bytes, bytes], ...]  # per check: expected value, arguments
     # the reference's slowest check, as timed when the plan was made (this machine, this run)
     reference_seconds: float = 0.0
+    # whether changing an argument in place costs points (a kit may tolerate it where a
+    # version of its course told students to do so)
+    checks_arguments: bool = True
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
         answers = _sealed_answers(kit, name, checks) if dependencies else None
         plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks), dependencies,
                                    reseeds, CallBatch(name, calls, dependencies, answers),
-                                   CallBatch(name, calls), encodings, slowest)
+                                   CallBatch(name, calls), encodings, slowest,
+                                   name not in getattr(kit, "ARGUMENTS_MAY_CHANGE", ()))
     return plans
 
 
@@ -255,7 +259,7 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
             continue  # after a timeout or a crash, the sandbox made no further call
         problems = [] if outcome.value_matches else output_problems(
             exercise.name, exercise.output_names, check.expected, outcome.value)
-        changed = [] if outcome.args_match else [
+        changed = [] if outcome.args_match or not exercise.checks_arguments else [
             name for name, before, after in
             zip(exercise.arg_names, check.args, outcome.args_after or ())
             if compare(name, before, after)]

@@ -30,6 +30,10 @@ DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "linear_activation_backward": ("linear_backward",),
     "L_model_backward": ("linear_activation_backward", "linear_backward"),
 }
+# exercises whose arguments may be changed in place without losing points: older
+# versions of the course had update_parameters write into the caller's dict (the current
+# one copies it first), and a student must never lose points for the course's own code
+ARGUMENTS_MAY_CHANGE = ("update_parameters",)
 # functions whose result must not depend on numpy's global random state before the call
 RESEEDING = ("initialize_parameters", "initialize_parameters_deep")
 # module names older releases of the course used for the helper modules
