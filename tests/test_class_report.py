@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from grader.cli import cli
 from grader.reports import CLASS_REPORT, class_report_html, feedback_file_stems, write_reports
-from grader.reports._common import fmt_number
+from grader.reports._common import fmt_points
 from grader.reports.class_report import MESSAGE_WIDTH, shorten
 from grader.results import (BatchResult, CheckResult, Environment, ExerciseResult,
                             SubmissionResult, batch_from_dict)
@@ -200,8 +200,8 @@ def test_counts_mean_and_median_follow_the_summarys_rule(batch, tmp_path):
     assert (page.ids["count-graded"], page.ids["count-unreadable"],
             page.ids["count-not-graded"]) == ("7", "1", "1")
     totals = [10.0, 4.0, 7.0, 4.0, 0.0, 0.0, 4.0, 10.0]  # erin 0, fred left out
-    assert page.ids["mean"] == fmt_number(statistics.fmean(totals)) == "4.875"
-    assert page.ids["median"] == fmt_number(statistics.median(totals)) == "4"
+    assert page.ids["mean"] == fmt_points(statistics.fmean(totals)) == "4.9"
+    assert page.ids["median"] == fmt_points(statistics.median(totals)) == "4"
     assert page.ids["count-tampered"] == "1"
     assert "DNN &lt;Step&gt; by Step" in (tmp_path / "out" / CLASS_REPORT).read_text()
 
@@ -374,8 +374,8 @@ def test_a_real_run_writes_a_page_that_matches_grades_json(graded_out):
     totals = [s.score if s.status == "graded" else 0.0 for s in batch.submissions]
     assert page.ids["count-submissions"] == str(len(batch.submissions)) == "4"
     assert (page.ids["count-graded"], page.ids["count-unreadable"]) == ("3", "1")
-    assert page.ids["mean"] == fmt_number(statistics.fmean(totals))
-    assert page.ids["median"] == fmt_number(statistics.median(totals))
+    assert page.ids["mean"] == fmt_points(statistics.fmean(totals))
+    assert page.ids["median"] == fmt_points(statistics.median(totals))
     rows = student_rows(page)
     assert [row[0]["text"] for row in rows] == [s.student for s in batch.submissions]
     assert [row[1]["text"] for row in rows] == [f"{s.score:.1f}" for s in batch.submissions]

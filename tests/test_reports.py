@@ -346,13 +346,13 @@ def test_summary_numbers(batch):
     assert "Submissions: 4 (3 graded, 1 unreadable)" in text
     totals = [10, 1, 2 + 2 + 8 / 3 + 1, 0]
     assert statistics.median(totals) == pytest.approx(13 / 3)
-    assert "mean 4.6667, median 4.3333 (of 10)" in text
+    assert "mean 4.7, median 4.3 (of 10)" in text  # rounded for people
     rows = {cells[0]: cells[1:] for line in text.splitlines()
             if len(cells := re.split(r"\s{2,}", line.strip())) == 4}
-    assert rows["init"] == ["67% (2/3)", "1.6667", "2"]
-    assert rows["forward"] == ["33% (1/3)", "1.6667", "3"]
-    assert rows["backward"] == ["33% (1/3)", "2.2222", "4"]
-    assert rows["update"] == ["67% (2/3)", "0.6667", "1"]
+    assert rows["init"] == ["67% (2/3)", "1.7", "2"]
+    assert rows["forward"] == ["33% (1/3)", "1.7", "3"]
+    assert rows["backward"] == ["33% (1/3)", "2.2", "4"]
+    assert rows["update"] == ["67% (2/3)", "0.7", "1"]
     table = [line for line in text.splitlines() if "%" in line or "pass rate" in line]
     assert len({line.index("%") for line in table if "%" in line}) == 1  # aligned
 
@@ -364,7 +364,7 @@ def test_a_submission_the_grader_failed_on_has_no_score_anywhere(batch):
                       batch.submissions + (fault,))
     text = summary_text(odd)
     assert "Submissions: 5 (3 graded, 1 unreadable, 1 not graded: a fault of the grader)" in text
-    assert "mean 4.6667, median 4.3333 (of 10)" in text  # as without zoe: no 0 counted
+    assert "mean 4.7, median 4.3 (of 10)" in text  # rounded for people  # as without zoe: no 0 counted
     zoe = list(csv.DictReader(io.StringIO(grades_csv(odd))))[-1]
     assert (zoe["student"], zoe["score"], zoe["max_score"], zoe["init"]) == ("zoe", "", "10", "")
     import jsonschema

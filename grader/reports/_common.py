@@ -10,6 +10,14 @@ from grader.results import PASSED, BatchResult, ExerciseResult, GRADED
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+def fmt_points(value: float) -> str:
+    """A score for people: one decimal, none when whole (95.4545 -> '95.5', 10.0 -> '10').
+    Files read by programs (grades.csv, junit.xml) keep :func:`fmt_number`'s four."""
+    text = f"{value:.1f}"
+    text = text[:-2] if text.endswith(".0") else text
+    return "0" if text == "-0" else text
+
+
 def fmt_number(value: float) -> str:
     """At most 4 decimals and no trailing zeros, so 6.666666 -> '6.6667' and 10.0 -> '10'."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from grader.reports import templating
-from grader.reports._common import clean_text, fmt_number
+from grader.reports._common import clean_text, fmt_points
 from grader.reports.stats import BatchStats
 from grader.results import (EXERCISE_STATUSES, GRADED, NOT_GRADED, PASSED, BatchResult,
                             ExerciseResult, SUBMISSION_STATUSES, SubmissionResult)
@@ -180,9 +180,9 @@ def class_report_html(batch: BatchResult, assignment_title: str,
     template = _environment().get_template("class_report.html.j2")
     yield from template.generate(
         title=assignment_title, assignment=batch.assignment, stats=stats, tampered=tampered,
-        max_score=fmt_number(batch.max_score),
-        mean=fmt_number(stats.mean) if stats.mean is not None else "\u2013",
-        median=fmt_number(stats.median) if stats.median is not None else "\u2013",
+        max_score=fmt_points(batch.max_score),
+        mean=fmt_points(stats.mean) if stats.mean is not None else "\u2013",
+        median=fmt_points(stats.median) if stats.median is not None else "\u2013",
         histogram=histogram, pass_rates=pass_rates, names=names,
         rates={n: f"{100 * stats.pass_rate(n):.0f}%" for n in names},
         problems=_common_problems(names, tallies), marks=MARKS,

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grader.reports._common import fmt_points
 from grader.results import ERROR, MISSING, PASSED, TIMEOUT, ExerciseResult
 
 NAMES_LISTED = 3  # check names spelled out in a group's heading
-
-
-def fmt_points(value: float) -> str:
-    """A score for people: one decimal, none when whole (95.4545 -> '95.5', 10.0 -> '10')."""
-    text = f"{value:.1f}"
-    text = text[:-2] if text.endswith(".0") else text
-    return "0" if text == "-0" else text
 
 
 def score_text(score: float, max_score: float) -> str:

@@ -1,7 +1,7 @@
 """A plain-text summary of a batch, for the terminal after a grading run."""
 from __future__ import annotations
 
-from grader.reports._common import fmt_number
+from grader.reports._common import fmt_points
 from grader.reports.stats import BatchStats
 from grader.results import GRADED, NOT_GRADED, PASSED, BatchResult
 
@@ -49,7 +49,7 @@ def _student_rows(batch: BatchResult) -> list[str]:
             statuses = sorted({e.status for e in submission.exercises if e.status != PASSED})
             count = sum(e.status != PASSED for e in submission.exercises)
             problems = f"{count} exercises ({', '.join(statuses)})"
-        rows.append((_printable(submission.student), fmt_number(submission.score),
+        rows.append((_printable(submission.student), fmt_points(submission.score),
                      _printable(problems) or "-"))
     return _table(rows, right={1})
 
@@ -66,14 +66,14 @@ def summary_text(batch: BatchResult) -> str:
              + (f", {stats.not_graded} not graded: a fault of the grader)"
                 if stats.not_graded else ")")]
     if stats.totals:
-        lines.append(f"Score: mean {fmt_number(stats.mean)}, median {fmt_number(stats.median)} "
-                     f"(of {fmt_number(batch.max_score)})")
+        lines.append(f"Score: mean {fmt_points(stats.mean)}, median {fmt_points(stats.median)} "
+                     f"(of {fmt_points(batch.max_score)})")
     if stats.graded and stats.exercises:  # the students' rows follow even when none is
         rows = [("exercise", "pass rate", "mean points", "max")]
         for name, tally in stats.exercises.items():
             rows.append((_printable(name), f"{100 * tally.passed / stats.graded:.0f}% "
                          f"({tally.passed}/{stats.graded})",
-                         fmt_number(stats.mean_points(name)), fmt_number(tally.max_score)))
+                         fmt_points(stats.mean_points(name)), fmt_points(tally.max_score)))
         lines += ["", *_table(rows, right={1, 2, 3})]
     tampered = [s for s in batch.submissions if s.tampered]
     if tampered:
