@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from grader.results import PASSED, BatchResult, ExerciseResult, GRADED
+from grader.results import BatchResult, GRADED
 
 # Everything XML 1.0 forbids (C0 controls except tab/newline/CR, lone surrogates, U+FFFE/F).
 # Student output can contain any of these; one of them makes a whole XML report unparsable.
@@ -42,16 +42,3 @@ def exercise_names(batch: BatchResult) -> list[str]:
         for exercise in submission.exercises:
             names.setdefault(exercise.name, None)
     return list(names)
-
-
-def problem_text(exercise: ExerciseResult) -> str:
-    """What went wrong in one exercise, as plain text: failed checks' messages, then the error."""
-    if exercise.status == PASSED:
-        return ""
-    parts = [f"{check.name}: {check.message}" if check.message else check.name
-             for check in exercise.checks if not check.passed]
-    if exercise.error:
-        parts.append(exercise.error)
-    if not parts:
-        parts.append(f"status: {exercise.status}")
-    return "\n\n".join(parts)
