@@ -34,7 +34,7 @@ class FailureGroup:
         count = len(self.checks)
         if self.all_checks:
             return f"All {count} checks failed the same way"
-        shown = ", ".join(self.checks[:NAMES_LISTED])
+        shown = "; ".join(self.checks[:NAMES_LISTED])  # names hold commas
         more = f" and {count - NAMES_LISTED} more" if count > NAMES_LISTED else ""
         return f"{count} checks failed the same way ({shown}{more})"
 
