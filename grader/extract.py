@@ -85,27 +85,33 @@ _DEFINITION = re.compile(r"^def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 NAME_CHARS = 60
 
 
+@functools.lru_cache(maxsize=4096)
 def defined_functions(source: str) -> tuple[str, ...]:
     """Names of the functions a cell defines at its top level (by text: the cell may not
     even compile, and that is exactly when a student needs to be told which one it was)."""
     return tuple(_DEFINITION.findall(source))
 
 
+@functools.lru_cache(maxsize=4096)
+def _last_heading(text: str) -> str | None:
+    found = _HEADING.findall(text) if "#" in text else None
+    return " ".join(found[-1].split()) if found else None
+
+
 def cell_names(notebook: dict, exercises: tuple[str, ...] = ()) -> dict[int, str]:
     """How a student finds each code cell (keyed by its position among all cells): the
-    graded function it defines, or else the heading of the section it sits in."""
+    graded function it defines, or else the heading of the section it sits in.
+
+    Per distinct cell text the work is done once per process: most cells are the same
+    in every submission of a batch."""
     names: dict[int, str] = {}
     heading = ""
     for index, cell in enumerate(notebook.get("cells", [])):
-        text = _cell_text(cell)
-        if cell.get("cell_type") == "markdown":
-            found = _HEADING.findall(text)
-            if found:
-                heading = " ".join(found[-1].split())
-            continue
-        if cell.get("cell_type") != "code":
-            continue
-        graded = [name for name in defined_functions(text) if name in exercises]
-        name = graded[0] if graded and graded[0] not in heading else heading
-        names[index] = name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+        kind = cell.get("cell_type")
+        if kind == "markdown":
+            heading = _last_heading(_cell_text(cell)) or heading
+        elif kind == "code":
+            graded = [n for n in defined_functions(_cell_text(cell)) if n in exercises]
+            name = graded[0] if graded and graded[0] not in heading else heading
+            names[index] = name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
     return names
