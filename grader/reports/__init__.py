@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from grader import atomic
-from grader.reports.class_report import class_report_html
+from grader.reports import background
+from grader.reports.class_report import chart_data, class_report_html, draw_charts
 from grader.reports.csv_report import grades_csv, iter_grades_csv
 from grader.reports.feedback import feedback_html, feedback_markdown
 from grader.reports.gradescope import gradescope_results
@@ -23,7 +24,7 @@ from grader.reports.junit import iter_junit_xml, junit_xml
 from grader.reports.summary import summary_text
 from grader.results import BatchResult, SubmissionResult
 
-__all__ = ["CLASS_REPORT", "GRADES_SCHEMA", "PAGES_MANIFEST", "class_report_html",
+__all__ = ["CLASS_REPORT", "GRADES_SCHEMA", "PAGES_MANIFEST", "RESERVED_STEMS", "class_report_html",
            "feedback_file_stems", "feedback_html",
            "feedback_markdown", "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
            "iter_grades_json", "iter_junit_xml", "junit_xml", "safe_file_stem",
@@ -44,36 +45,49 @@ def _digest(submission: SubmissionResult) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
-def feedback_file_stems(submissions: Sequence[SubmissionResult]) -> list[str]:
-    """One unique file stem per submission, in order.
+# the kit's own files in the output folder, and names a web server or a file browser
+# gives a meaning: a student's page never takes one (compared case-insensitively)
+RESERVED_STEMS = frozenset({"index", "grades", "junit", "results", ".grader-feedback-pages",
+                            ".grader-journal"})
 
-    Names are compared case-insensitively (macOS and Windows file systems). Within a
-    clash, a student whose id is already safe keeps it; the others get a suffix
-    hashed from (student, submission), so a name depends only on who clashes with
-    it, never on the order of the batch.
+
+def feedback_file_stems(submissions: Sequence[SubmissionResult]) -> list[str]:
+    """One unique file stem per submission, in order, unambiguous case-insensitively.
+
+    Names are compared case-insensitively (macOS and Windows file systems). A student
+    keeps the plain stem only when no other stem equals it case-insensitively, or when
+    among those clashing it is the only one whose id is the stem itself (``a_b`` beside
+    ``a b``); ids differing only by case (``Alice``, ``alice``) all lose it, so none opens
+    in place of the other. The others get a suffix hashed from their own (student,
+    submission), and no page takes a name in ``RESERVED_STEMS``: a name depends only on
+    who clashes with it, never on the order of the batch.
     """
     stems = [safe_file_stem(s.student) for s in submissions]
+    plain = [True] * len(stems)
     groups: dict[str, list[int]] = defaultdict(list)
     for index, stem in enumerate(stems):
         groups[stem.casefold()].append(index)
-    for members in groups.values():
-        if len(members) == 1:
-            continue
-        exact = sorted((submissions[i].student, submissions[i].submission, i)
-                       for i in members if submissions[i].student == stems[i])
-        keeper = exact[0][2] if exact else None
+    for key, members in groups.items():
+        exact = [i for i in members if submissions[i].student == stems[i]]
+        keeper = (None if key in RESERVED_STEMS else members[0] if len(members) == 1
+                  else exact[0] if len(exact) == 1 else None)
         for i in members:
-            if i != keeper:
-                stems[i] = f"{stems[i]}-{_digest(submissions[i])}"
+            plain[i] = i == keeper
+    names = [stem if plain[i] else f"{stem}-{_digest(submissions[i])}"
+             for i, stem in enumerate(stems)]
+    suffixed = {name.casefold() for i, name in enumerate(names) if not plain[i]}
+    for index, name in enumerate(names):  # a plain id that looks like another's suffixed name
+        if plain[index] and name.casefold() in suffixed:
+            names[index] = f"{name}-{_digest(submissions[index])}"
     seen: set[str] = set()
-    for index, stem in enumerate(stems):  # a suffixed name could still meet a plain one
+    for index, stem in enumerate(names):  # only a clash of the hashes themselves is left
         candidate, n = stem, 1
         while candidate.casefold() in seen:
             n += 1
             candidate = f"{stem}-{n}"
-        stems[index] = candidate
+        names[index] = candidate
         seen.add(candidate.casefold())
-    return stems
+    return names
 
 
 def _encode(text: str) -> bytes:
@@ -139,10 +153,40 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
                          f"{len(batch.submissions)}")
     out_dir = Path(out_dir)
     written: list[Path] = []
+    # drawn meanwhile in a child process (matplotlib: ~0.7 s), unless this is one
+    # student's Gradescope upload, where no instructor reads a class report
+    charts = None if gradescope is not None else background.Started(
+        draw_charts, chart_data(batch))
+    try:
+        _write_grade_files(batch, out_dir, written)
+        stems = _write_feedback(batch, out_dir, assignment_title, reveal_expected, written)
+    except BaseException:
+        if charts is not None:
+            charts.cancel()
+        raise
+    if charts is not None:
+        drawn = charts.result()
+        # the class report links the pages above; remade from the grades by any rerun
+        _write_text(out_dir / CLASS_REPORT, class_report_html(batch, assignment_title, stems,
+                                                              drawn), durable=False)
+        written.append(out_dir / CLASS_REPORT)
+    if gradescope is not None:
+        atomic.write_bytes(Path(gradescope), _encode(gradescope_results(
+            batch.submissions[0], reveal_expected=reveal_expected)))
+        written.append(Path(gradescope))
+    return list(dict.fromkeys(written))  # once each, even if gradescope is one of the others
+
+
+def _write_grade_files(batch: BatchResult, out_dir: Path, written: list[Path]) -> None:
     for name, chunks in (("grades.csv", iter_grades_csv), ("grades.json", iter_grades_json),
                          ("junit.xml", iter_junit_xml)):
         _write_text(out_dir / name, chunks(batch))
         written.append(out_dir / name)
+
+
+def _write_feedback(batch: BatchResult, out_dir: Path, assignment_title: str,
+                    reveal_expected: bool, written: list[Path]) -> list[str]:
+    """Every student's pages; the stems they were written under."""
     earlier_pages = _pages_of_last_run(out_dir)
     pages = []
     stems = feedback_file_stems(batch.submissions)
@@ -155,12 +199,4 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
             pages.append(path.name)
             written.append(path)
     written.append(_forget_stale_pages(out_dir, earlier_pages, pages))
-    # the class report links the pages above; remade from the grades by any rerun: not fsynced
-    _write_text(out_dir / CLASS_REPORT, class_report_html(batch, assignment_title, stems),
-                durable=False)
-    written.append(out_dir / CLASS_REPORT)
-    if gradescope is not None:
-        atomic.write_bytes(Path(gradescope), _encode(gradescope_results(
-            batch.submissions[0], reveal_expected=reveal_expected)))
-        written.append(Path(gradescope))
-    return list(dict.fromkeys(written))  # once each, even if gradescope is one of the others
+    return stems

@@ -162,21 +162,38 @@ def _environment() -> jinja2.Environment:
     return templating.environment().overlay(finalize=_finalize)
 
 
-def class_report_html(batch: BatchResult, assignment_title: str,
-                      stems: Sequence[str]) -> Iterator[str]:
-    """The page as chunks of text. ``stems``: the feedback pages' file stems, one per
-    submission in order (``grader.reports.feedback_file_stems``), so links match the pages."""
+def chart_data(batch: BatchResult) -> dict[str, Any]:
+    """What the charts show, as plain data (it may cross to another process)."""
+    stats = BatchStats.of(batch.submissions, batch.exercises)
+    names = list(stats.exercises)
+    return {"totals": list(stats.totals), "max_score": batch.max_score, "names": names,
+            "rates": [stats.pass_rate(n) for n in names] if stats.graded else []}
+
+
+def draw_charts(data: dict[str, Any]) -> list[str]:
+    """The histogram of totals and the pass-rate bars, as SVG data URIs ('' when empty)."""
     from grader.reports import charts
 
+    histogram = (charts.histogram_svg(data["totals"], data["max_score"])
+                 if data["totals"] else "")
+    rates = (charts.pass_rate_svg(data["names"], data["rates"])
+             if data["rates"] and data["names"] else "")
+    return [histogram, rates]
+
+
+def class_report_html(batch: BatchResult, assignment_title: str,
+                      stems: Sequence[str], drawn: Sequence[str] | None = None
+                      ) -> Iterator[str]:
+    """The page as chunks of text. ``stems``: the feedback pages' file stems, one per
+    submission in order (``grader.reports.feedback_file_stems``), so links match the pages;
+    ``drawn``: the charts, if already drawn (``draw_charts(chart_data(batch))``)."""
     stats, tallies, tampered = BatchStats.start(batch.exercises), {}, 0
     for submission in batch.submissions:  # the one pass over the batch for every aggregate
         stats.add(submission)
         _tally_problems(tallies, submission)
         tampered += bool(submission.tampered)
     names = list(stats.exercises)
-    histogram = charts.histogram_svg(stats.totals, batch.max_score) if stats.totals else ""
-    pass_rates = (charts.pass_rate_svg(names, [stats.pass_rate(n) for n in names])
-                  if stats.graded and names else "")
+    histogram, pass_rates = drawn if drawn is not None else draw_charts(chart_data(batch))
     template = _environment().get_template("class_report.html.j2")
     yield from template.generate(
         title=assignment_title, assignment=batch.assignment, stats=stats, tampered=tampered,
