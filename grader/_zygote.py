@@ -45,21 +45,25 @@ nproc_base = 0  # rlimits only, not root: tasks the user already runs
 def main(payload: dict) -> None:
     """Enter the namespaces if asked, load what every submission needs, serve the grader."""
     global isolation, child, box, nproc_base
+    # nothing of the payload may outlive its use: every child is forked from this process
+    # and can walk up into this frame (or the bootstrap's), and ``hide`` names the
+    # folders of every submission of the batch
+    sources, hide, mode = payload.pop("sources"), payload.pop("hide"), payload.pop("mode")
     control = socket.socket(fileno=payload["control_fd"])
-    isolation = _load("_sandbox_isolation", payload["sources"]["isolation"])
+    isolation = _load("_sandbox_isolation", sources.pop("isolation"))
     reason = payload.get("reason") or ""
-    if payload["mode"] != "rlimits":
+    if mode != "rlimits":
         try:
             box = isolation.enter()
         except isolation.Unavailable as exc:  # still the one process: go on without
             reason = str(exc)
-            if payload["mode"] == "namespaces":
+            if mode == "namespaces":
                 _fail(control, reason)
         except OSError as exc:  # pid 1 of half-made namespaces: the grader starts over
             _fail(control, f"cannot set up the namespaces ({isolation.describe(exc)})")
     os.umask(0o022)
     _hide(payload["blocked"])
-    _load("_sandbox_wire", payload["sources"]["wire"])
+    _load("_sandbox_wire", sources.pop("wire"))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's business
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -69,9 +73,10 @@ def main(payload: dict) -> None:
             importlib.import_module(name)
         except Exception:  # optional: a notebook that needs it will say so itself
             pass
+    payload.clear()
     if box is not None:
         try:
-            box.setup(payload["hide"], _python_folders())
+            box.setup(hide, _python_folders())
         except OSError as exc:
             _fail(control, f"cannot set up the namespaces ({isolation.describe(exc)})")
         sys.pycache_prefix = f"{box.root}/pycache"
@@ -82,7 +87,8 @@ def main(payload: dict) -> None:
         sys.pycache_prefix = tempfile.mkdtemp(prefix="grader-pycache-")
         if os.geteuid() != 0:
             nproc_base = _tasks_of(os.getuid())
-    child = _load("_sandbox_child", payload["sources"]["child"])
+    hide.clear()  # the mounts are made: no child may read which folders they cover
+    child = _load("_sandbox_child", sources.pop("child"))
     gc.collect()
     gc.freeze()  # fewer copy-on-write page faults in the children
     description = box.description if box is not None else f"rlimits only: {reason}"

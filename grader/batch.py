@@ -38,6 +38,7 @@ from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Enviro
 from grader.sandbox import Sandbox
 from grader.score import explain_missing, grade_submission, score_exercise
 from grader.submissions import Submission, content_hash, find_submissions
+from grader.terminal import printable
 
 if TYPE_CHECKING:
     from grader.resume import Journal
@@ -300,7 +301,8 @@ def grade(paths: Path | str | Iterable[Path | str], *, release_dir: Path | str |
     submissions = find_submissions(paths)
     for submission in submissions:
         if submission.warning:
-            warnings.warn(submission.warning, UserWarning, stacklevel=2)
+            # names files of students': no escape sequence reaches a terminal
+            warnings.warn(printable(submission.warning), UserWarning, stacklevel=2)
     options = hiding(options, submissions)
     release_dir = _release_argument(release_dir, submissions)
     notebooks = sum(not s.missing for s in submissions)

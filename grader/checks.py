@@ -236,6 +236,16 @@ def hung_in_notebook(exercise: ExercisePlan, limit: CallLimit) -> ExerciseRun:
     return run_exercise(exercise, lambda batch, callbacks, **_: [outcome], {}, limit)
 
 
+def _not_run(exercise: ExercisePlan, last: CallResult | None, ran: int) -> list[CheckResult]:
+    """The checks left after a call that ended the process or ran out of time (the
+    sandbox makes no further call), each failed: a share of only the checks that ran
+    would pay a function for exiting at the first case it cannot handle."""
+    why = ("ran out of time" if last is not None and last.status == "timeout" else
+           "ended the process")
+    return [CheckResult(check.name, False, f"{exercise.name} could not run on this case: "
+                        f"an earlier call {why}.") for check in exercise.checks[ran:]]
+
+
 def run_exercise(exercise: ExercisePlan, calls: Calls,
                  callbacks: Mapping[str, Callable[..., Any]],
                  limit: CallLimit | None = None) -> ExerciseRun:
@@ -247,7 +257,7 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
     error = ""
     batch = exercise.batch if callbacks else exercise.plain_batch
     bound = {} if limit is None else {"timeout": limit.seconds, "why": limit.why}
-    outcomes = calls(batch, callbacks, expected=exercise.encodings, **bound)
+    outcomes = list(calls(batch, callbacks, expected=exercise.encodings, **bound))
     for check, outcome in zip(exercise.checks, outcomes):
         statuses.append(outcome.status)
         if outcome.status == "missing":
@@ -270,6 +280,7 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
             problems.append(_same(f"It also changed {', '.join(f'`{n}`' for n in changed)} "
                                   "in place."))
         results.append(_judged(check, problems))
+    results += _not_run(exercise, outcomes[-1] if outcomes else None, len(results))
     results = _discount_example_only(exercise, results)
     if any(result.passed for result in results):
         # judged only when some output was right: for a wrong function it adds nothing

@@ -22,6 +22,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 from grader import __version__  # noqa: E402
 from grader.errors import (GraderError, NotGradedError, StaleReleaseError,  # noqa: E402
                            UsageError)
+from grader.terminal import printable  # noqa: E402
 
 
 class _Group(click.Group):
@@ -29,11 +30,11 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except GraderError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {printable(exc, lines=True)}", err=True)  # may name files
             ctx.exit(exc.exit_code)
         except OSError as exc:  # a file the machine refused (disk full, permissions...)
             where = f": {exc.filename}" if exc.filename is not None else ""
-            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            click.echo(printable(f"error: {exc.strerror or exc}{where}"), err=True)
             ctx.exit(1)
         except KeyboardInterrupt as exc:  # before or after grading: nothing to keep yet
             click.echo("\ninterrupted", err=True)
@@ -214,12 +215,13 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
         release_dir = find_folder(assignment_of(submissions))
     for submission in submissions:  # e.g. which of a student's notebooks is graded
         if submission.warning:
-            click.echo(f"warning: {_one_line(submission.warning)}", err=True)
+            click.echo(f"warning: {printable(submission.warning)}", err=True)
     assignments = nbgrader_assignments(submissions)
     if len(assignments) > 1:
-        click.echo(f"warning: notebooks of {len(assignments)} nbgrader assignments "
-                   f"({', '.join(assignments)}) are all graded against {release_dir}; pass "
-                   "submitted/*/<assignment> to grade one", err=True)
+        click.echo(printable(f"warning: notebooks of {len(assignments)} nbgrader assignments "
+                             f"({', '.join(assignments)}) are all graded against "
+                             f"{release_dir}; pass submitted/*/<assignment> to grade one"),
+                   err=True)
     options = hiding(Options(limits=limits, isolation=not no_isolation,
                              all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
                      submissions, out_dir.resolve())
@@ -306,7 +308,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     if fail_under is not None:
         low = [s.student for s in batch.submissions if s.score < fail_under]
         if low:
-            click.echo(f"below {fail_under:g}: {', '.join(low)}", err=True)
+            click.echo(f"below {fail_under:g}: {printable(', '.join(low))}", err=True)
             sys.exit(1)
 
 
@@ -324,11 +326,6 @@ def _tell_gradescope(target: Path, release_dir: Path, problem: str) -> None:
         return  # the release's own error is the one to report
     refused = SubmissionResult("submission", "", 0.0, max_score, UNREADABLE, error=problem)
     atomic.write_bytes(target, gradescope_results(refused).encode("utf-8"))
-
-
-def _one_line(text: str) -> str:
-    """``text`` on one line without control characters: file names come from students."""
-    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
 def _names(students: list[str], shown: int = 5) -> str:

@@ -50,7 +50,9 @@ def hiding(options: Options, submissions: Sequence[Submission],
            *folders: Path) -> Options:
     """``options`` whose sandboxes also hide ``folders`` and the submissions' folders:
     a student must not read other students' notebooks nor the reports."""
-    hidden = {*options.hide, *folders, *(s.path.parent for s in submissions)}
+    from grader.submissions import hidden_folder
+
+    hidden = {*options.hide, *folders, *map(hidden_folder, submissions)}
     return replace(options, hide=tuple(sorted(hidden, key=str)))
 
 

@@ -215,7 +215,8 @@ class Sandbox:
                         for name, file in _SOURCES.items()},
             "control_fd": zygote_end.fileno(), "preload": list(self._preload),
             "blocked": __name__.partition(".")[0], "mode": self._mode, "reason": self._reason,
-            "hide": self._hide}).encode()
+            # only namespaces use it; its children must never read it (grader._zygote.main)
+            "hide": self._hide if self._mode != "rlimits" else []}).encode()
         env = {key: os.environ[key] for key in _ENVIRONMENT if key in os.environ}
         env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                    MKL_NUM_THREADS="1")

@@ -43,6 +43,17 @@ def _student_of(path: Path) -> tuple[str, bool]:
     return path.stem, False
 
 
+def hidden_folder(submission: Submission) -> Path:
+    """The folder to hide from every submission's sandbox for ``submission``: in an
+    nbgrader tree its ``submitted/`` folder (one mount that names no student: the
+    sandbox's helper and its mount table would otherwise list every student's id),
+    else the notebook's own folder."""
+    folder = submission.path if submission.missing else submission.path.parent
+    if submission.missing or _student_of(submission.path)[1]:
+        return folder.parent.parent
+    return folder
+
+
 def _notebooks_under(folder: Path) -> list[Path]:
     found = []
     for path in sorted(folder.rglob("*.ipynb")):

@@ -60,14 +60,23 @@ def _checksum(cell: dict) -> str | None:
 def check(submission: dict, expected: dict[str, str]) -> TamperReport:
     """Which locked cells differ from the release (missing ones count as changed).
 
+    Every cell carrying a locked ``grade_id`` is compared, not only the first: an
+    untouched copy placed before an edited one would hide the edit. A locked
+    ``grade_id`` found more than once is evidence itself ("<id> (appears 2 times)").
+
     ``submission``: a notebook, as nbformat's node or plain JSON data."""
-    found: dict[str, dict] = {}
+    found: dict[str, list[dict]] = {}
     for cell in submission["cells"]:
         grade_id = _grade_id(cell)
-        if grade_id in expected and grade_id not in found:
-            found[grade_id] = cell
+        if grade_id in expected:
+            found.setdefault(grade_id, []).append(cell)
     if not found:
         return TamperReport(checked=False)
-    changed = tuple(grade_id for grade_id, checksum in expected.items()
-                    if grade_id not in found or _checksum(found[grade_id]) != checksum)
-    return TamperReport(checked=True, changed_cells=changed)
+    changed: list[str] = []
+    for grade_id, checksum in expected.items():
+        cells = found.get(grade_id, [])
+        if not cells or any(_checksum(cell) != checksum for cell in cells):
+            changed.append(grade_id)
+        if len(cells) > 1:
+            changed.append(f"{grade_id} (appears {len(cells)} times)")
+    return TamperReport(checked=True, changed_cells=tuple(changed))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from grader.reports._common import fmt_points
 from grader.reports.stats import BatchStats
 from grader.results import GRADED, NOT_GRADED, PASSED, BatchResult
+from grader.terminal import printable as _printable  # a student id must not move the cursor
 
 
 def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
@@ -11,11 +12,6 @@ def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
                       for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
-
-
-def _printable(text: str) -> str:
-    """One line with no control characters: a student id must not move the terminal cursor."""
-    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
 STUDENT_TABLE_UP_TO = 40  # larger batches: read grades.csv instead
