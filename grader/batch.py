@@ -36,6 +36,7 @@ from grader.options import (Options, hiding, release_folder, sandbox_isolation,
 from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
                             SubmissionResult)
 from grader.sandbox import Sandbox
+from grader.sandbox_messages import Callback
 from grader.score import explain_missing, grade_submission, score_exercise
 from grader.submissions import Submission, content_hash, find_submissions
 from grader.terminal import printable
@@ -58,6 +59,8 @@ class Context:
     locked_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> nbgrader checksum
     # the helpers as submissions import them, also under other names (grader.imports)
     helper_modules: imports.HelperModules = field(default_factory=imports.HelperModules)
+    # the kit's check of a dependency callback's arguments (grader.sandbox_messages.Callback)
+    callback_contract: Callable | None = None
 
 
 def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> Path:
@@ -116,7 +119,8 @@ def prepare(release_dir: Path, options: Options) -> Context:
     aliases = dict(getattr(kit, "MODULE_ALIASES", {}))
     modules = imports.helper_modules(helpers, aliases, getattr(kit, "MODULE_LOOKALIKES", None))
     return Context(assignment, helpers, plans, kit.reference, aliases, options, workspace,
-                   tamper.locked_checksums(release), modules)
+                   tamper.locked_checksums(release), modules,
+                   callback_contract=getattr(kit, "callback_contract", None))
 
 
 def environment(options: Options, sandbox: str = "") -> Environment:
@@ -153,7 +157,8 @@ def _missing(submission: Submission, context: Context) -> SubmissionResult:
 def _callbacks(context: Context, exercise: ExercisePlan) -> dict[str, Callable]:
     if not context.options.isolation:
         return {}
-    return {name: getattr(context.reference, name) for name in exercise.dependencies}
+    return {name: Callback(getattr(context.reference, name), context.callback_contract)
+            for name in exercise.dependencies}
 
 
 def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,

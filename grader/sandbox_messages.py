@@ -3,8 +3,10 @@
 :class:`CellResult` and :class:`CallResult` are what a session reports;
 :class:`CallBatch` is one request (all of a function's calls, encoded once per batch
 of submissions); :func:`compiled` is a cell as the child runs it; :class:`ReplyMemo`
-remembers callback answers by the exact bytes asked. The helpers at the end read the
-child's untrusted replies field by field.
+remembers callback answers by the exact bytes asked; :func:`answer` replies to a
+callback (:class:`Callback`: with the kit's contract for its arguments). The helpers at
+the end read the child's untrusted replies field by field, each text cut to what the
+grader keeps of it.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -26,6 +28,15 @@ OK, ERROR, MISSING, TIMEOUT, DIED, NOT_RUN = "ok", "error", "missing", "timeout"
 # a callback runs in the grader's process: its data may be as large as the check's own
 # arguments (any dimension, 4x the elements), or this small whatever they are
 CALLBACK_DIMENSION, CALLBACK_ELEMENTS = 64, 4096
+# what the grader keeps of each text the child sends, whatever the child claims: it runs
+# the student's code, which can lift the child's own caps. Each keeps a legitimate text
+# whole: the child sends a type name of at most 200 characters, a message of 2000 (plus a
+# prefix of 50 when a result could not be sent), 8 frames (9 for a SyntaxError), each a
+# "File ..., in name" line of at most ~250 and 300 of code, and the output's last
+# Limits.output_bytes characters (its tail is kept here too)
+TYPE_CHARS, MESSAGE_CHARS = 200, 2500
+TRACEBACK_LINES, LINE_CHARS = 20, 600
+CUT = "(cut)"
 MEMO_BYTES = 32 << 20  # callback answers remembered per sandbox
 MEMO_ENTRY_BYTES = 1 << 20
 COMPILED_CHARS = 1 << 16  # larger cells are compiled by the child itself, under its limits
@@ -131,6 +142,66 @@ class CallBatch:
         return tuple(bounds)
 
 
+@dataclass(frozen=True)
+class Callback:
+    """A dependency the grader answers with the reference (isolation), and the assignment
+    kit's contract for its arguments: ``contract(name, args, kwargs)`` raises ValueError
+    for arguments the exercise does not allow, else says how many values the answer
+    holds, so that :func:`answer` refuses a large one before it is computed here."""
+
+    function: Callable[..., Any]
+    contract: Callable[[str, tuple, dict], int] | None = None
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+
+def answer(message: dict, callbacks: Mapping[str, Callable], bound: tuple[int, int]) -> bytes:
+    """The reply to a callback request: the reference's answer, or an error that the child
+    raises in the student's call. ``bound``: (largest dimension, values) the check allows.
+    Never raises: what a submission asks costs its own call at most."""
+    name, args, kwargs = message.get("name"), message.get("args"), message.get("kwargs")
+    if (type(name) is not str or name not in callbacks or type(args) is not tuple
+            or type(kwargs) is not dict or any(type(key) is not str for key in kwargs)):
+        shown = name[:100] if type(name) is str else type(name).__name__
+        error = f"no callback {shown!r} here"
+    elif any(have > most for have, most in zip(_extent((args, kwargs)), bound)):
+        # e.g. a (n, 1) by (1, n) product: the grader's memory and time are not the child's
+        error = f"{name} refused arguments larger than the check's own"
+    else:
+        error = _refusal(name, callbacks[name], args, kwargs, bound[1])
+        if error is None:
+            try:
+                return wire.to_child({"op": "callback", "ok": True,
+                                      "value": callbacks[name](*args, **kwargs)})
+            except Exception as exc:  # the reference failed on these arguments
+                error = _exception_text(exc)
+    return wire.to_child({"op": "callback", "ok": False, "error": _cut(error, MESSAGE_CHARS)})
+
+
+def _refusal(name: str, callback: Callable, args: tuple, kwargs: dict, budget: int
+             ) -> str | None:
+    """Why the callback's contract refuses these arguments; None when it has no objection."""
+    if type(callback) is not Callback or callback.contract is None:
+        return None
+    try:
+        values = callback.contract(name, args, kwargs)
+    except Exception as exc:  # ValueError: outside the exercise's contract
+        return f"{name} refused its arguments: {_exception_text(exc, with_type=False)}"
+    if type(values) is not int or values > budget:
+        return (f"{name} refused: its answer would hold {values} values, more than this "
+                f"check's data allows ({budget})")
+    return None
+
+
+def _exception_text(exc: Exception, with_type: bool = True) -> str:
+    try:
+        text = str(exc)[:MESSAGE_CHARS]
+    except Exception:
+        text = "<its message could not be shown>"
+    return f"{type(exc).__name__}: {text}" if with_type else text
+
+
 # what the child sends for a result that printed nothing (most of them): known bytes,
 # not decoded again (``_child._QUIET_OK`` makes the same with the same wire.encode)
 QUIET_RESULTS = {wire.encode(message): message for message in
@@ -186,20 +257,40 @@ def _extent(value: Any) -> tuple[int, int]:
     return 1, 1
 
 
+def _cut(text: str, limit: int, keep_end: bool = False) -> str:
+    """``text`` if it is at most ``limit`` characters, else its start (or end) and CUT."""
+    if len(text) <= limit:
+        return text
+    return f"{CUT} {text[-limit:]}" if keep_end else f"{text[:limit]} {CUT}"
+
+
 def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(str(line) for line in value) if type(value) in (list, tuple) else ()
+    """Traceback lines: the last TRACEBACK_LINES (the innermost frames), each cut."""
+    if type(value) not in (list, tuple):
+        return ()
+    head = []
+    if len(value) > TRACEBACK_LINES:
+        head = [f"{CUT}: {len(value) - TRACEBACK_LINES + 1} earlier lines"]
+        value = value[1 - TRACEBACK_LINES:]
+    return tuple(head + [_cut(line, LINE_CHARS) for line in value if type(line) is str])
 
 
-def _field(message: dict, key: str) -> str:
+def _field(message: dict, key: str, limit: int, keep_end: bool = False) -> str:
     value = message.get(key)
-    return value if type(value) is str else ""
+    return _cut(value, limit, keep_end) if type(value) is str else ""
 
 
-def _cell_result(index: int, message: dict) -> CellResult:
+def _texts(message: dict, output_chars: int) -> tuple[str, str, tuple[str, ...], str]:
+    """error_type, message, traceback and output of a reply, as the grader keeps them."""
+    return (_field(message, "error_type", TYPE_CHARS), _field(message, "message", MESSAGE_CHARS),
+            _strings(message.get("traceback")),
+            _field(message, "output", output_chars, keep_end=True))
+
+
+def _cell_result(index: int, message: dict, output_chars: int) -> CellResult:
     status = ERROR if message.get("status") == ERROR else OK
     seconds = message.get("seconds")
-    return CellResult(index, status, _field(message, "error_type"), _field(message, "message"),
-                      _strings(message.get("traceback")), _field(message, "output"),
+    return CellResult(index, status, *_texts(message, output_chars),
                       seconds if type(seconds) is float else 0.0)
 
 

@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from grader import wire
 from grader.errors import GraderError
 from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, QUIET_RESULTS, TIMEOUT,
-                                     CallBatch, CallResult, CellResult, _cell_result, _extent,
-                                     _exit_text, _field, _strings, compiled, timed_out)
+                                     CallBatch, CallResult, CellResult, _cell_result, _exit_text,
+                                     _strings, _texts, answer, compiled, timed_out)
 
 if TYPE_CHECKING:
     from grader.sandbox import Limits, Sandbox
 
 HEADER_SIZE = 8
-MESSAGE_CHARS = 2000  # of an error from a callback
 CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands of cells
 READ_CHUNK = 1 << 16
 INTERRUPT_GRACE = 0.5  # seconds a cell that ran out of time gets to say where it was
@@ -164,7 +163,7 @@ class Session:
                         break
                     if message["op"] != "callback":
                         raise _Broken("the submission's process sent an unexpected message")
-                    reply = self._answer(message, callbacks, batch.bounds[index])
+                    reply = answer(message, callbacks, batch.bounds[index])
                     if callbacks:
                         self._sandbox._memo.put(memo_key, reply)
                     self._send_data(reply, deadline)
@@ -238,7 +237,8 @@ class Session:
                                              deadline))
                     if message["op"] != "cell" or message.get("index") != current:
                         raise _Broken("the submission's process sent an unexpected message")
-                    self._record(current, _cell_result(current, message))
+                    self._record(current, _cell_result(current, message,
+                                                        self.limits.output_bytes))
                 return True
             except _Timeout:
                 where = self._interrupt(current) if current is not None else None
@@ -286,24 +286,6 @@ class Session:
 
     def _record(self, index: int, result: CellResult) -> None:
         self._results.setdefault(index, result)  # the first run is the one reported
-
-    def _answer(self, message: dict, callbacks: Mapping[str, Callable],
-                bound: tuple[int, int]) -> bytes:
-        name, args, kwargs = message.get("name"), message.get("args"), message.get("kwargs")
-        if (name not in callbacks or type(args) is not tuple or type(kwargs) is not dict
-                or any(type(key) is not str for key in kwargs)):
-            reply = {"op": "callback", "ok": False, "error": f"no callback {name!r} here"}
-        elif any(have > most for have, most in zip(_extent((args, kwargs)), bound)):
-            # e.g. a (n, 1) by (1, n) product: the grader's memory and time are not the child's
-            reply = {"op": "callback", "ok": False, "error": f"{name} refused arguments larger "
-                     "than the check's own"}
-        else:
-            try:
-                reply = {"op": "callback", "ok": True, "value": callbacks[name](*args, **kwargs)}
-            except Exception as exc:
-                reply = {"op": "callback", "ok": False,
-                         "error": f"{type(exc).__name__}: {exc}"[:MESSAGE_CHARS]}
-        return wire.to_child(reply)
 
     def _send(self, message: dict, deadline: float) -> None:
         self._send_data(wire.to_child(message), deadline)
@@ -367,9 +349,8 @@ class Session:
             value, args_after = decoded
             if not matches[1] and type(args_after) is not tuple:
                 args_after = ()
-        return CallResult(status, value, args_after, _field(message, "error_type"),
-                          _field(message, "message"), _strings(message.get("traceback")),
-                          _field(message, "output"), seconds, matches[0], matches[1])
+        return CallResult(status, value, args_after,
+                          *_texts(message, self.limits.output_bytes), seconds, *matches)
 
     @staticmethod
     def _value(data: bytes) -> Any:

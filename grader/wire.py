@@ -7,8 +7,14 @@ of numeric dtypes, and :class:`Unsupported` markers, so the worst a hostile payl
 can do is be rejected with :class:`WireError`.
 
 Tagged JSON objects carry what JSON lacks: ``{"$tuple": [...]}``, ``{"$dict":
-[[key, value], ...]}`` (any keys), ``{"$array": [dtype, shape, base64]}``,
+[[key, value], ...]}`` (string keys only: a dict with other keys travels as
+:class:`Unsupported`), ``{"$array": [dtype, shape, base64]}``,
 ``{"$scalar": [dtype, base64]}`` and ``{"$unsupported": type_name}``.
+
+Reading is linear in the data, whatever it holds: keys are strings (hashed with a
+per-process key, so no payload makes them collide), and before anything is built the
+number of JSON values is bounded (:data:`MAX_ITEMS`), then nesting, string lengths
+and array sizes (each array's bytes are in the frame, base64, checked against its shape).
 
 What the grader sends the child is pickle (:func:`to_child`), read only there; and
 :func:`fingerprint` tells cheaply whether two values would encode the same.
@@ -37,6 +43,11 @@ except ImportError:  # inside the sandbox child
 MAX_DEPTH = 50
 MAX_ARRAY_BYTES = 256 << 20
 MAX_INT_BITS = 1023  # larger ints may fit no float: nothing could compare them
+# what one decode() builds at most, counted in the bytes before they are parsed (commas
+# and brackets, wherever they are: an upper bound of the JSON values); results of the
+# hidden checks hold under 200, a student's nested lists of a few thousand numbers fit
+MAX_ITEMS = 100_000
+MAX_STRING_CHARS = 1 << 20  # one string (not array data); the grader keeps far less of it
 DTYPES = frozenset(
     ["|b1", "|i1", "|u1"]
     + [order + code for order in "<>" for code in
@@ -72,9 +83,18 @@ def encode(value: Any, *, max_bytes: int | None = None) -> bytes:
 
 
 def decode(data: bytes, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> Any:
-    """The value encoded in ``data``; anything malformed raises :class:`WireError`."""
+    """The value encoded in ``data``; anything malformed raises :class:`WireError`.
+
+    The work is linear in ``len(data)``: over :data:`MAX_ITEMS` values is refused before
+    parsing (the JSON parser's own recursion limit bounds its nesting)."""
+    data = bytes(data)
+    large = len(data) > MAX_ITEMS  # shorter data cannot hold more items (results: ~2 KB)
+    if large and data.count(b",") + data.count(b"[") + data.count(b"{") > MAX_ITEMS:
+        raise WireError(f"the data holds over {MAX_ITEMS} items")
     try:
-        tree = _loads(bytes(data))
+        # reading an int takes time quadratic in its digits (up to Python's 4300): in
+        # large data, one longer than any that decodes is not read (~1.6 s for 64 MiB)
+        tree = _loads(data, parse_int=_int) if large else _loads(data)
         return _from_json(tree, 0, [max_array_bytes])
     except WireError:
         raise
@@ -82,6 +102,14 @@ def decode(data: bytes, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> Any:
         raise WireError("data nested too deeply") from None
     except Exception as exc:  # json, base64 and numpy each have their own errors
         raise WireError(f"malformed data: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+_INT_DIGITS = len(str(-(1 << MAX_INT_BITS)))  # a sign and 309 digits
+_TOO_LARGE = 1 << (MAX_INT_BITS + 1)  # read as Unsupported, as the digits themselves would be
+
+
+def _int(text: str) -> int:
+    return _TOO_LARGE if len(text) > _INT_DIGITS else int(text)
 
 
 def _unsupported(value: Any, suffix: str = "") -> dict:
@@ -139,12 +167,25 @@ def _container(value, kind, depth: int, active: set, budget: list, key: int | No
     try:
         _spend(budget, 2)
         if kind is dict:
+            pairs = [(_key(k), v) for k, v in value.items()]
+            if any(k is None for k, _v in pairs):
+                return {"$unsupported": "dict with keys that are not strings"}
             return {"$dict": [[_to_json(k, depth + 1, active, budget),
-                               _to_json(v, depth + 1, active, budget)] for k, v in value.items()]}
+                               _to_json(v, depth + 1, active, budget)] for k, v in pairs]}
         items = [_to_json(item, depth + 1, active, budget) for item in value]
         return items if kind is list else {"$tuple": items}
     finally:
         active.discard(key)
+
+
+def _key(key: Any) -> str | None:
+    """A dict key as a plain str (a subclass's own hashing stays behind); None if not one."""
+    if type(key) is str:
+        return key
+    try:
+        return str.__str__(key) if isinstance(key, str) else None
+    except Exception:
+        return None
 
 
 def _array(value: np.ndarray, budget: list) -> dict:
@@ -177,7 +218,11 @@ def _b64(raw: bytes) -> str:
 
 def _from_json(node: Any, depth: int, budget: list) -> Any:
     kind = type(node)
-    if kind is str or kind is float or kind is bool or node is None:
+    if kind is str:
+        if len(node) > MAX_STRING_CHARS:
+            raise WireError(f"a string is longer than {MAX_STRING_CHARS} characters")
+        return node
+    if kind is float or kind is bool or node is None:
         return node
     if kind is int:  # sent by hand, a huge one: json reads any size
         return node if node.bit_length() <= MAX_INT_BITS else Unsupported("int (too large)")
@@ -193,8 +238,8 @@ def _from_json(node: Any, depth: int, budget: list) -> Any:
     if tag == "$dict" and type(body) is list:
         result = {}
         for pair in body:
-            if type(pair) is not list or len(pair) != 2:
-                raise WireError("malformed data: a dict item must be a [key, value] pair")
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+                raise WireError("malformed data: a dict item must be a [string key, value] pair")
             result[_from_json(pair[0], depth + 1, budget)] = _from_json(pair[1], depth + 1, budget)
         return result
     if tag == "$array" and type(body) is list and len(body) == 3:

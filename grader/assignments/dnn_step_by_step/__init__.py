@@ -15,6 +15,7 @@ from types import ModuleType
 from grader.fixtures import encode
 
 from . import reference
+from .callbacks import callback_contract  # noqa: F401  (part of the kit)
 from .cases import EXAMPLE_LABEL, all_cases  # noqa: F401  (EXAMPLE_LABEL: part of the kit)
 
 NAME = "dnn_step_by_step"
