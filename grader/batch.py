@@ -30,7 +30,7 @@ from grader.checks import ExercisePlan, call_limit, hung_in_notebook, plan, run_
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.extract import cell_names, code_cells, defined_functions
 from grader.locations import assignment_of, find_folder
-from grader.notebooks import submission_notebook
+from grader.notebooks import MAX_NOTEBOOK_BYTES, submission_notebook
 from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
 from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
@@ -166,10 +166,10 @@ def grade_bytes(student: str, submission: str, data: bytes, sandbox: Sandbox,
     """Grade one notebook's bytes (``submission`` is only recorded: where it came from)."""
     digest = content_hash(data)
     try:
-        notebook = submission_notebook(data, Path(submission).name)
-    except NotebookReadError as exc:
-        return _ungraded(student, submission, str(exc), digest, context)
-    try:
+        try:
+            notebook = submission_notebook(data, Path(submission).name)
+        except NotebookReadError as exc:  # anything the bytes can do (MemoryError aside)
+            return _ungraded(student, submission, str(exc), digest, context)
         return _grade_notebook(student, submission, notebook, digest, sandbox, context)
     except Exception as exc:  # a fault of the grader's must not stop the whole batch
         # nor count against the student: no score, not kept for resuming (e.g. a fork
@@ -212,9 +212,11 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
 
 
 def read_submission(submission: Submission, context: Context) -> bytes | SubmissionResult:
-    """The file's bytes, or its result when it cannot be read (a result, not an error)."""
+    """The file's bytes, or its result when it cannot be read (a result, not an error).
+    At most one byte more than a notebook may have is read, however large the file."""
     try:
-        return submission.path.read_bytes()
+        with open(submission.path, "rb") as file:
+            return file.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
         return _ungraded(submission.student, str(submission.path),
                          f"cannot read file: {exc.strerror}", "", context)

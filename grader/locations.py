@@ -28,6 +28,7 @@ from grader.errors import UsageError
 from grader.submissions import Submission, nbgrader_assignments
 
 RELEASE_ROOT_VARIABLE = "GRADER_RELEASE_ROOT"
+MAX_NOTEBOOK_BYTES = 64 << 20  # grader.notebooks' bound (not imported: nbformat is heavy)
 DEFAULT_ASSIGNMENT = "dnn_step_by_step"
 
 
@@ -60,12 +61,17 @@ def find_folder(assignment: str, kind: str = "release", override: str = "--relea
 
 
 def _named_in_metadata(path: Path) -> str | None:
-    """``metadata.grader.assignment`` of a notebook file; None when it cannot tell."""
+    """``metadata.grader.assignment`` of a notebook file; None when it cannot tell. The
+    file is a student's: any size, nesting, numbers or types (only a hint is at stake)."""
     try:
-        metadata = json.loads(path.read_bytes()).get("metadata", {})
-        name = metadata.get("grader", {}).get("assignment")
-    except (OSError, ValueError, AttributeError):
+        with open(path, "rb") as file:
+            data = file.read(MAX_NOTEBOOK_BYTES + 1)
+        document = json.loads(data) if len(data) <= MAX_NOTEBOOK_BYTES else None
+    except (OSError, ValueError, RecursionError, MemoryError):  # ValueError: digits, UTF-8
         return None
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    grader = metadata.get("grader") if isinstance(metadata, dict) else None
+    name = grader.get("assignment") if isinstance(grader, dict) else None
     return name if isinstance(name, str) else None
 
 

@@ -7,6 +7,8 @@ writing is canonical (same notebook, same bytes).
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -23,6 +25,7 @@ def parse_notebook(data: bytes, name: str = "<notebook>", *,
 
     ``outputs=False`` drops saved outputs before converting and validating: grading
     never looks at them, and with plots they are most of the bytes to walk."""
+    name = _printable(name)
     text, raw = _decode(data, name)
     return _parsed(text, raw, name, outputs)
 
@@ -34,7 +37,19 @@ def submission_notebook(data: bytes, name: str = "<notebook>") -> dict:
     A current-format notebook (v4.5, what Jupyter writes today) is validated as decoded,
     without building nbformat's attribute-access copy of it: the same checks as
     :func:`parse_notebook` for a third less of the grader's work per submission. Older
-    formats take :func:`parse_notebook`'s upgrade path."""
+    formats take :func:`parse_notebook`'s upgrade path. Whatever the bytes, the only
+    errors are :class:`NotebookReadError` (one line) and ``MemoryError`` (the machine's)."""
+    name = _printable(name)
+    try:
+        return _submission_notebook(data, name)
+    except (NotebookReadError, MemoryError):
+        raise
+    except Exception as exc:  # an odd document no check here foresaw: still the file's doing
+        raise NotebookReadError(f"{name}: not a valid notebook ({type(exc).__name__}: "
+                                f"{_first_line(exc)})") from None
+
+
+def _submission_notebook(data: bytes, name: str) -> dict:
     text, raw = _decode(data, name)
     if raw.get("nbformat") != 4 or raw.get("nbformat_minor") != nbformat.v4.nbformat_minor:
         return _parsed(text, raw, name, outputs=False)
@@ -51,6 +66,8 @@ def submission_notebook(data: bytes, name: str = "<notebook>") -> dict:
 
 
 def _decode(data: bytes, name: str) -> tuple[str, dict]:
+    """The JSON document in ``data``, a dict naming a format nbformat can read; every way
+    a file can fail here (and the submission's bytes are anyone's) is one line."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise NotebookReadError(f"{name}: file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
     try:
@@ -64,13 +81,74 @@ def _decode(data: bytes, name: str) -> tuple[str, dict]:
                                 f"column {exc.colno})") from None
     except RecursionError:
         raise NotebookReadError(f"{name}: JSON nested too deeply") from None
+    except ValueError:  # Python's int-string conversion limit: the only other one json has
+        raise NotebookReadError(f"{name}: not valid JSON (a number of more than "
+                                f"{sys.get_int_max_str_digits()} digits)") from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookReadError(f"{name}: JSON but not a notebook (no 'nbformat' field)")
+    version, minor = raw["nbformat"], raw.get("nbformat_minor", 0)
+    if type(version) is not int or not 1 <= version <= nbformat.current_nbformat:
+        # (True would be read as version 1, 4.0 fail inside nbformat with no message)
+        raise NotebookReadError(f"{name}: not a valid notebook (unsupported nbformat "
+                                f"version {_short(repr(version))})")
+    if type(minor) is not int or minor < 0:
+        raise NotebookReadError(f"{name}: not a valid notebook (nbformat_minor "
+                                f"{_short(repr(minor))} is not a whole number)")
+    if _LONE_SURROGATE.search(text) and not _encodable(raw):
+        # "\ud800" alone decodes to a str that cannot be written as UTF-8: every report,
+        # feedback page and journal line quoting it would fail; Jupyter never writes one
+        raise NotebookReadError(f"{name}: not valid Unicode (a lone surrogate escape "
+                                "such as \\ud800)")
     return text, raw
 
 
+# a \uD800-\uDFFF escape: most are halves of a pair (an emoji written by an ASCII-only
+# writer), decoded into one character; only when one is there is the document walked
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+ERROR_CHARS = 160  # of a reason taken from an exception, which may quote a whole cell
+
+
+def _encodable(raw) -> bool:
+    """Whether every string of the decoded document (keys too) is valid Unicode; an
+    explicit stack, since the document may nest as deeply as json allows."""
+    pending = [raw]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
+
+
+def _printable(text: str) -> str:
+    """``text`` with a ``?`` for each character that is not printable: file names and
+    messages may quote a student's bytes (newlines, escape sequences, the surrogates
+    that stand for the bytes of a file name that is not UTF-8)."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _short(text: str) -> str:
+    text = _printable(text)
+    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
+
+
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """An exception's message, cut to one short printable line. nbformat's validation
+    error for a value that fits none of the schemas quotes the value (a whole cell): that
+    one names where it is instead."""
+    if getattr(exc, "validator", None) in ("oneOf", "anyOf") \
+            and isinstance(getattr(exc, "instance", None), (dict, list)):
+        where = "/".join(str(part) for part in getattr(exc, "absolute_path", ()))
+        return _short(f"{where or 'the notebook'} is not valid under any of the given schemas")
+    text = str(exc).strip()
+    return _short(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def _strip_transient(raw: dict) -> None:

@@ -18,8 +18,12 @@ class TamperReport:
 
 
 def _grade_id(cell: dict) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta.get("grade_id") if isinstance(meta, dict) else None
+    """The cell's nbgrader ``grade_id``; None for metadata of any other shape (a
+    submission's metadata is the student's to write: a list there is no grade_id)."""
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def compute_checksum(cell: dict) -> str:

@@ -64,3 +64,33 @@ def test_plain_python_takes_the_fast_path(text, monkeypatch):
 
     monkeypatch.setattr(TransformerManager, "transform_cell", refuse)
     assert to_python(text).rstrip("\n") == text.rstrip("\n")
+
+
+# cells past the budget for IPython's transformer take grader.magic_lines' one-pass rewrite
+ONE_PASS = ["if x:\n    %time f()\n    y = !ls\nelse:\n    !echo hi\n", "x = [1,\n 2]\n%who\n",
+            "%magic?", "a[1].b?", "x = foo?", "!echo a \\\n  b\n%x\n", ",f a b\n;g a b\n",
+            "x: int = %timeit f()\n", "d = {'a': %x}\n", 'x = """\n!ls\n"""\n!ls\n',
+            "x = 'it\\'s'\n%x\n", "%%capture out\nx = 1\n", "# %comment\n%real\n",
+            "x = (\n'''\n%in\n'''\n)\n%out\n", "?x\n", "a? \n", "x = 1 \\\n  + %y\n",
+            "a = b = %c\n", "x = !=3\n", "//x\n", "print(a) ?\n", "1a?", "%%%a?", "x.1b?",
+            "x = 1 \\\nobj.attr??\n"]
+
+
+@pytest.mark.parametrize("text", PLAIN + IPYTHON + ONE_PASS)
+def test_the_one_pass_rewrite_equals_ipythons_own(text):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from grader.magic_lines import rewrite_lines
+
+    assert rewrite_lines(text, TransformerManager()) == TransformerManager().transform_cell(text)
+    assert to_python(text, budget=-1) == to_python(text)  # the budget only changes the cost
+
+
+def test_headings_name_cells_without_their_closing_hashes():
+    from grader.extract import cell_names
+
+    for heading, name in [("# Title ##", "Title"), ("## 2 -   Compute  cost #", "2 - Compute cost"),
+                          ("### C#", "C"), ("#no space", "Intro"), ("# #", "#")]:
+        nb = new_notebook(cells=[new_markdown_cell("# Intro"), new_markdown_cell(heading),
+                                 new_code_cell("x = 1")])
+        assert cell_names(nb) == {2: name}, heading
