@@ -390,3 +390,19 @@ def test_a_real_run_writes_a_page_that_matches_grades_json(graded_out):
     assert problems["initialize_parameters"]["count"] == 0
     assert problems["initialize_parameters"]["passed"] == "100%"
     assert {"histogram", "pass-rates"} == set(page.images)
+
+
+def test_a_batch_of_one_gets_its_page_without_charts_and_a_batch_gets_them(batch, tmp_path):
+    """One notebook (a CI run) has no distribution to chart, and must not wait for
+    matplotlib; two or more get both charts."""
+    from dataclasses import replace
+
+    from grader.reports import write_reports
+
+    one = replace(batch, submissions=batch.submissions[:1])
+    write_reports(one, tmp_path / "one", "T")
+    write_reports(batch, tmp_path / "all", "T")
+    single = (tmp_path / "one" / "index.html").read_text(encoding="utf-8")
+    several = (tmp_path / "all" / "index.html").read_text(encoding="utf-8")
+    assert 'id="histogram"' not in single and 'id="pass-rates"' not in single
+    assert 'id="histogram"' in several and 'id="pass-rates"' in several
