@@ -290,18 +290,21 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
         click.echo(f"{journal.reused} of {len(submissions)} submissions unchanged since the "
                    f"last run: results taken from {journal.path}", err=True)
     from grader.batch import finish
-    from grader.reports import summary_text, write_reports
+    from grader.reports import CLASS_REPORT, summary_text, write_reports
     from grader.results import NOT_GRADED
 
     batch = finish(context, results, isolation)
-    write_reports(batch, out_dir, context.assignment.title, gradescope,
-                  reveal_expected=reveal_expected)
+    written = write_reports(batch, out_dir, context.assignment.title, gradescope,
+                            reveal_expected=reveal_expected)
     if not quiet:
         click.echo(summary_text(batch))
-        click.echo(f"reports in {out_dir}/")
+        index = out_dir / CLASS_REPORT
+        click.echo(f"reports in {out_dir}/"
+                   + (f" (class report: {index})" if index in written else ""))
     failed_on = [s.student for s in batch.submissions if s.status == NOT_GRADED]
     if failed_on:  # the run is incomplete: not the students' doing, so before --fail-under
-        raise NotGradedError(f"{len(failed_on)} submission(s) not graded because of a fault of "
+        count = f"{len(failed_on)} submission" + ("" if len(failed_on) == 1 else "s")
+        raise NotGradedError(f"{count} not graded because of a fault of "
                              f"the grader or of this machine ({_names(failed_on)}); see "
                              f"{out_dir / 'grades.json'}, and run the same command again to "
                              "grade them")

@@ -411,7 +411,7 @@ def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(batch_di
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 3, first.output
     error = first.stderr.strip()
-    assert error.startswith("error: 1 submission(s) not graded because of a fault of the grader")
+    assert error.startswith("error: 1 submission not graded because of a fault of the grader")
     assert "alice_correct" in error and "\n" not in error and "run the same command" in error
     rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open())}
     assert rows["alice_correct"]["score"] == "" and rows["mistake_compute_cost"]["score"] != ""

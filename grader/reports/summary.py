@@ -73,7 +73,8 @@ def summary_text(batch: BatchResult) -> str:
         lines += ["", *_table(rows, right={1, 2, 3})]
     tampered = [s for s in batch.submissions if s.tampered]
     if tampered:
-        lines += ["", f"Locked cells changed in {len(tampered)} submission(s) (not penalised; "
+        lines += ["", f"Locked cells changed in {len(tampered)} "
+                      f"{'submission' if len(tampered) == 1 else 'submissions'} (not penalised; "
                       "see tampered_cells in grades.json): "
                       + ", ".join(_printable(s.student) for s in tampered[:10])
                       + (" ..." if len(tampered) > 10 else "")]
