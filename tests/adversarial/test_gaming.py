@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import re
 
-import nbformat
 import pytest
 from click.testing import CliRunner
 
