@@ -80,3 +80,19 @@ def test_an_untouched_exercise_is_said_once(graded):
     assert "All 5 checks stopped on the same error" in section or \
         "checks stopped on the same error" in section
     assert "Failed check" not in section
+
+
+def test_resolved_imports_are_listed_for_the_student():
+    from grader.reports import feedback_html, gradescope_results
+    from grader.results import SubmissionResult
+
+    line = ("`dnn_app_utils_v3` is not part of this assignment: the release's `dnn_utils` "
+            "was used instead (it defines sigmoid, relu)")
+    result = SubmissionResult("s", "/course/s.ipynb", 100.0, 100.0, "graded",
+                              substitutions=(line,))
+    assert "Imports the grader resolved" in feedback_markdown(result, "DNN")
+    assert "dnn_app_utils_v3" in feedback_markdown(result, "DNN")
+    page = feedback_html(result, "DNN")
+    assert "Imports the grader resolved" in page and "dnn_app_utils_v3" in page
+    assert "/course/" not in page and "s.ipynb" in page  # the file's name, not its path
+    assert "dnn_app_utils_v3" in gradescope_results(result)
