@@ -91,7 +91,7 @@ def test_resolved_imports_are_listed_for_the_student():
     result = SubmissionResult("s", "/course/s.ipynb", 100.0, 100.0, "graded",
                               substitutions=(line,))
     assert "Imports the grader resolved" in feedback_markdown(result, "DNN")
-    assert "dnn_app_utils_v3" in feedback_markdown(result, "DNN")
+    assert "dnn\\_app\\_utils\\_v3" in feedback_markdown(result, "DNN")  # escaped
     page = feedback_html(result, "DNN")
     assert "Imports the grader resolved" in page and "dnn_app_utils_v3" in page
     assert "/course/" not in page and "s.ipynb" in page  # the file's name, not its path
