@@ -340,10 +340,4 @@ def _release_argument(release_dir: Path | str | None, submissions: Sequence[Subm
     if release_dir is None:
         override = "release_dir=..."
         return find_folder(assignment_of(submissions, override), "release", override)
-    path = Path(release_dir)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"release_dir={str(path)!r} is a file, not a folder")
-    if not path.is_dir():
-        raise UsageError(f"release_dir={str(path)!r} does not exist "
-                         "(run `grader release` first)")
-    return path
+    return release_folder(release_dir, "release_dir")

@@ -29,15 +29,17 @@ class Options:
     sandbox: str | None = None  # auto | namespaces | rlimits (None: $GRADER_SANDBOX or auto)
 
 
-def release_folder(path: Path | str) -> Path:
+def release_folder(path: Path | str, argument: str | None = None) -> Path:
     """``path`` if it is a folder, else the one-line usage error: checked before the
-    sandboxes start, so that the commonest slip (a wrong ``--release``) is told at once."""
+    sandboxes start, so that the commonest slip (a wrong ``--release``) is told at once.
+    ``argument``: the Python API's parameter, named in the error instead of the flag."""
     path = Path(path)
+    name = f"{argument}={str(path)!r}" if argument else f"release folder {path}"
     if path.exists() and not path.is_dir():
-        raise UsageError(f"release folder {path} is a file, not a folder")
+        raise UsageError(f"{name} is a file, not a folder")
     if not path.is_dir():
-        raise UsageError(f"release folder {path} does not exist "
-                         "(run `grader release` first, or pass --release)")
+        raise UsageError(f"{name} does not exist (run `grader release` first"
+                         + (")" if argument else ", or pass --release)"))
     return path
 
 
