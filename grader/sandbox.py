@@ -7,14 +7,13 @@ For each submission it forks a child that runs the cells in one namespace and th
 answers calls (:class:`~grader.sandbox_session.Session`). Only :mod:`grader.wire` data
 comes back, and every comparison happens in the grader's process.
 
-Isolation (:attr:`Sandbox.isolation`, :attr:`Sandbox.strong`): on Linux, started as
-root, the zygote runs in its own mount, pid and network namespaces
-(:mod:`grader._isolation`): the grader package, the grader's working folder, homes,
-``/tmp`` and every folder in ``hide`` are empty there, the file system is read-only,
-there is no network, and each child runs as an unprivileged uid of its own in a
-size-limited scratch tmpfs; when the zygote ends, the kernel kills every process left.
-Elsewhere, or with ``GRADER_SANDBOX=rlimits``, only the resource limits, a process
-group and an empty scratch folder apply ("rlimits only").
+Isolation (:attr:`Sandbox.isolation`, :attr:`Sandbox.strong`): on Linux as root, the
+zygote runs in its own mount, pid and network namespaces (:mod:`grader._isolation`):
+the grader package, its working folder, homes, ``/tmp`` and every folder in ``hide`` are
+empty, the file system read-only, no network, each child an unprivileged uid in a small
+scratch tmpfs; when the zygote ends, the kernel kills every process left. Elsewhere, or
+with ``GRADER_SANDBOX=rlimits``: resource limits, a process group, an empty scratch
+folder ("rlimits only").
 
 A Sandbox may be shared by threads, one Session per thread; sessions are not thread-safe.
 """
