@@ -13,9 +13,7 @@ the grader package, its working folder, homes, ``/tmp`` and every folder in ``hi
 empty, the file system read-only, no network, each child an unprivileged uid in a small
 scratch tmpfs; when the zygote ends, the kernel kills every process left. Elsewhere, or
 with ``GRADER_SANDBOX=rlimits``: resource limits, a process group, an empty scratch
-folder ("rlimits only").
-
-A Sandbox may be shared by threads, one Session per thread; sessions are not thread-safe.
+folder ("rlimits only"). A Sandbox may be shared by threads, one Session per thread.
 """
 from __future__ import annotations
 
