@@ -21,7 +21,7 @@ from grader.batch import Options
 from grader.notebooks import notebook_bytes, read_notebook
 from grader.sandbox import Limits
 
-from conftest import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
+from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 
 SEEDS = (PUBLIC_SEED, *HIDDEN_SEEDS, 0, 1, 2, 3, 12345)
 FAST = Options(limits=Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0))

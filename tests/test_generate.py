@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from nbgrader.utils import compute_checksum
 
-from conftest import (ASSIGNMENT, EXERCISES, NOTEBOOK_NAME, PASS_LINE, RELEASE_DIR, REPO_ROOT,
+from support import (ASSIGNMENT, EXERCISES, NOTEBOOK_NAME, PASS_LINE, RELEASE_DIR, REPO_ROOT,
                       SOLUTIONS_DIR, SOURCE_DIR, SOURCE_ROOT, STUB_MESSAGE, cell_by_id, code_cells,
                       error_outputs, nbgrader, stream_text)
 from grader import generate

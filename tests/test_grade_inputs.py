@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from conftest import EXERCISES, RELEASE_DIR, SOLUTIONS_DIR
+from support import EXERCISES, RELEASE_DIR, SOLUTIONS_DIR
 from grader.cli import cli
 from grader.errors import UsageError
 from grader.locations import RELEASE_ROOT_VARIABLE, assignment_of, find_folder

@@ -14,7 +14,7 @@ from grader.assignments.dnn_step_by_step import MODULE_ALIASES, MODULE_LOOKALIKE
 from grader.cli import cli
 from grader.notebooks import notebook_bytes, read_notebook
 
-from conftest import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
+from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 
 ACTIVATIONS = "sigmoid, sigmoid_backward, relu, relu_backward"
 

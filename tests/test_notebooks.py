@@ -8,7 +8,7 @@ import nbformat
 import nbformat.v3 as v3
 import pytest
 
-from conftest import NOTEBOOK_NAME, SOURCE_DIR
+from support import NOTEBOOK_NAME, SOURCE_DIR
 from grader.errors import GraderError, NotebookReadError
 from grader.notebooks import notebook_bytes, parse_notebook, read_notebook
 

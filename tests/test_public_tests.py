@@ -11,7 +11,7 @@ import copy
 import numpy as np
 import pytest
 
-from conftest import EXERCISES, PASS_LINE, RELEASE_DIR, STUB_MESSAGE, load_module
+from support import EXERCISES, PASS_LINE, RELEASE_DIR, STUB_MESSAGE, load_module
 from grader import reference as ref
 
 public_tests = load_module(RELEASE_DIR / "public_tests.py", "_release_public_tests")

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import EXERCISES, SOURCE_DIR, load_module, read_expected_prints, split_prints
+from support import EXERCISES, SOURCE_DIR, load_module, read_expected_prints, split_prints
 from grader import reference
 from grader.assignments import dnn_step_by_step as kit
 
