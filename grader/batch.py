@@ -33,8 +33,8 @@ from grader.locations import assignment_of, find_folder
 from grader.notebooks import MAX_NOTEBOOK_BYTES, submission_notebook
 from grader.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
-from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Environment, ExerciseResult,
-                            SubmissionResult)
+from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Environment,
+                            ExerciseResult, SubmissionResult)
 from grader.sandbox import Sandbox
 from grader.sandbox_messages import Callback
 from grader.score import explain_missing, grade_submission, score_exercise
@@ -185,8 +185,9 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
     exercises = []
     code = code_cells(notebook)
     names = cell_names(notebook, tuple(e.name for e in context.assignment.exercises))
-    resolved = imports.resolve([cell.source for cell in code], context.helper_modules)
-    with sandbox.open([cell.source for cell in code], context.helper_dir, resolved.aliases,
+    sources = [cell.source for cell in code]
+    resolved = imports.resolve(sources, context.helper_modules)
+    with sandbox.open(sources, context.helper_dir, resolved.aliases,
                       numbers=[cell.index + 1 for cell in code],
                       names=[names.get(cell.index, "") for cell in code]) as session:
         for exercise in context.assignment.exercises:
@@ -202,7 +203,7 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
                 scored = explain_missing(scored, [
                     (session.cell_label(i), result) for i, result in
                     enumerate(session.cell_results)
-                    if exercise.name in defined_functions(code[i].source)])
+                    if exercise.name in defined_functions(sources[i])])
             exercises.append(scored)
         cell_errors = tuple(session.cell_errors())
     evidence = tamper.check(notebook, context.locked_cells)

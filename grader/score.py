@@ -67,5 +67,5 @@ def grade_submission(student: str, submission: str, exercises: tuple[ExerciseRes
         exercises=exercises, content_hash=content_hash, cell_errors=cell_errors)
 
 
-__all__ = ["exercise_status", "explain_missing", "score_exercise", "grade_submission", "ERROR", "FAILED",
-           "PASSED"]
+__all__ = ["exercise_status", "explain_missing", "score_exercise", "grade_submission", "ERROR",
+           "FAILED", "PASSED"]
