@@ -15,6 +15,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.errors import NotebookReadError
+from grader.terminal import printable
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
@@ -25,7 +26,7 @@ def parse_notebook(data: bytes, name: str = "<notebook>", *,
 
     ``outputs=False`` drops saved outputs before converting and validating: grading
     never looks at them, and with plots they are most of the bytes to walk."""
-    name = _printable(name)
+    name = printable(name)
     text, raw = _decode(data, name)
     return _parsed(text, raw, name, outputs)
 
@@ -39,7 +40,7 @@ def submission_notebook(data: bytes, name: str = "<notebook>") -> dict:
     :func:`parse_notebook` for a third less of the grader's work per submission. Older
     formats take :func:`parse_notebook`'s upgrade path. Whatever the bytes, the only
     errors are :class:`NotebookReadError` (one line) and ``MemoryError`` (the machine's)."""
-    name = _printable(name)
+    name = printable(name)
     try:
         return _submission_notebook(data, name)
     except (NotebookReadError, MemoryError):
@@ -127,15 +128,8 @@ def _encodable(raw) -> bool:
     return True
 
 
-def _printable(text: str) -> str:
-    """``text`` with a ``?`` for each character that is not printable: file names and
-    messages may quote a student's bytes (newlines, escape sequences, the surrogates
-    that stand for the bytes of a file name that is not UTF-8)."""
-    return "".join(c if c.isprintable() else "?" for c in text)
-
-
 def _short(text: str) -> str:
-    text = _printable(text)
+    text = printable(text)  # file names and messages may quote a student's bytes
     return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
 
 
