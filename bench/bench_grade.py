@@ -3,7 +3,7 @@
     python bench/bench_grade.py -n 1000              # default jobs, limits and isolation
     python bench/bench_grade.py -n 10000 --nbgrader 0
 
-The batch is a realistic mix built from the solved notebook (grader.synth): mostly
+The batch is a realistic mix built from the solved notebook (grader.assignments.dnn_step_by_step.samples): mostly
 correct, ~8% with one broken exercise (a typical mistake, a crash or a deleted
 function), and a few infinite loops (one per 300 submissions; they loop in the
 notebook's own demo cell, which keeps --timeout, or with --hidden-loops only on the
@@ -57,8 +57,8 @@ def compute_cost(AL, Y):
 
 def templates(solutions: Path, release: Path) -> dict[str, dict]:
     """Kind of submission -> notebook as plain JSON data."""
-    from grader.notebooks import notebook_bytes, read_notebook
-    from grader.synth import CRASH, HANG, MISTAKES, NOTEBOOK, with_function, without_function
+    from grader.grading.notebooks import notebook_bytes, read_notebook
+    from grader.assignments.dnn_step_by_step.samples import CRASH, HANG, MISTAKES, NOTEBOOK, with_function, without_function
 
     solved = read_notebook(solutions / NOTEBOOK)
     kinds = {"correct": solved, "crash": with_function(solved, *CRASH),
@@ -84,7 +84,7 @@ def mix(n: int, hang_every: int = HANG_EVERY, seed: int = 0, hang: str = "hang"
 
 
 def _mistakes() -> list[str]:
-    from grader.synth import MISTAKES
+    from grader.assignments.dnn_step_by_step.samples import MISTAKES
 
     return sorted(MISTAKES)
 
@@ -362,9 +362,9 @@ def main(argv: list[str] | None = None) -> None:
 def bench(args: argparse.Namespace, workdir: Path) -> None:
     import numpy
 
-    from grader.options import default_jobs
-    from grader.sandbox import Limits
-    from grader.synth import NOTEBOOK
+    from grader.grading.options import default_jobs
+    from grader.sandbox.server import Limits
+    from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
     jobs = args.jobs or default_jobs()
     timeout = args.timeout or Limits().call_timeout

@@ -11,7 +11,7 @@ first. This measures that step alone, in a process that holds only the batch.
 The batch is shaped like a real run: 10 exercises of 6-8 checks, ~10% of the
 submissions with one failing exercise (messages of a few hundred characters, some
 with a traceback), a few unreadable notebooks, and identical ExerciseResult objects
-shared between submissions as ``grader.batch._share`` does.
+shared between submissions as ``grader.grading.batch._share`` does.
 
 Prints the RSS once the batch is built, the peak RSS (``ru_maxrss``) after writing,
 their difference, the wall time of the write and, with ``--tracemalloc``, the peak

@@ -1,9 +1,9 @@
 """Autograder kit for Jupyter notebook assignments.
 
-Instructor pipeline: source notebook -> :mod:`grader.generate` -> release + solutions.
-Grading pipeline: submission -> :mod:`grader.notebooks` -> :mod:`grader.extract` ->
-:mod:`grader.sandbox` -> :mod:`grader.checks` -> :mod:`grader.score` -> :mod:`grader.reports`,
-driven by :mod:`grader.batch` (``grader.grade(paths)``).
+Instructor pipeline: source notebook -> :mod:`grader.authoring.generate` -> release + solutions.
+Grading pipeline: submission -> :mod:`grader.grading.notebooks` -> :mod:`grader.grading.extract` ->
+:mod:`grader.sandbox.server` -> :mod:`grader.grading.checks` -> :mod:`grader.grading.score` -> :mod:`grader.reports`,
+driven by :mod:`grader.grading.batch` (``grader.grade(paths)``).
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
@@ -19,11 +19,11 @@ def __getattr__(name: str):
     """``grader.grade(paths, ...)``, its ``Options`` and their ``Limits``: the Python API,
     imported on first use (``import grader`` stays light for the command line)."""
     if name in ("grade", "Options"):
-        from grader import batch
+        from grader.grading import batch
 
         return getattr(batch, name)
     if name == "Limits":
-        from grader.sandbox import Limits
+        from grader.sandbox.server import Limits
 
         return Limits
     raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -101,7 +101,7 @@ def cli() -> None:
 def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
             solutions_root: Path, check: bool) -> None:
     """Generate student releases and executed solutions from the source notebooks."""
-    from grader import generate
+    from grader.authoring import generate
 
     folders = generate.source_folders(source_root, list(assignments))
     if not check:  # before the minutes of building, not after; made only by writing
@@ -131,8 +131,9 @@ def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
               help="Its solutions folder (default: solutions/<assignment>, found the same way).")
 def sample(folder: Path, release_dir: Path | None, solutions_dir: Path | None) -> None:
     """Write a small demo batch of submissions (every status) into FOLDER."""
-    from grader import atomic, synth
-    from grader.locations import default_assignment, find_folder
+    from grader import atomic
+    from grader.assignments.dnn_step_by_step import samples as synth
+    from grader.grading.locations import default_assignment, find_folder
 
     assignment = default_assignment()
     release_dir = release_dir or find_folder(assignment, "release")
@@ -201,16 +202,16 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     3 some submissions not graded because of a fault of the grader (rerun to grade
     them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept.
     """
-    from grader.options import (Options, hiding, release_folder, sandbox_isolation,
+    from grader.grading.options import (Options, hiding, release_folder, sandbox_isolation,
                                 start_sandboxes)
-    from grader.sandbox import Limits
-    from grader.submissions import find_submissions, nbgrader_assignments
+    from grader.sandbox.server import Limits
+    from grader.grading.submissions import find_submissions, nbgrader_assignments
 
     limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
     submissions = find_submissions(paths)
     notebooks = [s for s in submissions if not s.missing]
     if release_dir is None:
-        from grader.locations import assignment_of, find_folder
+        from grader.grading.locations import assignment_of, find_folder
 
         release_dir = find_folder(assignment_of(submissions))
     for submission in submissions:  # e.g. which of a student's notebooks is graded
@@ -245,8 +246,8 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
         # IPython) and computes the reference values: ~0.45 s less per run
         early = ([] if dask_address is not None else
                  start_sandboxes(options, len(notebooks), stack))
-        from grader.batch import grade_submissions, prepare
-        from grader.jobs import local_runner
+        from grader.grading.batch import grade_submissions, prepare
+        from grader.runners.local import local_runner
         from grader.resume import Journal, fingerprint, journal_path
 
         context = prepare(release_dir, options)
@@ -269,7 +270,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
 
         runner = local_runner(options.jobs, sandboxes=early) if early else None
         if dask_address is not None:
-            from grader.distributed import DaskRunner
+            from grader.runners.dask_cluster import DaskRunner
 
             runner = stack.enter_context(DaskRunner(dask_address))
         journal = stack.enter_context(Journal(journal_path(out_dir), fingerprint(context),
@@ -289,7 +290,7 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     if journal.reused and not quiet:
         click.echo(f"{journal.reused} of {len(submissions)} submissions unchanged since the "
                    f"last run: results taken from {journal.path}", err=True)
-    from grader.batch import finish
+    from grader.grading.batch import finish
     from grader.reports import CLASS_REPORT, summary_text, write_reports
     from grader.results import NOT_GRADED
 
@@ -319,7 +320,7 @@ def _tell_gradescope(target: Path, release_dir: Path, problem: str) -> None:
     """A ``results.json`` saying what is wrong with the upload: without one, Gradescope
     shows students only "the autograder failed to execute correctly"."""
     from grader import atomic
-    from grader.assignment import load_release
+    from grader.authoring.assignment import load_release
     from grader.reports import gradescope_results
     from grader.results import UNREADABLE, SubmissionResult
 

@@ -77,7 +77,7 @@ class Environment:
     blas: str
     limits: dict[str, Any] = field(default_factory=dict)
     isolation: bool = True  # graded with the reference's helper functions
-    sandbox: str = ""  # how student code was confined, in words (see grader.sandbox)
+    sandbox: str = ""  # how student code was confined, in words (see grader.sandbox.server)
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ from grader import __version__
 from grader.errors import UsageError
 from grader.results import (NOT_GRADED, SubmissionResult, submission_from_dict,
                             submission_to_dict)
-from grader.submissions import Submission, content_hash
+from grader.grading.submissions import Submission, content_hash
 
 if TYPE_CHECKING:
-    from grader.assignment import Assignment
-    from grader.batch import Context
+    from grader.authoring.assignment import Assignment
+    from grader.grading.batch import Context
 
 JOURNAL_NAME = ".grader-journal.jsonl"
 FORMAT = 1

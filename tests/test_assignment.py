@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from support import ASSIGNMENT, EXERCISES, NOTEBOOK_NAME, SOURCE_DIR, load_json
-from grader.assignment import load_assignment, solution_regions
+from grader.authoring.assignment import load_assignment, solution_regions
 from grader.cli import cli
 from grader.errors import SourceNotebookError
 
@@ -96,7 +96,7 @@ CORRUPTIONS = [
         "# GRADED FUNCTION: linear_backward", "# GRADED FUNCTION: linear_forward")),
      "exercise 'linear_forward' is graded twice", "linear_backward"),
     ("no-assignment-metadata", lambda nb: nb["metadata"].pop("grader"),
-     "notebook metadata has no grader.assignment", None),
+     "notebook metadata has no grader.authoring.assignment", None),
     ("duplicate-grade-id", lambda nb: nb["cells"][index_of(nb, "outline")]["metadata"]["nbgrader"]
      .update(grade_id="packages"), "grade_id 'packages' is used twice", ("outline", "packages")),
 ]

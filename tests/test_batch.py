@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.batch import Options
+from grader.grading.batch import Options
 from grader.cli import cli
 from grader.reports import GRADES_SCHEMA
 from grader.results import batch_to_dict
-from grader.sandbox import Limits
-from grader.synth import MISTAKES, sample_batch
+from grader.sandbox.server import Limits
+from grader.assignments.dnn_step_by_step.samples import MISTAKES, sample_batch
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
@@ -79,7 +79,7 @@ def test_infinite_loop_costs_only_its_exercise(graded):
 def test_a_function_stuck_in_its_demo_cell_is_not_called_again(batch_dir, graded, monkeypatch):
     """The hang costs one limit, not two, and the grade is the same as if the hidden
     check had waited it out (so a regrade cannot differ whichever way the race went)."""
-    import grader.sandbox_session as session_module
+    import grader.sandbox.session as session_module
 
     called = []
     original = session_module.Session.calls
@@ -142,8 +142,8 @@ def test_each_typical_mistake_costs_its_exercise_only(graded, exercise):
 def test_in_place_update_of_older_course_versions_costs_nothing(tmp_path):
     """Older versions of the course had update_parameters write into the caller's dict:
     correct code written that way gets full marks (the kit tolerates it there only)."""
-    from grader.notebooks import notebook_bytes, read_notebook
-    from grader.synth import NOTEBOOK, with_function
+    from grader.grading.notebooks import notebook_bytes, read_notebook
+    from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
 
     older = with_function(read_notebook(SOLUTIONS / NOTEBOOK), "update_parameters", '''
 def update_parameters(parameters, grads, learning_rate):
@@ -369,16 +369,16 @@ def test_gradescope_is_told_when_an_upload_is_not_one_notebook(batch_dir, tmp_pa
 
 
 def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatch):
-    import grader.batch
+    import grader.grading.batch
 
-    original = grader.batch.score_exercise
+    original = grader.grading.batch.score_exercise
 
     def flaky(name, *args, **kwargs):
         if name == "compute_cost":
             raise RuntimeError("simulated grader bug")
         return original(name, *args, **kwargs)
 
-    monkeypatch.setattr(grader.batch, "score_exercise", flaky)
+    monkeypatch.setattr(grader.grading.batch, "score_exercise", flaky)
     options = Options(limits=FAST.limits, jobs=1)
     batch = grader.grade([batch_dir / "alice_correct.ipynb", batch_dir / "erin_crash.ipynb"],
                          release_dir=RELEASE, options=options)
@@ -391,7 +391,7 @@ def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(batch_di
                                                                         monkeypatch):
     """A fork refused for lack of processes (a real failure under load): no score, exit 3
     with one line, and the rerun grades that submission instead of reusing the fault."""
-    from grader.sandbox import Sandbox, SandboxError
+    from grader.sandbox.server import Sandbox, SandboxError
 
     real_fork, refused = Sandbox._fork, []
 
@@ -457,9 +457,9 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
     the same."""
     import dataclasses
 
-    import grader.batch
+    import grader.grading.batch
 
-    original = grader.batch.plan
+    original = grader.grading.batch.plan
 
     def without_shortcut(kit, helper_dir):
         plans = original(kit, helper_dir)
@@ -467,7 +467,7 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
                                           batch=dataclasses.replace(p.batch, answers=None))
                 for name, p in plans.items()}
 
-    monkeypatch.setattr(grader.batch, "plan", without_shortcut)
+    monkeypatch.setattr(grader.grading.batch, "plan", without_shortcut)
     slow = grader.grade([batch_dir], release_dir=RELEASE, options=FAST)
     fast = graded[1]
     assert len(slow.submissions) == len(fast.submissions) > 10
@@ -483,7 +483,7 @@ def test_sealed_answers_do_not_show_the_expected_values():
     import base64
 
     from grader.assignments import get_kit
-    from grader.checks import plan
+    from grader.grading.checks import plan
 
     plans = plan(get_kit("dnn_step_by_step"), RELEASE)
     exercise = plans["L_model_forward"]
@@ -502,7 +502,7 @@ def test_the_command_grades_in_the_sandboxes_it_started_first(batch_dir, tmp_pat
                                                               monkeypatch, names, jobs):
     """The command starts the workers' sandboxes before loading the rest of the grader,
     and takes the isolation from them: one helper process per worker, no separate probe."""
-    from grader.sandbox import Sandbox
+    from grader.sandbox.server import Sandbox
 
     started = []
     original = Sandbox._spawn

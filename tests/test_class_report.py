@@ -20,7 +20,7 @@ from grader.reports._common import fmt_points
 from grader.reports.class_report import MESSAGE_WIDTH, shorten
 from grader.results import (BatchResult, CheckResult, Environment, ExerciseResult,
                             SubmissionResult, batch_from_dict)
-from grader.synth import sample_batch
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

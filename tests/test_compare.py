@@ -1,8 +1,8 @@
-"""grader.compare: the shortcuts for identical values agree with the full comparison."""
+"""grader.grading.compare: the shortcuts for identical values agree with the full comparison."""
 import numpy as np
 import pytest
 
-from grader.compare import compare, output_problems, problems
+from grader.grading.compare import compare, output_problems, problems
 
 
 @pytest.mark.parametrize("expected", [

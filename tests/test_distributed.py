@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.batch import Options
+from grader.grading.batch import Options
 from grader.cli import cli
 from grader.results import batch_to_dict
-from grader.sandbox import Limits
-from grader.synth import sample_batch
+from grader.sandbox.server import Limits
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 
 distributed = pytest.importorskip("distributed")
 
@@ -34,7 +34,7 @@ def folder(tmp_path_factory) -> Path:
 
 
 def test_dask_cluster_grades_like_a_local_run(folder, tmp_path):
-    from grader.distributed import DaskRunner
+    from grader.runners.dask_cluster import DaskRunner
 
     local = batch_to_dict(grader.grade([folder], release_dir=RELEASE, options=OPTIONS))
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

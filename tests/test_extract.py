@@ -5,7 +5,7 @@ import ast
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.extract import code_cells, to_python
+from grader.grading.extract import code_cells, to_python
 
 
 def test_line_magics_and_shell_become_calls_that_the_sandbox_ignores():
@@ -66,7 +66,7 @@ def test_plain_python_takes_the_fast_path(text, monkeypatch):
     assert to_python(text).rstrip("\n") == text.rstrip("\n")
 
 
-# cells past the budget for IPython's transformer take grader.magic_lines' one-pass rewrite
+# cells past the budget for IPython's transformer take grader.grading.magic_lines' one-pass rewrite
 ONE_PASS = ["if x:\n    %time f()\n    y = !ls\nelse:\n    !echo hi\n", "x = [1,\n 2]\n%who\n",
             "%magic?", "a[1].b?", "x = foo?", "!echo a \\\n  b\n%x\n", ",f a b\n;g a b\n",
             "x: int = %timeit f()\n", "d = {'a': %x}\n", 'x = """\n!ls\n"""\n!ls\n',
@@ -80,14 +80,14 @@ ONE_PASS = ["if x:\n    %time f()\n    y = !ls\nelse:\n    !echo hi\n", "x = [1,
 def test_the_one_pass_rewrite_equals_ipythons_own(text):
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from grader.magic_lines import rewrite_lines
+    from grader.grading.magic_lines import rewrite_lines
 
     assert rewrite_lines(text, TransformerManager()) == TransformerManager().transform_cell(text)
     assert to_python(text, budget=-1) == to_python(text)  # the budget only changes the cost
 
 
 def test_headings_name_cells_without_their_closing_hashes():
-    from grader.extract import cell_names
+    from grader.grading.extract import cell_names
 
     for heading, name in [("# Title ##", "Title"), ("## 2 -   Compute  cost #", "2 - Compute cost"),
                           ("### C#", "C"), ("#no space", "Intro"), ("# #", "#")]:

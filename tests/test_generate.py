@@ -20,11 +20,11 @@ from nbgrader.utils import compute_checksum
 from support import (ASSIGNMENT, EXERCISES, NOTEBOOK_NAME, PASS_LINE, RELEASE_DIR, REPO_ROOT,
                       SOLUTIONS_DIR, SOURCE_DIR, SOURCE_ROOT, STUB_MESSAGE, cell_by_id, code_cells,
                       error_outputs, nbgrader, stream_text)
-from grader import generate
+from grader.authoring import generate
 from grader.atomic import read_tree
 from grader.cli import cli
-from grader.execute import run_notebook
-from grader.notebooks import read_notebook
+from grader.authoring.execute import run_notebook
+from grader.grading.notebooks import read_notebook
 
 HELPERS = ("dnn_utils.py", "public_tests.py", "testCases.py")
 RELEASE_FILES = sorted(HELPERS + ("public_tests_data.h5", NOTEBOOK_NAME))

@@ -19,12 +19,12 @@ import grader
 from support import EXERCISES, RELEASE_DIR, SOLUTIONS_DIR
 from grader.cli import cli
 from grader.errors import UsageError
-from grader.locations import RELEASE_ROOT_VARIABLE, assignment_of, find_folder
+from grader.grading.locations import RELEASE_ROOT_VARIABLE, assignment_of, find_folder
 from grader.reports import GRADES_SCHEMA, grades_csv, grades_json, junit_xml, summary_text
 from grader.results import (BatchResult, Environment, ExerciseResult, SubmissionResult,
                             batch_from_dict)
-from grader.submissions import find_submissions
-from grader.synth import sample_batch
+from grader.grading.submissions import find_submissions
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 
 FAST = ["--timeout", "2", "--jobs", "1"]
 ENV = Environment("0.1.0", "3.11.9", "2.0.0", "openblas", {}, True)

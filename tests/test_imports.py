@@ -1,4 +1,4 @@
-"""Helper modules imported under other names (grader.imports): resolved to the release's
+"""Helper modules imported under other names (grader.grading.imports): resolved to the release's
 module that defines what the import asks for, recorded in words, or left to fail as in
 Jupyter."""
 from __future__ import annotations
@@ -9,10 +9,10 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from grader import imports
+from grader.grading import imports
 from grader.assignments.dnn_step_by_step import MODULE_ALIASES, MODULE_LOOKALIKES
 from grader.cli import cli
-from grader.notebooks import notebook_bytes, read_notebook
+from grader.grading.notebooks import notebook_bytes, read_notebook
 
 from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 

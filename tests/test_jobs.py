@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.batch import Options, grade_submissions, prepare
-from grader.extract import code_cells
-from grader.jobs import WorkerError, local_runner
-from grader.notebooks import notebook_bytes, parse_notebook, read_notebook
+from grader.grading.batch import Options, grade_submissions, prepare
+from grader.grading.extract import code_cells
+from grader.runners.local import WorkerError, local_runner
+from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebook
 from grader.results import batch_to_dict, submission_to_dict
-from grader.sandbox import Limits
-from grader.submissions import find_submissions
-from grader.synth import HANG, NOTEBOOK, sample_batch, with_function
+from grader.sandbox.server import Limits
+from grader.grading.submissions import find_submissions
+from grader.assignments.dnn_step_by_step.samples import HANG, NOTEBOOK, sample_batch, with_function
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
@@ -81,7 +81,7 @@ def test_a_dead_worker_stops_the_batch_with_an_error(folder):
 def test_cached_cell_conversion_matches_a_fresh_conversion(batch):
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from grader.extract import to_python
+    from grader.grading.extract import to_python
 
     for name, data in batch.items():
         if name != "frank_not_a_notebook.ipynb":
@@ -130,7 +130,7 @@ def test_bench_script_prints_its_figures(tmp_path):
 def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
     """The command line starts the workers' sandboxes first; each worker drives one, the
     results are the same, and when a worker dies its helper still ends."""
-    from grader.options import hiding, new_sandbox
+    from grader.grading.options import hiding, new_sandbox
 
     submissions = find_submissions([folder])
     options = hiding(Options(limits=LIMITS, jobs=2), submissions)
@@ -165,7 +165,7 @@ def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
 
 
 def test_the_python_api_also_grades_in_the_sandboxes_it_started_first(folder, monkeypatch):
-    from grader.sandbox import Sandbox
+    from grader.sandbox.server import Sandbox
 
     started = []
     original = Sandbox._spawn
@@ -182,7 +182,7 @@ def test_a_wrong_release_folder_is_told_before_any_sandbox_starts(folder, tmp_pa
 
     from grader.cli import cli
     from grader.errors import UsageError
-    from grader.sandbox import Sandbox
+    from grader.sandbox.server import Sandbox
 
     started = []
     monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self))

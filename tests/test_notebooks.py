@@ -1,4 +1,4 @@
-"""grader.notebooks: anything that is not a notebook becomes one NotebookReadError line;
+"""grader.grading.notebooks: anything that is not a notebook becomes one NotebookReadError line;
 old formats are upgraded to v4; writing is canonical."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from support import NOTEBOOK_NAME, SOURCE_DIR
 from grader.errors import GraderError, NotebookReadError
-from grader.notebooks import notebook_bytes, parse_notebook, read_notebook
+from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebook
 
 
 def v4_notebook() -> nbformat.NotebookNode:
@@ -116,7 +116,7 @@ def test_read_notebook_on_a_folder(tmp_path):
 
 
 def test_oversized_input_is_refused_before_decoding(monkeypatch):
-    import grader.notebooks as notebooks
+    import grader.grading.notebooks as notebooks
     monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 1024)
     with pytest.raises(NotebookReadError, match="larger than"):
         notebooks.parse_notebook(b" " * 1025 + notebook_bytes(v4_notebook()))
@@ -172,7 +172,7 @@ def _variants() -> list[bytes]:
 def test_the_graders_fast_reader_agrees_with_nbformats_reader():
     """``submission_notebook`` skips nbformat's node copy for current notebooks: it must
     accept and refuse exactly what ``parse_notebook`` does, and read the same cells."""
-    from grader.notebooks import submission_notebook
+    from grader.grading.notebooks import submission_notebook
 
     variants = _variants()
     assert len(variants) > 100

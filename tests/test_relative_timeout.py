@@ -10,11 +10,11 @@ import pytest
 
 import grader
 from grader.assignments import get_kit
-from grader.batch import Options
-from grader.checks import RELATIVE_FACTOR, RELATIVE_FLOOR, call_limit, plan
-from grader.notebooks import notebook_bytes, read_notebook
-from grader.sandbox import Limits
-from grader.synth import NOTEBOOK, with_function
+from grader.grading.batch import Options
+from grader.grading.checks import RELATIVE_FACTOR, RELATIVE_FLOOR, call_limit, plan
+from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.sandbox.server import Limits
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
@@ -103,7 +103,7 @@ def test_switched_off_every_call_gets_the_timeout(tmp_path):
 def test_a_function_stuck_in_its_demo_cell_reads_as_a_hidden_check_out_of_time(
         tmp_path, relative, words):
     """The cell keeps --timeout; the exercise is judged with the hidden calls' bound."""
-    from grader.synth import HANG
+    from grader.assignments.dnn_step_by_step.samples import HANG
 
     path = tmp_path / "dave.ipynb"
     path.write_bytes(notebook_bytes(with_function(read_notebook(SOLUTIONS / NOTEBOOK),

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.batch import Options
+from grader.grading.batch import Options
 from grader.cli import cli
-from grader.jobs import local_runner
+from grader.runners.local import local_runner
 from grader.results import submission_to_dict
 from grader.resume import JOURNAL_NAME
-from grader.sandbox import Limits
-from grader.synth import sample_batch
+from grader.sandbox.server import Limits
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import grader
-from grader.sandbox import Limits, Sandbox, SandboxError, hidden_paths
-from grader.wire import Unsupported
+from grader.sandbox.server import Limits, Sandbox, SandboxError, hidden_paths
+from grader.sandbox.wire import Unsupported
 
 LIMITS = Limits(call_timeout=1.0, cells_timeout=1.0, submission_timeout=60.0)
 
@@ -445,7 +445,7 @@ def test_a_dead_helper_process_is_replaced():
 def test_killing_the_grader_kills_everything(tmp_path):
     script = (
         "import os, signal, threading, time\n"
-        "from grader.sandbox import Sandbox\n"
+        "from grader.sandbox.server import Sandbox\n"
         "sandbox = Sandbox(preload=('numpy',))\n"
         "session = sandbox.open(['import time', 'def hang():\\n    time.sleep(100)'])\n"
         "print(sandbox.pid, session.pid, session.scratch_dir, flush=True)\n"
@@ -500,7 +500,7 @@ def test_without_the_capability_for_namespaces_it_falls_back_or_refuses(tmp_path
     (required by mode or GRADER_SANDBOX) refuses to start."""
     script = (
         "import os\n"
-        "from grader.sandbox import Sandbox, SandboxError\n"
+        "from grader.sandbox.server import Sandbox, SandboxError\n"
         "with Sandbox(preload=()) as auto:\n"
         "    print(auto.strong, auto.isolation, flush=True)\n"
         "    with auto.open(['def f():\\n    return 1']) as session:\n"
@@ -589,7 +589,7 @@ def test_callbacks_refuse_data_larger_than_the_checks(sandbox):
 
 
 def test_a_helper_that_cannot_start_says_why(tmp_path, monkeypatch):
-    import grader.sandbox as sandbox_module
+    import grader.sandbox.server as sandbox_module
 
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\necho 'boom: no interpreter here' >&2\nexit 3\n")
@@ -602,7 +602,7 @@ def test_a_helper_that_cannot_start_says_why(tmp_path, monkeypatch):
 # ---- batches of calls: one request, results streamed back, each call with its deadline
 
 def test_a_batch_runs_every_call_in_order_with_its_own_seed(sandbox):
-    from grader.sandbox import CallBatch
+    from grader.sandbox.server import CallBatch
 
     cells = ["import numpy as np",
              "def draw(n):\n    return n, float(np.random.rand())"]
@@ -616,7 +616,7 @@ def test_a_batch_runs_every_call_in_order_with_its_own_seed(sandbox):
 
 
 def test_a_batch_stops_after_a_timeout_and_the_session_goes_on(sandbox):
-    from grader.sandbox import CallBatch
+    from grader.sandbox.server import CallBatch
 
     cells = ["def f(n):\n    while n == 2:\n        pass\n    return n"]
     batch = CallBatch("f", (((1,), None), ((2,), None), ((3,), None)))
@@ -630,7 +630,7 @@ def test_a_batch_stops_after_a_timeout_and_the_session_goes_on(sandbox):
 
 
 def test_a_function_that_deletes_itself_is_missing_for_the_rest(sandbox):
-    from grader.sandbox import CallBatch
+    from grader.sandbox.server import CallBatch
 
     cells = ["def f(n):\n    global f\n    del f\n    return n"]
     with sandbox.open(cells) as session:
@@ -639,8 +639,8 @@ def test_a_function_that_deletes_itself_is_missing_for_the_rest(sandbox):
 
 
 def test_results_equal_to_the_expected_encoding_are_not_decoded(sandbox):
-    from grader import wire
-    from grader.sandbox import CallBatch
+    from grader.sandbox import wire
+    from grader.sandbox.server import CallBatch
 
     cells = ["import numpy as np",
              "def f(x):\n    return {'y': x * 2}",
@@ -656,7 +656,7 @@ def test_results_equal_to_the_expected_encoding_are_not_decoded(sandbox):
 
 
 def test_callback_answers_are_remembered_across_sessions(sandbox):
-    from grader.sandbox import CallBatch
+    from grader.sandbox.server import CallBatch
 
     cells = ["def f(x):\n    return helper(x) + helper(x + 1)"]
     seen = []
@@ -676,7 +676,7 @@ def test_callback_answers_are_remembered_across_sessions(sandbox):
 
 
 def test_a_batch_refuses_callbacks_it_was_not_built_for(sandbox):
-    from grader.sandbox import CallBatch
+    from grader.sandbox.server import CallBatch
 
     with sandbox.open(["def f():\n    return 1"]) as session:
         with pytest.raises(ValueError):
@@ -684,7 +684,7 @@ def test_a_batch_refuses_callbacks_it_was_not_built_for(sandbox):
 
 
 def test_reply_memo_stays_within_its_bytes():
-    from grader.sandbox_messages import ReplyMemo
+    from grader.sandbox.messages import ReplyMemo
 
     memo = ReplyMemo(limit=1000)
     for n in range(50):
@@ -696,8 +696,8 @@ def test_reply_memo_stays_within_its_bytes():
 
 def test_sealed_answers_spare_the_round_trip_and_nothing_else(sandbox):
     """An answer known in advance opens only for its exact question; others still ask."""
-    from grader import wire
-    from grader.sandbox import CallBatch
+    from grader.sandbox import wire
+    from grader.sandbox.server import CallBatch
 
     salt, sealed = b"s" * 16, {}
     for x in (1, 2):
@@ -737,8 +737,8 @@ def test_a_cell_stuck_in_a_function_says_which(sandbox):
 def test_arguments_left_as_they_were_are_not_sent_back(sandbox):
     """The child sends the arguments only when they lost their fingerprint; the grader then
     reports them as the ones it sent, and as matching the expected encoding."""
-    from grader import wire
-    from grader.sandbox import CallBatch
+    from grader.sandbox import wire
+    from grader.sandbox.server import CallBatch
 
     cells = ["def f(x, d):\n    return x.sum()",
              "def g(x, d):\n    x[0] = 9\n    return x.sum()",
@@ -766,7 +766,7 @@ def test_arguments_left_as_they_were_are_not_sent_back(sandbox):
 def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
     import marshal
 
-    from grader.sandbox_messages import COMPILED_CHARS, compiled
+    from grader.sandbox.messages import COMPILED_CHARS, compiled
 
     code = marshal.loads(compiled(3, "y = 1\nz = y + 1\n"))
     assert code.co_filename == "<cell 3>"
@@ -787,7 +787,7 @@ def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
 def test_results_that_printed_nothing_are_read_without_decoding(sandbox):
     """The child's message for a quiet result is a known constant: the grader decodes only
     the others (here, the one that printed)."""
-    from grader.sandbox import CallBatch
+    from grader.sandbox.server import CallBatch
 
     cells = ["def f(n):\n    if n == 2:\n        print('two')\n    return n"]
     with sandbox.open(cells) as session:

@@ -2,7 +2,7 @@
 import pytest
 
 from grader.errors import UsageError
-from grader.submissions import content_hash, find_submissions
+from grader.grading.submissions import content_hash, find_submissions
 
 
 def touch(path):

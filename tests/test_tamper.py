@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.batch import Options
-from grader.notebooks import read_notebook
-from grader.sandbox import Limits
-from grader.synth import NOTEBOOK, original_layout, with_edited_test
-from grader.tamper import check, compute_checksum, locked_checksums
+from grader.grading.batch import Options
+from grader.grading.notebooks import read_notebook
+from grader.sandbox.server import Limits
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, original_layout, with_edited_test
+from grader.grading.tamper import check, compute_checksum, locked_checksums
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
@@ -88,7 +88,7 @@ def test_notebooks_without_ids_cannot_be_checked(release, solved):
 
 
 def test_grading_flags_but_does_not_penalise(tmp_path, solved):
-    from grader.notebooks import notebook_bytes
+    from grader.grading.notebooks import notebook_bytes
     path = tmp_path / "edited.ipynb"
     path.write_bytes(notebook_bytes(with_edited_test(solved, "linear_forward")))
     (tmp_path / "plain.ipynb").write_bytes(notebook_bytes(solved))

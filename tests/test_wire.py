@@ -9,9 +9,9 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 import pytest
 
-from grader import wire
+from grader.sandbox import wire
 from grader.errors import GraderError
-from grader.wire import MAX_DEPTH, Unsupported, WireError, decode, encode
+from grader.sandbox.wire import MAX_DEPTH, Unsupported, WireError, decode, encode
 
 
 def roundtrip(value):
@@ -301,7 +301,7 @@ def test_only_the_sandbox_child_reads_pickle():
     readers = sorted(path.name for path in Path(grader.__file__).parent.rglob("*.py")
                      if any(word in path.read_text() for word in
                             ("from_grader(", "pickle.load", "Unpickler")))
-    assert readers == ["_child.py", "wire.py"]
+    assert readers == ["child.py", "wire.py"]
 
 
 def test_large_legitimate_values_still_decode():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grader.sandbox import Limits
+from grader.sandbox.server import Limits
 
 # short limits: the whole suite stays within a minute on two cores
 LIMITS = Limits(call_timeout=1.5, cells_timeout=5.0, submission_timeout=40.0,

@@ -20,7 +20,7 @@ from typing import Callable
 import nbformat
 from nbformat import NotebookNode
 
-from grader.synth import MISTAKES, with_function
+from grader.assignments.dnn_step_by_step.samples import MISTAKES, with_function
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASE = REPO / "release" / "dnn_step_by_step"

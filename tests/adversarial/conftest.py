@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.sandbox import Sandbox
+from grader.sandbox.server import Sandbox
 
 from .adversarial_support import LIMITS
 

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from grader.assignments import get_kit
-from grader.notebooks import notebook_bytes, read_notebook
-from grader.sandbox import Sandbox
-from grader.synth import NOTEBOOK
+from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.sandbox.server import Sandbox
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
 from .adversarial_support import LIMITS
 from .attack_notebooks import RELEASE, SOLUTIONS, Attack, Paths, _cells, _replace
@@ -168,7 +168,7 @@ def _ask(sandbox: Sandbox, source: str, callbacks: dict, *args):
 
 
 def test_a_callback_whose_answer_exceeds_the_checks_size_is_refused_before_it_runs(sandbox):
-    from grader.sandbox_messages import Callback
+    from grader.sandbox.messages import Callback
 
     kit = get_kit("dnn_step_by_step")
     ran = []

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 
 import grader
-from grader.batch import Options
-from grader.notebooks import notebook_bytes, read_notebook
-from grader.synth import NOTEBOOK
+from grader.grading.batch import Options
+from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
 from .adversarial_support import LIMITS
 from .attack_notebooks import RELEASE, SOLUTIONS

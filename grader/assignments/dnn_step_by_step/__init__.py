@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from grader.fixtures import encode
+from grader.authoring.fixtures import encode
 
 from . import reference
 from .callbacks import callback_contract  # noqa: F401  (part of the kit)
@@ -46,7 +46,7 @@ MODULE_ALIASES = {
 }
 # other names that look like a helper module (the follow-up assignment's dnn_app_utils_v3,
 # public_tests1): an import of one is given the release module that defines what it
-# asks for (see grader.imports)
+# asks for (see grader.grading.imports)
 MODULE_LOOKALIKES = {"dnn_utils": "dnn_utils", "dnn_app_utils": "dnn_utils",
                      "testCases": "testCases", "public_tests": "public_tests"}
 

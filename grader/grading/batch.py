@@ -1,8 +1,8 @@
 """The batch: submissions -> sandboxed runs -> checks -> scores, and the Python API.
 
 ``grade()`` is what the ``grader grade`` command calls. A runner grades the
-submissions: :mod:`grader.jobs` on this machine (worker processes), or
-:mod:`grader.distributed` on a Dask cluster. Each worker owns a sandbox (a fork
+submissions: :mod:`grader.runners.local` on this machine (worker processes), or
+:mod:`grader.runners.dask_cluster` on a Dask cluster. Each worker owns a sandbox (a fork
 server with numpy loaded) and only decodes results and compares them with the
 reference, which never enters a process that runs student code. With a journal
 (:mod:`grader.resume`) a rerun skips what is already graded.
@@ -23,22 +23,23 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from grader import __version__, imports, tamper
-from grader.assignment import Assignment, load_release
+from grader import __version__
+from grader.grading import imports, tamper
+from grader.authoring.assignment import Assignment, load_release
 from grader.assignments import get_kit
-from grader.checks import ExercisePlan, call_limit, hung_in_notebook, plan, run_exercise
+from grader.grading.checks import ExercisePlan, call_limit, hung_in_notebook, plan, run_exercise
 from grader.errors import GraderError, NotebookReadError, UsageError
-from grader.extract import cell_names, code_cells, defined_functions
-from grader.locations import assignment_of, find_folder
-from grader.notebooks import MAX_NOTEBOOK_BYTES, submission_notebook
-from grader.options import (Options, hiding, release_folder, sandbox_isolation,
+from grader.grading.extract import cell_names, code_cells, defined_functions
+from grader.grading.locations import assignment_of, find_folder
+from grader.grading.notebooks import MAX_NOTEBOOK_BYTES, submission_notebook
+from grader.grading.options import (Options, hiding, release_folder, sandbox_isolation,
                             start_sandboxes)
 from grader.results import (MISSING, NOT_GRADED, UNREADABLE, BatchResult, Environment,
                             ExerciseResult, SubmissionResult)
-from grader.sandbox import Sandbox
-from grader.sandbox_messages import Callback
-from grader.score import explain_missing, grade_submission, score_exercise
-from grader.submissions import Submission, content_hash, find_submissions
+from grader.sandbox.server import Sandbox
+from grader.sandbox.messages import Callback
+from grader.grading.score import explain_missing, grade_submission, score_exercise
+from grader.grading.submissions import Submission, content_hash, find_submissions
 from grader.terminal import printable
 
 if TYPE_CHECKING:
@@ -57,9 +58,9 @@ class Context:
     options: Options
     workspace: tempfile.TemporaryDirectory = field(repr=False, compare=False)
     locked_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> nbgrader checksum
-    # the helpers as submissions import them, also under other names (grader.imports)
+    # the helpers as submissions import them, also under other names (grader.grading.imports)
     helper_modules: imports.HelperModules = field(default_factory=imports.HelperModules)
-    # the kit's check of a dependency callback's arguments (grader.sandbox_messages.Callback)
+    # the kit's check of a dependency callback's arguments (grader.sandbox.messages.Callback)
     callback_contract: Callable | None = None
 
 
@@ -96,7 +97,7 @@ def _compile(folder: Path) -> None:
 
 
 def default_release_dir(assignment: str = "dnn_step_by_step") -> Path:
-    """The assignment's release, wherever the working folder is (see grader.locations)."""
+    """The assignment's release, wherever the working folder is (see grader.grading.locations)."""
     return find_folder(assignment, "release", override="release_dir=...")
 
 
@@ -256,7 +257,7 @@ def grade_submissions(submissions: Sequence[Submission], context: Context,
     todo = [index for index in range(len(submissions)) if index not in results]
     if todo:
         if runner is None:
-            from grader.jobs import local_runner
+            from grader.runners.local import local_runner
 
             runner = local_runner(context.options.jobs)
         with contextlib.closing(runner([submissions[i] for i in todo], context)) as stream:
@@ -295,10 +296,10 @@ def grade(paths: Path | str | Iterable[Path | str], *, release_dir: Path | str |
     """Grade notebooks (files, folders, nbgrader trees) against the released assignment.
 
     ``paths``: one path or several. ``release_dir``: default, the release of the
-    submissions' assignment found by :mod:`grader.locations` (the checkout's
+    submissions' assignment found by :mod:`grader.grading.locations` (the checkout's
     ``release/``, the working folder's, or ``$GRADER_RELEASE_ROOT``). ``journal``: a
     file to resume from and record to (see :mod:`grader.resume`); ``fresh`` ignores what
-    it holds. ``runner``: e.g. a :class:`grader.distributed.DaskRunner`; default: worker
+    it holds. ``runner``: e.g. a :class:`grader.runners.dask_cluster.DaskRunner`; default: worker
     processes here. Paths without a notebook give an empty batch. What the command
     prints as warnings (several notebooks in one nbgrader folder) is issued as
     :class:`UserWarning`; errors are :class:`grader.errors.GraderError`.
@@ -320,7 +321,7 @@ def grade(paths: Path | str | Iterable[Path | str], *, release_dir: Path | str |
         context = prepare(release_dir, options)
         isolation, _strong = sandbox_isolation(options, started)
         if runner is None:
-            from grader.jobs import local_runner
+            from grader.runners.local import local_runner
 
             runner = local_runner(options.jobs, sandboxes=started)
         opened = None

@@ -3,7 +3,7 @@
 This process reads the notebooks and sends them to the workers in chunks, and
 the release's files go once to every worker, so workers need no shared file
 system, only this package (``pip install 'nb-autograder[dask]'``) on Linux. Each
-worker process builds its own :class:`~grader.batch.Context` from those files once
+worker process builds its own :class:`~grader.grading.batch.Context` from those files once
 and keeps one sandbox per worker thread: the same sandboxed grading as a local
 run, with identical results. Tasks take and return plain data (bytes, strings,
 :func:`~grader.results.submission_to_dict` dicts); no object of ours is pickled.
@@ -22,12 +22,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from grader.batch import Context, grade_bytes, prepare, read_submission
-from grader.options import Options, new_sandbox
+from grader.grading.batch import Context, grade_bytes, prepare, read_submission
+from grader.grading.options import Options, new_sandbox
 from grader.errors import GraderError, UsageError
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
-from grader.sandbox import Limits, Sandbox
-from grader.submissions import Submission
+from grader.sandbox.server import Limits, Sandbox
+from grader.grading.submissions import Submission
 
 CHUNK = 8  # submissions per task: a task's overhead is small next to ~0.1 s of grading
 IN_FLIGHT = 2  # chunks queued per worker thread, so memory does not grow with the batch
@@ -39,7 +39,7 @@ class DaskError(GraderError):
 
 
 class DaskRunner:
-    """A runner (see :data:`grader.batch.Runner`) that grades on the cluster at ``address``.
+    """A runner (see :data:`grader.grading.batch.Runner`) that grades on the cluster at ``address``.
 
     Use it as a context manager; it holds a client connection until closed.
     """

@@ -9,7 +9,7 @@ stop the next one. Saved outputs are ignored entirely.
 That transformer runs in the grader, outside every limit of the sandbox, and it
 tokenizes the whole cell again after each line it rewrites: a cell of 600 magics
 in 4600 lines took it 58 s. So it gets a budget per cell and per notebook
-(:func:`ipython_cost`); past it, :mod:`grader.magic_lines` rewrites the same lines
+(:func:`ipython_cost`); past it, :mod:`grader.grading.magic_lines` rewrites the same lines
 in one pass.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from grader.magic_lines import rewrite_lines
+from grader.grading.magic_lines import rewrite_lines
 
 # cell magics whose body is ordinary Python worth running (timing or capturing output)
 TRANSPARENT_CELL_MAGICS = ("time", "timeit", "capture", "prun")
@@ -64,7 +64,7 @@ def to_python(text: str, transformer: TransformerManager | None = None, *,
     """Rewrite one cell's IPython syntax into plain Python (syntax errors are left as-is).
 
     IPython's transformer does it when the cell's :func:`ipython_cost` is within
-    ``budget``; otherwise :func:`grader.magic_lines.rewrite_lines`, in one pass (or,
+    ``budget``; otherwise :func:`grader.grading.magic_lines.rewrite_lines`, in one pass (or,
     with ``rewrite=False``, nothing)."""
     way = ("ipython" if ipython_cost(text, budget) <= budget else
            "lines" if rewrite else "as is")

@@ -5,7 +5,7 @@ kit: each check is a case (arguments + the reference's output) or a property
 (arguments left unchanged, result independent of numpy's global random state).
 Running a plan against one submission needs only a ``calls`` function that asks the
 sandbox to run the student's function on every check's arguments (one
-:class:`~grader.sandbox_messages.CallBatch`, built and encoded once per batch) and
+:class:`~grader.sandbox.messages.CallBatch`, built and encoded once per batch) and
 returns the results; a result whose encoding equals the expected one is judged from
 that alone, without decoding or comparing.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from grader import wire
-from grader.compare import Problem, compare, output_problems
+from grader.sandbox import wire
+from grader.grading.compare import Problem, compare, output_problems
 from grader.results import CheckResult
-from grader.sandbox_messages import CallBatch, timed_out
+from grader.sandbox.messages import CallBatch, timed_out
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
 RANDOM_STATE = "does not depend on the global random state"
@@ -139,7 +139,7 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
 
 def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
     """What the reference's dependencies answer when the reference itself runs each check,
-    sealed by question (:func:`grader.wire.seal`): a correct submission asks exactly
+    sealed by question (:func:`grader.sandbox.wire.seal`): a correct submission asks exactly
     these, and then needs no round trip to the grader for them."""
     salt, sealed = os.urandom(16), {}
 

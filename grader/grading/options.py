@@ -1,6 +1,6 @@
 """The options of a grading run, and the sandboxes they ask for.
 
-Kept apart from :mod:`grader.batch` and light to import (no nbformat, no IPython): the
+Kept apart from :mod:`grader.grading.batch` and light to import (no nbformat, no IPython): the
 command line starts the workers' sandboxes from these before it loads the rest of the
 grader, so that their helpers load numpy and matplotlib meanwhile.
 """
@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from grader.errors import UsageError
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox.server import Limits, Sandbox
 
 if TYPE_CHECKING:
-    from grader.submissions import Submission
+    from grader.grading.submissions import Submission
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def hiding(options: Options, submissions: Sequence[Submission],
            *folders: Path) -> Options:
     """``options`` whose sandboxes also hide ``folders`` and the submissions' folders:
     a student must not read other students' notebooks nor the reports."""
-    from grader.submissions import hidden_folder
+    from grader.grading.submissions import hidden_folder
 
     hidden = {*options.hide, *folders, *map(hidden_folder, submissions)}
     return replace(options, hide=tuple(sorted(hidden, key=str)))

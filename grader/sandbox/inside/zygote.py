@@ -1,12 +1,12 @@
 """The sandbox's helper process: a fork server ("zygote") that starts one child per submission.
 
-Never imported by the grader: :mod:`grader.sandbox` starts a fresh ``python -I`` and
-hands it this file's source text, and the sources of :mod:`grader._isolation`,
-:mod:`grader.wire` and :mod:`grader._child` to load after a finder that refuses
+Never imported by the grader: :mod:`grader.sandbox.server` starts a fresh ``python -I`` and
+hands it this file's source text, and the sources of :mod:`grader.sandbox.inside.isolation`,
+:mod:`grader.sandbox.wire` and :mod:`grader.sandbox.inside.child` to load after a finder that refuses
 ``grader`` is in place. Standard library only (numpy comes with the preloads).
 
 With namespaces (Linux, root) the zygote is pid 1 of its own pid namespace, in its own
-mount and network namespaces (:mod:`grader._isolation`); otherwise ("rlimits only") it
+mount and network namespaces (:mod:`grader.sandbox.inside.isolation`); otherwise ("rlimits only") it
 is a plain process and its children get resource limits only.
 
 Protocol with the grader (SOCK_SEQPACKET, one JSON object per packet): first the

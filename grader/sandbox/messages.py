@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from grader import wire
+from grader.sandbox import wire
 
 OK, ERROR, MISSING, TIMEOUT, DIED, NOT_RUN = "ok", "error", "missing", "timeout", "died", "not_run"
 # a callback runs in the grader's process: its data may be as large as the check's own
@@ -113,7 +113,7 @@ class CallBatch:
     function: str
     calls: tuple[tuple[tuple, int | None], ...]  # (arguments, global numpy seed or None)
     callbacks: tuple[str, ...] = ()  # names the child answers with a callback to the grader
-    # answers to callbacks known in advance, sealed by their question (see grader.wire):
+    # answers to callbacks known in advance, sealed by their question (see grader.sandbox.wire):
     # {"salt": bytes, "names": {callback: argument names}, "sealed": {key: bytes}}
     answers: dict | None = None
 

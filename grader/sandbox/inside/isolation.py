@@ -1,7 +1,7 @@
 """Linux namespaces for the sandbox's helper process: what a submission can see and do.
 
-Never imported by the grader: :mod:`grader.sandbox` hands this file's source text to
-the helper process (see :mod:`grader._zygote`), so it uses the standard library only.
+Never imported by the grader: :mod:`grader.sandbox.server` hands this file's source text to
+the helper process (see :mod:`grader.sandbox.inside.zygote`), so it uses the standard library only.
 
 :func:`enter` runs first, in the fresh helper interpreter: ``unshare(2)`` of the mount,
 pid, network and IPC namespaces, then a fork. The forked process is pid 1 of the new pid

@@ -1,7 +1,7 @@
 """Compare a decoded student value with the reference value, in the grader's process.
 
 Both sides are plain data built by the grader itself (the student's value comes
-from :mod:`grader.wire`), so no method of a student object is ever called. The
+from :mod:`grader.sandbox.wire`), so no method of a student object is ever called. The
 messages follow the public tests' style: which output, expected versus got.
 
 Each problem is told twice (:class:`Problem`): in full for the instructor, and without

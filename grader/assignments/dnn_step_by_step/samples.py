@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from grader.notebooks import notebook_bytes, read_notebook
+from grader.grading.notebooks import notebook_bytes, read_notebook
 
 NOTEBOOK = "Building_your_Deep_Neural_Network_Step_by_Step.ipynb"
 

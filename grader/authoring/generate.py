@@ -17,12 +17,12 @@ from nbgrader.preprocessors import ClearSolutions, ComputeChecksums
 from traitlets.config import Config
 
 from grader import atomic
-from grader.assignment import (BEGIN_SOLUTION, END_SOLUTION, Assignment, cell_label,
+from grader.authoring.assignment import (BEGIN_SOLUTION, END_SOLUTION, Assignment, cell_label,
                                load_assignment)
 from grader.assignments import get_kit
 from grader.errors import GenerationError, SourceNotebookError, UsageError
-from grader.execute import run_notebook
-from grader.notebooks import notebook_bytes
+from grader.authoring.execute import run_notebook
+from grader.grading.notebooks import notebook_bytes
 
 STUB = ("# YOUR CODE STARTS HERE\n"
         "\n"

@@ -1,18 +1,18 @@
 """One submission in the sandbox: its cells' results, calls with deadlines, re-forks.
 
-A :class:`Session` (from :meth:`grader.sandbox.Sandbox.open`) owns one child process
+A :class:`Session` (from :meth:`grader.sandbox.server.Sandbox.open`) owns one child process
 of the sandbox's fork server. Every wait has a deadline; a call that hangs or kills
 its process costs that call only: the next call forks a fresh child and runs the
 cells again (skipping a cell that hung). Data from the child is untrusted: it is
-decoded by :mod:`grader.wire` and checked field by field here.
+decoded by :mod:`grader.sandbox.wire` and checked field by field here.
 
 Speed comes from doing less per call, not from trusting the child more: a
 :class:`CallBatch` sends all of one function's argument sets in one request (encoded
 once per batch of submissions), results stream back, a result whose bytes equal the
 expected encoding is not decoded at all, callbacks a correct submission makes are
-answered in the child from answers sealed by their question (:func:`grader.wire.seal`),
+answered in the child from answers sealed by their question (:func:`grader.sandbox.wire.seal`),
 and the others are remembered by the exact bytes asked (:class:`ReplyMemo`). The
-messages themselves are in :mod:`grader.sandbox_messages`.
+messages themselves are in :mod:`grader.sandbox.messages`.
 """
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from grader import wire
+from grader.sandbox import wire
 from grader.errors import GraderError
-from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, QUIET_RESULTS, TIMEOUT,
+from grader.sandbox.messages import (DIED, ERROR, MISSING, NOT_RUN, OK, QUIET_RESULTS, TIMEOUT,
                                      CallBatch, CallResult, CellResult, _cell_result, _exit_text,
                                      _strings, _texts, answer, compiled, timed_out)
 
 if TYPE_CHECKING:
-    from grader.sandbox import Limits, Sandbox
+    from grader.sandbox.server import Limits, Sandbox
 
 HEADER_SIZE = 8
 CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands of cells

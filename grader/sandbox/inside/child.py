@@ -1,16 +1,16 @@
 """A submission's own process: runs its cells in one namespace, then answers calls.
 
-Never imported by the grader: the sandbox's helper process (:mod:`grader._zygote`)
+Never imported by the grader: the sandbox's helper process (:mod:`grader.sandbox.inside.zygote`)
 loads this file's source text, and each forked child, already confined (own session,
 resource limits, an empty scratch folder as cwd, fds 0-2 on /dev/null and 3 its socket,
 an unprivileged uid where namespaces are on), calls :func:`main`. Everything a
-submission could reach in its process is in this file and :mod:`grader.wire`;
+submission could reach in its process is in this file and :mod:`grader.sandbox.wire`;
 nothing here is secret.
 
 Protocol (stream of frames, 8-byte length + data; the grader's are pickled, ours are
-:mod:`grader.wire` encodings): ``cells`` (index, source, and the code compiled by the
+:mod:`grader.sandbox.wire` encodings): ``cells`` (index, source, and the code compiled by the
 grader when it compiles) -> one ``cell`` reply per cell; then ``calls`` (a function and
-a list of argument sets, each with its :func:`~grader.wire.fingerprint`) -> for each
+a list of argument sets, each with its :func:`~grader.sandbox.wire.fingerprint`) -> for each
 set, in turn, any ``callback`` round trips and a ``result``. A result that holds a value
 is followed by the value's encoding, then by the arguments' encoding unless they still
 have their fingerprint (``parts``: 1 or 2), so the grader can tell an exact answer from
@@ -189,7 +189,7 @@ def _run_cell(number: int, source: str, code: bytes | None, namespace: dict) -> 
 
 
 class _Answers:
-    """Callback answers sealed by their question (:func:`grader.wire.seal`)."""
+    """Callback answers sealed by their question (:func:`grader.sandbox.wire.seal`)."""
 
     def __init__(self, data: dict):
         self.salt = bytes(data["salt"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from grader.checks import ExerciseRun
+from grader.grading.checks import ExerciseRun
 from grader.results import (ERROR, FAILED, MISSING, PASSED, TIMEOUT, ExerciseResult,
                             SubmissionResult, GRADED)
-from grader.sandbox_messages import OK, CellResult
+from grader.sandbox.messages import OK, CellResult
 
 
 def exercise_status(run: ExerciseRun) -> str:

@@ -1,14 +1,14 @@
 """Run a submission's cells in a separate process and call its functions from the grader.
 
 A :class:`Sandbox` starts one helper interpreter (a fork server, "zygote",
-:mod:`grader._zygote`) that loads numpy, matplotlib and h5py once and never imports
+:mod:`grader.sandbox.inside.zygote`) that loads numpy, matplotlib and h5py once and never imports
 ``grader``, so the reference solution is not in any process a student's code runs in.
 For each submission it forks a child that runs the cells in one namespace and then
-answers calls (:class:`~grader.sandbox_session.Session`). Only :mod:`grader.wire` data
+answers calls (:class:`~grader.sandbox.session.Session`). Only :mod:`grader.sandbox.wire` data
 comes back, and every comparison happens in the grader's process.
 
 Isolation (:attr:`Sandbox.isolation`, :attr:`Sandbox.strong`): on Linux as root, the
-zygote runs in its own mount, pid and network namespaces (:mod:`grader._isolation`):
+zygote runs in its own mount, pid and network namespaces (:mod:`grader.sandbox.inside.isolation`):
 the grader package, its working folder, homes, ``/tmp`` and every folder in ``hide`` are
 empty, the file system read-only, no network, each child an unprivileged uid in a small
 scratch tmpfs; when the zygote ends, the kernel kills every process left. Elsewhere, or
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from grader.sandbox_messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
+from grader.sandbox.messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
                                      CallResult, CellResult, ReplyMemo)
-from grader.sandbox_session import SandboxError, Session
+from grader.sandbox.session import SandboxError, Session
 
 __all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "CallBatch",
            "SandboxError",
@@ -48,8 +48,9 @@ SYSTEM_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/run", "/mnt", "/media",
 SYSTEM_KEPT = frozenset({"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc",
                          "proc", "dev", "sys", "var"})
 _HERE = Path(__file__).resolve().parent
-_SOURCES = {"zygote": "_zygote.py", "isolation": "_isolation.py", "wire": "wire.py",
-            "child": "_child.py"}
+_PACKAGE = _HERE.parent  # the grader package: hidden from submissions
+_SOURCES = {"zygote": "inside/zygote.py", "isolation": "inside/isolation.py",
+            "wire": "wire.py", "child": "inside/child.py"}
 _BOOTSTRAP = (
     "import json, sys, types\n"
     "payload = json.loads(sys.stdin.buffer.read())\n"
@@ -74,7 +75,7 @@ class Limits:
     message_bytes: int = 64 << 20  # largest result the child may send
     processes: int = 16  # processes and threads per submission (RLIMIT_NPROC of its uid)
     scratch_bytes: int = 64 << 20  # all files in the scratch folder (namespaces only)
-    # hidden calls bounded by the reference's own time, within call_timeout (grader.checks)
+    # hidden calls bounded by the reference's own time, within call_timeout (grader.grading.checks)
     relative_timeout: bool = True
 
 
@@ -92,7 +93,7 @@ def _top_level_folders() -> list[Path]:
 
 def hidden_paths(extra: Sequence[Path | str] = ()) -> list[str]:
     """Folders a submission must not see: the grader's own, system ones, and ``extra``."""
-    package = _HERE
+    package = _PACKAGE
     paths = [package, Path.cwd(), Path.home(), *SYSTEM_HIDDEN, tempfile.gettempdir(),
              *_top_level_folders()]
     site_folders = set()
@@ -212,7 +213,7 @@ class Sandbox:
                         for name, file in _SOURCES.items()},
             "control_fd": zygote_end.fileno(), "preload": list(self._preload),
             "blocked": __name__.partition(".")[0], "mode": self._mode, "reason": self._reason,
-            # only namespaces use it; its children must never read it (grader._zygote.main)
+            # only namespaces use it; its children must never read it (grader.sandbox.inside.zygote.main)
             "hide": self._hide if self._mode != "rlimits" else []}).encode()
         env = {key: os.environ[key] for key in _ENVIRONMENT if key in os.environ}
         env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",

@@ -13,7 +13,7 @@ holds it:
 Solutions (for ``grader sample``) are found the same way under ``solutions/``, without
 the variable. The assignment is the one the submissions name (their nbgrader folder
 ``submitted/<student>/<assignment>/``, else the first notebook's metadata
-``grader.assignment``) when a kit of that name is installed, else the only installed kit.
+``grader.authoring.assignment``) when a kit of that name is installed, else the only installed kit.
 Light to import: the command line uses it before loading the rest of the grader.
 """
 from __future__ import annotations
@@ -25,16 +25,16 @@ from typing import Sequence
 
 from grader.assignments import available
 from grader.errors import UsageError
-from grader.submissions import Submission, nbgrader_assignments
+from grader.grading.submissions import Submission, nbgrader_assignments
 
 RELEASE_ROOT_VARIABLE = "GRADER_RELEASE_ROOT"
-MAX_NOTEBOOK_BYTES = 64 << 20  # grader.notebooks' bound (not imported: nbformat is heavy)
+MAX_NOTEBOOK_BYTES = 64 << 20  # grader.grading.notebooks' bound (not imported: nbformat is heavy)
 DEFAULT_ASSIGNMENT = "dnn_step_by_step"
 
 
 def checkout_root() -> Path:
     """The folder above the ``grader`` package: the repository, for an editable install."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def _roots(kind: str) -> list[Path]:
@@ -61,7 +61,7 @@ def find_folder(assignment: str, kind: str = "release", override: str = "--relea
 
 
 def _named_in_metadata(path: Path) -> str | None:
-    """``metadata.grader.assignment`` of a notebook file; None when it cannot tell. The
+    """``metadata.grader.authoring.assignment`` of a notebook file; None when it cannot tell. The
     file is a student's: any size, nesting, numbers or types (only a hint is at stake)."""
     try:
         with open(path, "rb") as file:
