@@ -50,7 +50,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def gone(pid: int, within: float = 3.0) -> bool:
+def gone(pid: int, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while Path(f"/proc/{pid}").exists():
         if time.monotonic() > deadline:
@@ -134,22 +134,26 @@ def test_an_infinite_loop_times_out_and_the_next_call_works(sandbox):
         started = time.monotonic()
         result = session.call("spin", timeout=0.5)
         elapsed = time.monotonic() - started
-        assert result.status == "timeout" and "spin" in result.error
-        assert 0.5 <= elapsed < 1.5
+        assert result.status == "timeout" and result.error == "spin did not return within 0.5 s"
+        assert 0.5 <= elapsed < 10  # the call's own limit, not the session's 60 s (busy cores)
         assert gone(first_pid)
         assert session.call("count").value == 1  # a fresh process ran the cells again
         assert session.pid != first_pid
 
 
 def test_a_hanging_cell_is_marked_and_skipped(sandbox):
+    # all cells may take 30 s, the session 60 s: waiting either out (or running the
+    # hanging cell again, which would loop until the session's time is gone) is far
+    # beyond the bound below; one cell's 1 s limit takes ~1 s
+    limits = Limits(call_timeout=1.0, cells_timeout=30.0, submission_timeout=60.0)
     cells = ["def f():\n    return 'f'", "while True:\n    pass", "def g():\n    return 'g'"]
     started = time.monotonic()
-    with sandbox.open(cells) as session:
-        assert time.monotonic() - started < LIMITS.call_timeout + 1.5  # one cell's limit
+    with sandbox.open(cells, limits=limits) as session:
+        assert time.monotonic() - started < 15  # one cell's limit (generous: busy cores)
         assert [c.status for c in session.cell_results] == ["ok", "timeout", "ok"]
         assert session.cell_errors() == [
-            f"cell 2: did not finish within the time limit ({LIMITS.call_timeout:g} s a cell, "
-            f"{LIMITS.cells_timeout:g} s for all cells); the grader did not run this cell again"]
+            "cell 2: did not finish within the time limit (1 s a cell, 30 s for all cells); "
+            "the grader did not run this cell again"]
         assert (session.call("f").value, session.call("g").value) == ("f", "g")
 
 
@@ -302,7 +306,7 @@ def test_cwd_is_a_fresh_empty_folder_per_session(sandbox):
     assert gone_path(scratch1) and gone_path(scratch2)
 
 
-def gone_path(path: Path, within: float = 3.0) -> bool:
+def gone_path(path: Path, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -345,13 +349,13 @@ def test_seed_global_random(sandbox):
 
 
 def test_cpu_limit_kills_a_busy_process():
-    limits = Limits(call_timeout=10.0, cpu_seconds=1)
+    # SIGXCPU, not the call's limit, ends it: a long call limit leaves 1 s of CPU time
+    # room to be used up even on busy cores (the status says which one struck)
+    limits = Limits(call_timeout=30.0, cpu_seconds=1)
     with Sandbox(limits, preload=("numpy",)) as own:
         with own.open(["def spin():\n    while True:\n        pass"]) as session:
-            started = time.monotonic()
             result = session.call("spin")
     assert result.status == "died" and "SIGXCPU" in result.error
-    assert time.monotonic() - started < 5.0
 
 
 def test_the_submission_budget_bounds_everything(sandbox):
@@ -359,10 +363,10 @@ def test_the_submission_budget_bounds_everything(sandbox):
     cells = ["def spin():\n    while True:\n        pass", "def f():\n    return 1"]
     with sandbox.open(cells, limits=limits) as session:
         statuses = [session.call("spin").status for _ in range(4)]
-        started = time.monotonic()
         late = session.call("f")
     assert statuses[:2] == ["timeout", "timeout"] and late.status == "timeout"
-    assert "used up its time" in late.error and time.monotonic() - started < 0.1
+    # refused before any process is started for it (f itself would return at once)
+    assert late.error == "the submission used up its time (1 s) before this call"
 
 
 def test_sessions_in_parallel_threads(sandbox):
@@ -419,7 +423,7 @@ def test_closing_leaves_no_process_behind():
 
 
 def test_an_exception_in_the_grader_still_kills_the_child(sandbox):
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="grader bug"):
         with sandbox.open(["x = 1"]) as session:
             pid = session.pid
             assert alive(pid)
@@ -459,7 +463,7 @@ def test_killing_the_grader_kills_everything(tmp_path):
     assert gone_path(scratch)
 
 
-def wait_until_dead(pid: int, within: float = 3.0) -> bool:
+def wait_until_dead(pid: int, within: float = 10.0) -> bool:
     """Not running (a zombie left for init to reap counts as dead)."""
     deadline = time.monotonic() + within
     while alive(pid):
@@ -623,8 +627,9 @@ def test_a_batch_stops_after_a_timeout_and_the_session_goes_on(sandbox):
     with sandbox.open(cells) as session:
         started = time.monotonic()
         results = session.calls(batch, timeout=0.5)
-        assert time.monotonic() - started < 3.0  # one limit, not one per remaining call
-        assert [r.status for r in results] == ["ok", "timeout"]
+        # the call's 0.5 s limit, not the session's 60 s (generous: busy cores)
+        assert time.monotonic() - started < 10
+        assert [r.status for r in results] == ["ok", "timeout"]  # the third was not made
         assert [r.status for r in session.calls(batch, timeout=0.5)] == ["ok", "timeout"]
         assert session.call("f", (3,)).value == 3  # a fresh child
 
@@ -679,7 +684,7 @@ def test_a_batch_refuses_callbacks_it_was_not_built_for(sandbox):
     from grader.sandbox.server import CallBatch
 
     with sandbox.open(["def f():\n    return 1"]) as session:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="are not the batch's"):
             session.calls(CallBatch("f", (((), None),)), {"helper": abs})
 
 
@@ -804,9 +809,10 @@ def test_a_sandbox_started_without_waiting_answers_at_its_first_use():
     it, and closing one that was never used leaves no process behind."""
     with Sandbox(LIMITS) as waited:
         expected = waited.isolation, waited.strong
-    started = time.monotonic()
     lazy = Sandbox(LIMITS, wait=False)
-    assert time.monotonic() - started < 0.2  # numpy and matplotlib load in the helper
+    # returned before the helper answered: numpy and matplotlib load in the helper
+    # (what that saves is a speed claim: bench/bench_grade.py's fixed cost of a run)
+    assert lazy._ready is None and lazy._process.poll() is None
     with lazy:
         assert (lazy.isolation, lazy.strong) == expected and lazy.pid > 0
         with lazy.open(["def f():\n    return 7"]) as session:
