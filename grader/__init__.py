@@ -1,9 +1,10 @@
 """Autograder kit for Jupyter notebook assignments.
 
-Instructor pipeline: source notebook -> :mod:`grader.authoring.generate` -> release + solutions.
-Grading pipeline: submission -> :mod:`grader.grading.notebooks` -> :mod:`grader.grading.extract` ->
-:mod:`grader.sandbox.server` -> :mod:`grader.grading.checks` -> :mod:`grader.grading.score` -> :mod:`grader.reports`,
-driven by :mod:`grader.grading.batch` (``grader.grade(paths)``).
+Instructor pipeline (:mod:`grader.authoring`): source notebook -> release + solutions.
+Grading pipeline (:mod:`grader.grading`): submission -> notebook -> extracted code ->
+:mod:`grader.sandbox` -> checks -> score -> :mod:`grader.reports`, spread by
+:mod:`grader.runners` and driven by the one engine, :mod:`grader.engine`
+(``grader.grade(paths)``). Assignments are kits (:mod:`grader.assignments`).
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 
@@ -18,10 +19,14 @@ __all__ = ["__version__", "grade", "Options", "Limits"]
 def __getattr__(name: str):
     """``grader.grade(paths, ...)``, its ``Options`` and their ``Limits``: the Python API,
     imported on first use (``import grader`` stays light for the command line)."""
-    if name in ("grade", "Options"):
-        from grader.grading import batch
+    if name == "grade":
+        from grader.engine import grade
 
-        return getattr(batch, name)
+        return grade
+    if name == "Options":
+        from grader.grading.options import Options
+
+        return Options
     if name == "Limits":
         from grader.sandbox.server import Limits
 

@@ -202,35 +202,30 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     3 some submissions not graded because of a fault of the grader (rerun to grade
     them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept.
     """
-    from grader.grading.options import (Options, hiding, release_folder, sandbox_isolation,
-                                start_sandboxes)
+    from grader.engine import GradingJob
+    from grader.grading.options import Options
+    from grader.resume import journal_path
     from grader.sandbox.server import Limits
-    from grader.grading.submissions import find_submissions, nbgrader_assignments
 
-    limits = Limits(call_timeout=timeout, memory_bytes=memory_mb << 20)
-    submissions = find_submissions(paths)
-    notebooks = [s for s in submissions if not s.missing]
-    if release_dir is None:
-        from grader.grading.locations import assignment_of, find_folder
+    def warn(message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
 
-        release_dir = find_folder(assignment_of(submissions))
-    for submission in submissions:  # e.g. which of a student's notebooks is graded
-        if submission.warning:
-            click.echo(f"warning: {printable(submission.warning)}", err=True)
-    assignments = nbgrader_assignments(submissions)
-    if len(assignments) > 1:
-        click.echo(printable(f"warning: notebooks of {len(assignments)} nbgrader assignments "
-                             f"({', '.join(assignments)}) are all graded against "
-                             f"{release_dir}; pass submitted/*/<assignment> to grade one"),
-                   err=True)
-    options = hiding(Options(limits=limits, isolation=not no_isolation,
-                             all_or_nothing=all_or_nothing, jobs=jobs, sandbox=sandbox_mode),
-                     submissions, out_dir.resolve())
-    release_folder(release_dir)
+    options = Options(limits=Limits(call_timeout=timeout, memory_bytes=memory_mb << 20),
+                      isolation=not no_isolation, all_or_nothing=all_or_nothing, jobs=jobs,
+                      sandbox=sandbox_mode)
+    runner = None
+    if dask_address is not None:
+        from grader.runners.dask_cluster import DaskRunner
+
+        runner = DaskRunner(dask_address)
+    job = GradingJob(paths, release_dir=release_dir, options=options, runner=runner,
+                     journal=journal_path(out_dir), fresh=fresh, hide=(out_dir.resolve(),),
+                     warn=warn, argument="--release")
+    submissions, notebooks = job.submissions, job.notebooks
     if gradescope is not None and len(notebooks) != 1:
         names = ", ".join(s.path.name for s in notebooks[:5])
         found = f"found {len(notebooks)}" + (f" ({names})" if names else "")
-        _tell_gradescope(gradescope, release_dir,
+        _tell_gradescope(gradescope, job.release_dir,
                          f"a submission must hold exactly one notebook (.ipynb); {found}")
         raise UsageError(f"--gradescope needs exactly one submission, {found}")
     if not notebooks:  # a wrong path or glob in CI must fail, not pass with empty reports
@@ -239,63 +234,41 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
                          + (f" ({empty} nbgrader submission folders, all empty)" if empty
                             else "") + "; nothing graded, nothing written")
     _output_folder(out_dir, "--out")
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(_sigterm_interrupts())  # so that the stack below is closed
-        # graded here: the workers' sandboxes start first, and their helpers load numpy
-        # and matplotlib while this process loads the rest of the grader (nbformat,
-        # IPython) and computes the reference values: ~0.45 s less per run
-        early = ([] if dask_address is not None else
-                 start_sandboxes(options, len(notebooks), stack))
-        from grader.grading.batch import grade_submissions, prepare
-        from grader.runners.local import local_runner
-        from grader.resume import Journal, fingerprint, journal_path
 
-        context = prepare(release_dir, options)
+    def bounded(context) -> None:
         if fail_under is not None and fail_under > context.assignment.max_score:
             raise UsageError(f"--fail-under {fail_under:g} is above the maximum score of "
                              f"{context.assignment.name} ({context.assignment.max_score:g}): "
                              "every submission would fail")
-        try:
-            isolation, strong = sandbox_isolation(options, early)
-        except GraderError as exc:  # e.g. --sandbox namespaces where there are none
-            raise UsageError(str(exc)) from None
-        if not strong:
-            click.echo(f"warning: submissions are not fully isolated: {isolation}", err=True)
-        show = not quiet and len(submissions) > 1
-        done = [0]
 
-        def advance(_result) -> None:
-            done[0] += 1
-            bar.update(1)
+    done = [0]
 
-        runner = local_runner(options.jobs, sandboxes=early) if early else None
-        if dask_address is not None:
-            from grader.runners.dask_cluster import DaskRunner
+    def advance(_result) -> None:
+        done[0] += 1
+        bar.update(1)
 
-            runner = stack.enter_context(DaskRunner(dask_address))
-        journal = stack.enter_context(Journal(journal_path(out_dir), fingerprint(context),
-                                              fresh=fresh))
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_sigterm_interrupts())  # so that the stack below is closed
+        if runner is not None:
+            stack.enter_context(runner)
         bar = stack.enter_context(click.progressbar(
             length=len(submissions), label="grading", file=sys.stderr, show_pos=True,
-            hidden=not show))
+            hidden=quiet or len(submissions) <= 1))
         try:
-            results = grade_submissions(submissions, context, advance, journal=journal,
-                                        runner=runner)
+            batch = job.run(advance, prepared=bounded)
         except KeyboardInterrupt as exc:
             bar.render_finish()
             click.echo(f"\ninterrupted: {done[0]} of {len(submissions)} results are kept in "
-                       f"{journal.path}; run the same command again to grade the rest",
+                       f"{job.journal}; run the same command again to grade the rest",
                        err=True)
             sys.exit(_interrupted_code(exc))
-    if journal.reused and not quiet:
-        click.echo(f"{journal.reused} of {len(submissions)} submissions unchanged since the "
-                   f"last run: results taken from {journal.path}", err=True)
-    from grader.grading.batch import finish
+    if job.reused and not quiet:
+        click.echo(f"{job.reused} of {len(submissions)} submissions unchanged since the "
+                   f"last run: results taken from {job.journal}", err=True)
     from grader.reports import CLASS_REPORT, summary_text, write_reports
     from grader.results import NOT_GRADED
 
-    batch = finish(context, results, isolation)
-    written = write_reports(batch, out_dir, context.assignment.title, gradescope,
+    written = write_reports(batch, out_dir, job.context.assignment.title, gradescope,
                             reveal_expected=reveal_expected)
     if not quiet:
         click.echo(summary_text(batch))

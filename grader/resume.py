@@ -35,7 +35,7 @@ from grader.grading.submissions import Submission, content_hash
 
 if TYPE_CHECKING:
     from grader.authoring.assignment import Assignment
-    from grader.grading.batch import Context
+    from grader.grading.pipeline import Context
 
 JOURNAL_NAME = ".grader-journal.jsonl"
 FORMAT = 1

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.cli import cli
 from grader.reports import GRADES_SCHEMA
 from grader.results import batch_to_dict
@@ -369,16 +369,16 @@ def test_gradescope_is_told_when_an_upload_is_not_one_notebook(batch_dir, tmp_pa
 
 
 def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatch):
-    import grader.grading.batch
+    import grader.grading.pipeline
 
-    original = grader.grading.batch.score_exercise
+    original = grader.grading.pipeline.score_exercise
 
     def flaky(name, *args, **kwargs):
         if name == "compute_cost":
             raise RuntimeError("simulated grader bug")
         return original(name, *args, **kwargs)
 
-    monkeypatch.setattr(grader.grading.batch, "score_exercise", flaky)
+    monkeypatch.setattr(grader.grading.pipeline, "score_exercise", flaky)
     options = Options(limits=FAST.limits, jobs=1)
     batch = grader.grade([batch_dir / "alice_correct.ipynb", batch_dir / "erin_crash.ipynb"],
                          release_dir=RELEASE, options=options)
@@ -457,9 +457,9 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
     the same."""
     import dataclasses
 
-    import grader.grading.batch
+    import grader.grading.pipeline
 
-    original = grader.grading.batch.plan
+    original = grader.grading.pipeline.plan
 
     def without_shortcut(kit, helper_dir):
         plans = original(kit, helper_dir)
@@ -467,7 +467,7 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
                                           batch=dataclasses.replace(p.batch, answers=None))
                 for name, p in plans.items()}
 
-    monkeypatch.setattr(grader.grading.batch, "plan", without_shortcut)
+    monkeypatch.setattr(grader.grading.pipeline, "plan", without_shortcut)
     slow = grader.grade([batch_dir], release_dir=RELEASE, options=FAST)
     fast = graded[1]
     assert len(slow.submissions) == len(fast.submissions) > 10

@@ -17,7 +17,7 @@ import grader
 from grader.assignments.dnn_step_by_step import HIDDEN_SEEDS, PUBLIC_SEED, reference
 from grader.assignments.dnn_step_by_step.cases import (EXAMPLE_LABEL, generated_cases,
                                                         notebook_cases)
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.sandbox.server import Limits
 

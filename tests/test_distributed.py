@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.cli import cli
 from grader.results import batch_to_dict
 from grader.sandbox.server import Limits

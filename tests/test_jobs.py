@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.grading.batch import Options, grade_submissions, prepare
+from grader.grading.batch import grade_submissions
+from grader.grading.options import Options
+from grader.grading.pipeline import prepare
 from grader.grading.extract import code_cells
 from grader.runners.local import WorkerError, local_runner
 from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebook
@@ -100,14 +102,18 @@ def test_infinite_loops_wait_in_parallel(tmp_path):
     timeout = 2.0
     limits = Limits(call_timeout=timeout, cells_timeout=10.0, submission_timeout=60.0)
     context = prepare(RELEASE, Options(limits=limits, jobs=2))
+    arrived: list[float] = []
     started = time.monotonic()
-    results = grade_submissions(find_submissions([tmp_path]), context)
+    results = grade_submissions(find_submissions([tmp_path]), context,
+                                lambda _result: arrived.append(time.monotonic()))
     elapsed = time.monotonic() - started
     assert [r.exercise("L_model_backward").status for r in results] == ["timeout"] * 2
     assert all(r.score == 90 for r in results)
-    # each costs two limits (the notebook's own demo cell calls the function, then the
-    # hidden check does) plus starting a sandbox; one after the other: 4 limits and more
-    assert elapsed < 3.2 * timeout, elapsed
+    # each waits out one limit (its demo cell; the hidden check is then not called).
+    # One after the other, the second result would come at least one more limit after
+    # the first, however busy the cores; side by side, they come together
+    assert len(arrived) == 2 and arrived[1] - arrived[0] < timeout, arrived
+    assert elapsed < 30, elapsed  # ~3-5 s; a hang guard (each submission may take 60 s)
 
 
 def test_bench_script_prints_its_figures(tmp_path):
@@ -161,7 +167,8 @@ def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
         for sandbox in sandboxes:
             sandbox.close()  # the helpers saw their workers' ends go: nothing to wait for
     assert all(sandbox._process.poll() is not None for sandbox in sandboxes)
-    assert time.monotonic() - started < 5.0
+    # a helper that did not end by itself would be waited for 10 s, then killed
+    assert time.monotonic() - started < 10.0
 
 
 def test_the_python_api_also_grades_in_the_sandboxes_it_started_first(folder, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 
 import grader
 from grader.assignments import get_kit
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.checks import RELATIVE_FACTOR, RELATIVE_FLOOR, call_limit, plan
 from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.sandbox.server import Limits

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.cli import cli
 from grader.runners.local import local_runner
 from grader.results import submission_to_dict

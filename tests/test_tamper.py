@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.notebooks import read_notebook
 from grader.sandbox.server import Limits
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, original_layout, with_edited_test

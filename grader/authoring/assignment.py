@@ -184,10 +184,14 @@ def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, Not
         kit = get_kit(meta["assignment"])
     except UnknownAssignmentError as exc:
         raise SourceNotebookError(path, str(exc)) from None
-    solution_cells = _check_cells(path, notebook, tuple(kit.EXERCISES), require_solutions)
+    solution_cells = _check_cells(path, notebook, kit.exercises, require_solutions)
     exercises = []
-    for name in kit.EXERCISES:
+    for name in kit.exercises:
         test_index, points = _test_cell(path, notebook, name, solution_cells[name])
+        if kit.points is not None and kit.points.get(name) != points:
+            raise SourceNotebookError(path, f"test cell of {name!r} gives {points:g} points, "
+                                      f"the kit {kit.points.get(name)}",
+                                      cell_label(test_index, notebook.cells[test_index]))
         exercises.append(Exercise(
             name=name, points=points,
             solution_cell=nbgrader_meta(notebook.cells[solution_cells[name]]).get("grade_id", ""),

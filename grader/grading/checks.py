@@ -22,12 +22,12 @@ import time
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from grader.sandbox import wire
+from grader.assignments.kit import EXAMPLE_LABEL, Judge, Kit
 from grader.grading.compare import Problem, compare, output_problems
 from grader.results import CheckResult
+from grader.sandbox import wire
 from grader.sandbox.messages import CallBatch, timed_out
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
@@ -45,6 +45,7 @@ class Check:
     expected: Any
     global_seed: int | None = None
     example: bool = False  # the notebook's own, public example
+    judge: Judge | None = None  # the kit's own verdict instead of equality (Case.judge)
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,13 @@ class CallResult(Protocol):
 Calls = Callable[..., Sequence[CallResult]]
 
 
-def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
+def plan(kit: Kit, helper_dir: Path) -> dict[str, ExercisePlan]:
     """Every exercise's checks with the reference's expected outputs (deterministic)."""
     cases = kit.hidden_cases(helper_dir)
     plans = {}
-    for name in kit.EXERCISES:
-        function = getattr(kit.reference, name)
-        reseeds = name in kit.RESEEDING
+    for name in kit.exercises:
+        function = kit.reference_function(name)
+        reseeds = name in kit.reseeding
         checks, slowest = [], 0.0
         for number, case in enumerate(cases[name], start=1):
             # a different global seed before every call: only a function that seeds
@@ -124,27 +125,28 @@ def plan(kit: ModuleType, helper_dir: Path) -> dict[str, ExercisePlan]:
             expected = function(*args)
             slowest = max(slowest, time.perf_counter() - started)
             checks.append(Check(f"case {number}: {case.label}", case.args, expected, seed,
-                                example=case.label.startswith(kit.EXAMPLE_LABEL)))
-        arg_names, outputs = kit.SIGNATURES[name]
-        dependencies = tuple(kit.DEPENDENCIES.get(name, ()))
+                                example=case.label.startswith(EXAMPLE_LABEL),
+                                judge=getattr(case, "judge", None)))
+        arg_names, outputs = kit.signatures[name]
+        dependencies = tuple(kit.dependencies.get(name, ()))
         calls = tuple((check.args, check.global_seed) for check in checks)
         encodings = tuple((wire.encode(c.expected), wire.encode(tuple(c.args))) for c in checks)
         answers = _sealed_answers(kit, name, checks) if dependencies else None
         plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks), dependencies,
                                    reseeds, CallBatch(name, calls, dependencies, answers),
                                    CallBatch(name, calls), encodings, slowest,
-                                   name not in getattr(kit, "ARGUMENTS_MAY_CHANGE", ()))
+                                   name not in kit.arguments_may_change)
     return plans
 
 
-def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
+def _sealed_answers(kit: Kit, name: str, checks: list[Check]) -> dict:
     """What the reference's dependencies answer when the reference itself runs each check,
     sealed by question (:func:`grader.sandbox.wire.seal`): a correct submission asks exactly
     these, and then needs no round trip to the grader for them."""
     salt, sealed = os.urandom(16), {}
 
     def recording(dependency: str) -> Callable:
-        real, names = getattr(kit.reference, dependency), kit.SIGNATURES[dependency][0]
+        real, names = kit.reference_function(dependency), kit.signatures[dependency][0]
 
         def record(*args, **kwargs):
             ordered = wire.positional(names, args, kwargs)
@@ -157,15 +159,15 @@ def _sealed_answers(kit: ModuleType, name: str, checks: list[Check]) -> dict:
 
         return record
 
-    function = getattr(kit.reference, name)
+    function = kit.reference_function(name)
     spied = types.FunctionType(
         function.__code__,
-        {**function.__globals__, **{d: recording(d) for d in kit.DEPENDENCIES[name]}},
+        {**function.__globals__, **{d: recording(d) for d in kit.dependencies[name]}},
         function.__name__, function.__defaults__, function.__closure__)
     for check in checks:
         spied(*copy.deepcopy(check.args))
     return {"salt": salt,
-            "names": {d: list(kit.SIGNATURES[d][0]) for d in kit.DEPENDENCIES[name]},
+            "names": {d: list(kit.signatures[d][0]) for d in kit.dependencies[name]},
             "sealed": sealed}
 
 
@@ -246,6 +248,19 @@ def _not_run(exercise: ExercisePlan, last: CallResult | None, ran: int) -> list[
                         f"an earlier call {why}.") for check in exercise.checks[ran:]]
 
 
+def _problems(exercise: ExercisePlan, check: Check, value: Any) -> list[Problem]:
+    """What is wrong with one result: compared with the reference's, or judged by the kit
+    (whose one line gives no hidden value away, so it is shown as it is)."""
+    if check.judge is None:
+        return output_problems(exercise.name, exercise.output_names, check.expected, value)
+    try:
+        verdict = check.judge(value, check.expected)
+    except Exception as exc:  # a result of another shape than the reference's
+        verdict = (f"{exercise.name} returned a result that could not be judged "
+                   f"({type(exc).__name__}); it must return {', '.join(exercise.output_names)}.")
+    return [] if verdict is None else [_same(str(verdict))]
+
+
 def run_exercise(exercise: ExercisePlan, calls: Calls,
                  callbacks: Mapping[str, Callable[..., Any]],
                  limit: CallLimit | None = None) -> ExerciseRun:
@@ -267,8 +282,7 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
             results.append(CheckResult(check.name, False,
                                        f"{exercise.name} {_failure(outcome, limit)}"))
             continue  # after a timeout or a crash, the sandbox made no further call
-        problems = [] if outcome.value_matches else output_problems(
-            exercise.name, exercise.output_names, check.expected, outcome.value)
+        problems = [] if outcome.value_matches else _problems(exercise, check, outcome.value)
         changed = [] if outcome.args_match or not exercise.checks_arguments else [
             name for name, before, after in
             zip(exercise.arg_names, check.args, outcome.args_after or ())

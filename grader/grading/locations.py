@@ -75,6 +75,13 @@ def _named_in_metadata(path: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def release_assignment(release_dir: Path) -> str | None:
+    """The assignment a release folder is of (its notebook's metadata); None when it
+    cannot tell (the release is then refused with its own error when it is read)."""
+    notebooks = sorted(Path(release_dir).glob("*.ipynb"))
+    return _named_in_metadata(notebooks[0]) if len(notebooks) == 1 else None
+
+
 def default_assignment() -> str:
     """The only installed kit, else the flagship one."""
     kits = available()

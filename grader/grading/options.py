@@ -27,6 +27,9 @@ class Options:
     jobs: int = 0  # 0: one per core
     hide: tuple[Path, ...] = ()  # more folders submissions must not see (output, inputs)
     sandbox: str | None = None  # auto | namespaces | rlimits (None: $GRADER_SANDBOX or auto)
+    # modules each sandbox loads once, before any submission: the kit's (Kit.preload);
+    # None: the sandbox's default, the usual scientific stack (grader.sandbox.server.PRELOAD)
+    preload: tuple[str, ...] | None = None
 
 
 def release_folder(path: Path | str, argument: str | None = None) -> Path:
@@ -45,7 +48,9 @@ def release_folder(path: Path | str, argument: str | None = None) -> Path:
 
 def new_sandbox(options: Options, *, wait: bool = True) -> Sandbox:
     """The sandbox every worker uses: the same limits, hidden folders and mode."""
-    return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait)
+    preload = {} if options.preload is None else {"preload": options.preload}
+    return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait,
+                   **preload)
 
 
 def hiding(options: Options, submissions: Sequence[Submission],

@@ -3,7 +3,7 @@
 This process reads the notebooks and sends them to the workers in chunks, and
 the release's files go once to every worker, so workers need no shared file
 system, only this package (``pip install 'nb-autograder[dask]'``) on Linux. Each
-worker process builds its own :class:`~grader.grading.batch.Context` from those files once
+worker process builds its own :class:`~grader.grading.pipeline.Context` from those files once
 and keeps one sandbox per worker thread: the same sandboxed grading as a local
 run, with identical results. Tasks take and return plain data (bytes, strings,
 :func:`~grader.results.submission_to_dict` dicts); no object of ours is pickled.
@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from grader.grading.batch import Context, grade_bytes, prepare, read_submission
+from grader.grading.pipeline import Context, grade_bytes, prepare, read_submission
 from grader.grading.options import Options, new_sandbox
 from grader.errors import GraderError, UsageError
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
@@ -39,7 +39,7 @@ class DaskError(GraderError):
 
 
 class DaskRunner:
-    """A runner (see :data:`grader.grading.batch.Runner`) that grades on the cluster at ``address``.
+    """A runner (see :data:`grader.runners.Runner`) that grades on the cluster at ``address``.
 
     Use it as a context manager; it holds a client connection until closed.
     """

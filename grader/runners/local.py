@@ -3,7 +3,7 @@
 The grader's side of a submission (parsing, IPython's cell conversion, decoding
 results, comparing them with the reference) is Python under one GIL, so threads
 cannot use a second core for it. On Linux the workers are therefore processes
-forked from the prepared grader: they inherit the :class:`~grader.grading.batch.Context`
+forked from the prepared grader: they inherit the :class:`~grader.grading.pipeline.Context`
 (reference values computed once, nothing pickled), receive ``(position, student,
 path)`` and send back :func:`~grader.results.submission_to_dict` dicts. Each worker
 has at most :data:`PREFETCH` submissions in flight, so memory does not grow with the
@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection, wait as wait_connections
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from grader.grading.batch import Context, Runner, grade_one
+from grader.grading.pipeline import Context, grade_one
+from grader.runners import Runner
 from grader.errors import GraderError
 from grader.grading.options import default_jobs, new_sandbox
 from grader.results import SubmissionResult, submission_from_dict, submission_to_dict

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.options import hiding
 from grader.grading.submissions import find_submissions
 from grader.grading.notebooks import notebook_bytes, read_notebook

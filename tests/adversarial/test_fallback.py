@@ -12,7 +12,7 @@ import time
 import pytest
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.sandbox.server import MODE_VARIABLE, Sandbox, SandboxError
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK

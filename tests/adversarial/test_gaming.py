@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import grader
 from grader.assignments import get_kit
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.checks import CallLimit, hung_in_notebook, plan
 from grader.cli import cli
 from grader.errors import UsageError

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 import grader
-from grader.grading.batch import Options
+from grader.grading.options import Options
 from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 

@@ -2,8 +2,7 @@
 
 Everything specific to this assignment lives in this package: the reference
 solution, the check cases, and the fixture data the release's public tests read.
-The generic generator asks a kit only for :data:`EXERCISES`, :data:`SIGNATURES` and
-:func:`generated_files`.
+The grader sees only :data:`KIT` (see :mod:`grader.assignments.kit`).
 """
 from __future__ import annotations
 
@@ -12,11 +11,12 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from grader.assignments.kit import Kit
 from grader.authoring.fixtures import encode
 
 from . import reference
-from .callbacks import callback_contract  # noqa: F401  (part of the kit)
-from .cases import EXAMPLE_LABEL, all_cases  # noqa: F401  (EXAMPLE_LABEL: part of the kit)
+from .callbacks import callback_contract
+from .cases import all_cases
 
 NAME = "dnn_step_by_step"
 EXERCISES = reference.EXERCISES
@@ -102,3 +102,20 @@ def hidden_cases(helper_dir: Path) -> dict[str, list]:
 def generated_files(source_dir: Path) -> dict[str, bytes]:
     """Files the release needs besides the source folder's own: the public-test data."""
     return {"public_tests_data.h5": encode(public_fixture(source_dir))}
+
+
+def sample_batch(solutions_dir: Path, release_dir: Path) -> dict[str, bytes]:
+    """The demo batch (imported on use: it reads notebooks with nbformat)."""
+    from .samples import sample_batch as build
+
+    return build(solutions_dir, release_dir)
+
+
+KIT = Kit(
+    name=NAME, exercises=tuple(EXERCISES), signatures=SIGNATURES, reference=reference,
+    hidden_cases=hidden_cases, generated_files=generated_files, dependencies=DEPENDENCIES,
+    reseeding=RESEEDING, arguments_may_change=ARGUMENTS_MAY_CHANGE,
+    module_aliases=MODULE_ALIASES, module_lookalikes=MODULE_LOOKALIKES,
+    preload=("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot",
+             "h5py"),
+    callback_contract=callback_contract, samples=sample_batch)

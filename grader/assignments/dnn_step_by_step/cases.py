@@ -12,19 +12,15 @@ versions, which assert those shapes, pass (tests/test_cases_contract.py).
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
+
+from grader.assignments.kit import EXAMPLE_LABEL, Case
 
 from . import reference as ref
 
 
-EXAMPLE_LABEL = "the notebook's example"  # labels of the public examples start with it
-
-
-class Case(NamedTuple):
-    label: str
-    args: tuple
 
 
 def _count(n: int, noun: str) -> str:

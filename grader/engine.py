@@ -1,0 +1,153 @@
+"""The one engine that runs a grading job, whoever asks: the command, the Python API
+(:func:`grade`), and the callers to come (the grading service, the Jupyter extension,
+the pytest plugin). They differ only in how they show warnings and progress.
+
+A :class:`GradingJob` is made in two steps, so that a caller can refuse a job before
+any process starts: building it finds the submissions and the release (cheap, no
+process); :meth:`GradingJob.run` starts the sandboxes, computes the expected values,
+grades (resuming from a journal when given one) and returns the :class:`BatchResult`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from grader.assignments import get_kit
+from grader.errors import GraderError, UsageError
+from grader.grading.locations import assignment_of, find_folder, release_assignment
+from grader.grading.options import (Options, hiding, release_folder, sandbox_isolation,
+                                    start_sandboxes)
+from grader.grading.submissions import Submission, find_submissions, nbgrader_assignments
+from grader.results import BatchResult, SubmissionResult
+from grader.terminal import printable
+
+if TYPE_CHECKING:
+    from grader.grading.pipeline import Context
+    from grader.runners import Runner
+
+Warn = Callable[[str], None]
+
+
+def _python_warning(message: str) -> None:
+    # grade() -> GradingJob -> here: the warning points at the caller of grade()
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+class GradingJob:
+    """One grading run over ``paths`` (files, folders, nbgrader course trees).
+
+    ``release_dir``: default, the release of the submissions' assignment
+    (:mod:`grader.grading.locations`). ``journal``: a file to resume from and record
+    to (:mod:`grader.resume`); ``fresh`` ignores what it holds. ``runner``: how the
+    submissions are spread (default: worker processes here, see :mod:`grader.runners`).
+    ``hide``: more folders submissions must not see (e.g. the reports' folder).
+    ``warn`` receives each warning as one printable line. ``argument``: how errors
+    name the release parameter (``--release`` for the command).
+    """
+
+    def __init__(self, paths: Path | str | Iterable[Path | str], *,
+                 release_dir: Path | str | None = None, options: Options | None = None,
+                 journal: Path | str | None = None, fresh: bool = False,
+                 runner: Runner | None = None, hide: Sequence[Path] = (),
+                 warn: Warn = _python_warning, argument: str = "release_dir") -> None:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.paths = tuple(Path(path) for path in paths)
+        self.warn = warn
+        self.submissions: list[Submission] = find_submissions(self.paths)
+        for submission in self.submissions:  # e.g. which of a student's notebooks counts
+            if submission.warning:
+                warn(printable(submission.warning))
+        self.release_dir = self._release(release_dir, argument)
+        assignments = nbgrader_assignments(self.submissions)
+        if len(assignments) > 1:
+            warn(printable(f"notebooks of {len(assignments)} nbgrader assignments "
+                           f"({', '.join(assignments)}) are all graded against "
+                           f"{self.release_dir}; pass submitted/*/<assignment> to grade one"))
+        self.options = hiding(options or Options(), self.submissions, *hide)
+        self.journal = Path(journal) if journal is not None else None
+        self.fresh, self.runner = fresh, runner
+        self.context: Context | None = None  # set by run(): the release, read and planned
+        self.reused = 0  # results taken from the journal by run()
+
+    def _release(self, release_dir: Path | str | None, argument: str) -> Path:
+        """The release folder, found or checked, with errors naming ``argument``."""
+        flag = argument.startswith("--")
+        if release_dir is None:
+            override = argument if flag else f"{argument}=..."
+            return find_folder(assignment_of(self.submissions, override), "release", override)
+        return release_folder(release_dir, None if flag else argument)
+
+    @property
+    def notebooks(self) -> list[Submission]:
+        """The submissions that hold a notebook (not the empty nbgrader folders)."""
+        return [submission for submission in self.submissions if not submission.missing]
+
+    def run(self, progress: Callable[[SubmissionResult], None] | None = None, *,
+            prepared: Callable[[Context], None] | None = None) -> BatchResult:
+        """Grade every submission. ``prepared`` sees the context before any grading (a
+        caller's last chance to refuse, e.g. a bound above the maximum score)."""
+        from grader.grading.batch import finish, grade_submissions
+        from grader.grading.pipeline import prepare
+
+        with contextlib.ExitStack() as stack:
+            # the workers' sandboxes start first: their helpers load numpy while this
+            # process computes the expected values
+            self.options = replace(self.options, preload=_preload(self.release_dir))
+            started = ([] if self.runner is not None else
+                       start_sandboxes(self.options, len(self.notebooks), stack))
+            self.context = context = prepare(self.release_dir, self.options)
+            if prepared is not None:
+                prepared(context)
+            try:
+                isolation, strong = sandbox_isolation(self.options, started)
+            except GraderError as exc:  # e.g. namespaces required where there are none
+                raise UsageError(str(exc)) from None
+            if not strong:
+                self.warn(f"submissions are not fully isolated: {isolation}")
+            runner = self.runner
+            if runner is None:
+                from grader.runners.local import local_runner
+
+                runner = local_runner(self.options.jobs, sandboxes=started)
+            journal = None
+            if self.journal is not None:
+                from grader.resume import Journal, fingerprint
+
+                journal = stack.enter_context(Journal(self.journal, fingerprint(context),
+                                                      fresh=self.fresh))
+            results = grade_submissions(self.submissions, context, progress,
+                                        journal=journal, runner=runner)
+            self.reused = journal.reused if journal is not None else 0
+        return finish(context, results, isolation)
+
+
+def _preload(release_dir: Path) -> tuple[str, ...] | None:
+    """The modules the release's kit wants loaded in every sandbox; None (the sandbox's
+    default) when it says nothing or the release names no known kit (reading it then
+    fails with the reason)."""
+    name = release_assignment(release_dir)
+    try:
+        return get_kit(name).preload if name else None
+    except GraderError:
+        return None
+
+
+def grade(paths: Path | str | Iterable[Path | str], *, release_dir: Path | str | None = None,
+          options: Options | None = None,
+          progress: Callable[[SubmissionResult], None] | None = None,
+          journal: Path | str | None = None, fresh: bool = False,
+          runner: Runner | None = None) -> BatchResult:
+    """Grade notebooks (files, folders, nbgrader trees) against the released assignment.
+
+    See :class:`GradingJob` for the arguments. Paths without a notebook give an empty
+    batch. Warnings (several notebooks in one nbgrader folder, weak isolation) are
+    issued as :class:`UserWarning`; errors are :class:`grader.errors.GraderError`.
+    """
+    job = GradingJob(paths, release_dir=release_dir, options=options, journal=journal,
+                     fresh=fresh, runner=runner)
+    return job.run(progress)
