@@ -16,9 +16,10 @@ import os
 import signal
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,7 @@ class CallBatch:
 
     @cached_property
     def bounds(self) -> tuple[tuple[int, int], ...]:
-        """Per call, the largest data a callback may be asked to take (see ``_answer``)."""
+        """Per call, the largest data a callback may be asked to take (see :func:`answer`)."""
         bounds = []
         for args, _seed in self.calls:
             dimension, elements = _extent(tuple(args))
@@ -169,13 +170,14 @@ def answer(message: dict, callbacks: Mapping[str, Callable], bound: tuple[int, i
         # e.g. a (n, 1) by (1, n) product: the grader's memory and time are not the child's
         error = f"{name} refused arguments larger than the check's own"
     else:
-        error = _refusal(name, callbacks[name], args, kwargs, bound[1])
-        if error is None:
+        refusal = _refusal(name, callbacks[name], args, kwargs, bound[1])
+        if refusal is None:
             try:
                 return wire.to_child({"op": "callback", "ok": True,
                                       "value": callbacks[name](*args, **kwargs)})
             except Exception as exc:  # the reference failed on these arguments
-                error = _exception_text(exc)
+                refusal = _exception_text(exc)
+        error = refusal
     return wire.to_child({"op": "callback", "ok": False, "error": _cut(error, MESSAGE_CHARS)})
 
 
@@ -203,7 +205,8 @@ def _exception_text(exc: Exception, with_type: bool = True) -> str:
 
 
 # what the child sends for a result that printed nothing (most of them): known bytes,
-# not decoded again (``_child._QUIET_OK`` makes the same with the same wire.encode)
+# not decoded again (``_QUIET_OK`` of :mod:`grader.sandbox.inside.child`
+# makes the same with the same wire.encode)
 QUIET_RESULTS = {wire.encode(message): message for message in
                  ({"op": "result", "status": "ok", "output": "", "parts": n} for n in (1, 2))}
 
@@ -264,7 +267,7 @@ def _cut(text: str, limit: int, keep_end: bool = False) -> str:
     return f"{CUT} {text[-limit:]}" if keep_end else f"{text[:limit]} {CUT}"
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+def traceback_lines(value: Any) -> tuple[str, ...]:
     """Traceback lines: the last TRACEBACK_LINES (the innermost frames), each cut."""
     if type(value) not in (list, tuple):
         return ()
@@ -280,21 +283,23 @@ def _field(message: dict, key: str, limit: int, keep_end: bool = False) -> str:
     return _cut(value, limit, keep_end) if type(value) is str else ""
 
 
-def _texts(message: dict, output_chars: int) -> tuple[str, str, tuple[str, ...], str]:
+def reply_texts(message: dict, output_chars: int) -> tuple[str, str, tuple[str, ...], str]:
     """error_type, message, traceback and output of a reply, as the grader keeps them."""
     return (_field(message, "error_type", TYPE_CHARS), _field(message, "message", MESSAGE_CHARS),
-            _strings(message.get("traceback")),
+            traceback_lines(message.get("traceback")),
             _field(message, "output", output_chars, keep_end=True))
 
 
-def _cell_result(index: int, message: dict, output_chars: int) -> CellResult:
+def cell_result(index: int, message: dict, output_chars: int) -> CellResult:
+    """A cell's result from the child's reply, read field by field."""
     status = ERROR if message.get("status") == ERROR else OK
     seconds = message.get("seconds")
-    return CellResult(index, status, *_texts(message, output_chars),
+    return CellResult(index, status, *reply_texts(message, output_chars),
                       seconds if type(seconds) is float else 0.0)
 
 
-def _exit_text(status: int | None) -> str:
+def exit_text(status: int | None) -> str:
+    """How a child ended, from its wait status, as the end of a message ("" if unknown)."""
     if status is None:
         return ""
     if os.WIFSIGNALED(status):
@@ -303,8 +308,9 @@ def _exit_text(status: int | None) -> str:
             name = signal.Signals(number).name
         except ValueError:
             name = f"signal {number}"
-        hint = {signal.SIGXCPU: ": CPU time limit reached", signal.SIGSEGV: ": it crashed",
-                signal.SIGKILL: ""}.get(number, "")
+        hints: dict[int, str] = {signal.SIGXCPU: ": CPU time limit reached",
+                                 signal.SIGSEGV: ": it crashed", signal.SIGKILL: ""}
+        hint = hints.get(number, "")
         return f" (killed by {name}{hint})"
     if os.WIFEXITED(status):
         return f" (exit status {os.WEXITSTATUS(status)})"

@@ -20,35 +20,41 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import site
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from grader.sandbox.messages import (DIED, ERROR, MISSING, NOT_RUN, OK, TIMEOUT, CallBatch,
-                                     CallResult, CellResult, ReplyMemo)
-from grader.sandbox.session import SandboxError, Session
+from grader.sandbox.backend import Limits, SandboxBackend, SandboxError
+from grader.sandbox.hiding import hidden_paths
+from grader.sandbox.messages import (
+    DIED,
+    ERROR,
+    MISSING,
+    NOT_RUN,
+    OK,
+    TIMEOUT,
+    CallBatch,
+    CallResult,
+    CellResult,
+    ReplyMemo,
+)
+from grader.sandbox.session import Session
 
+# Limits, SandboxError and the message types are re-exported: callers import them from here
 __all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "CallBatch",
-           "SandboxError",
+           "SandboxError", "hidden_paths",
            "MODES", "MODE_VARIABLE", "OK", "ERROR", "MISSING", "TIMEOUT", "DIED", "NOT_RUN"]
 
 PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "h5py")
 MODES = ("auto", "namespaces", "rlimits")
 MODE_VARIABLE = "GRADER_SANDBOX"  # auto (default) | namespaces (required) | rlimits (forced)
-# hidden from submissions besides the grader package, its checkout, cwd and `hide`
-SYSTEM_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/run", "/mnt", "/media", "/srv")
-# top-level folders left visible (read-only): the operating system; all others are hidden
-SYSTEM_KEPT = frozenset({"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc",
-                         "proc", "dev", "sys", "var"})
 _HERE = Path(__file__).resolve().parent
-_PACKAGE = _HERE.parent  # the grader package: hidden from submissions
 _SOURCES = {"zygote": "inside/zygote.py", "isolation": "inside/isolation.py",
             "wire": "wire.py", "child": "inside/child.py"}
 _BOOTSTRAP = (
@@ -63,62 +69,10 @@ _ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LD_LIBRARY_PATH")
 _namespace_failure: str | None = None  # set once namespaces failed here: no retry per sandbox
 
 
-@dataclass(frozen=True)
-class Limits:
-    call_timeout: float = 10.0  # wall-clock seconds per call (and per notebook cell)
-    cells_timeout: float = 30.0  # wall-clock seconds for running all cells once
-    submission_timeout: float = 120.0  # wall-clock seconds for everything
-    memory_bytes: int = 2 << 30  # address space per process (RLIMIT_AS)
-    cpu_seconds: int | None = None  # RLIMIT_CPU per process; None: submission_timeout
-    output_bytes: int = 4096  # tail of stdout/stderr kept per cell and per call
-    file_bytes: int = 16 << 20  # largest file a submission may write
-    message_bytes: int = 64 << 20  # largest result the child may send
-    processes: int = 16  # processes and threads per submission (RLIMIT_NPROC of its uid)
-    scratch_bytes: int = 64 << 20  # all files in the scratch folder (namespaces only)
-    # hidden calls bounded by the reference's own time, within call_timeout (grader.grading.checks)
-    relative_timeout: bool = True
-
-
-def _top_level_folders() -> list[Path]:
-    """Every top-level folder but the operating system's own: other checkouts of the
-    course (a second clone, a colleague's copy under /work or /srv) must not be visible
-    either. What the interpreter needs is bound back by the isolation setup."""
-    try:
-        entries = list(Path("/").iterdir())
-    except OSError:
-        return []
-    return [entry for entry in entries
-            if entry.name not in SYSTEM_KEPT and not entry.is_symlink() and entry.is_dir()]
-
-
-def hidden_paths(extra: Sequence[Path | str] = ()) -> list[str]:
-    """Folders a submission must not see: the grader's own, system ones, and ``extra``."""
-    package = _PACKAGE
-    paths = [package, Path.cwd(), Path.home(), *SYSTEM_HIDDEN, tempfile.gettempdir(),
-             *_top_level_folders()]
-    site_folders = set()
-    for getter in ("getsitepackages", "getusersitepackages"):  # old virtualenvs lack one
-        try:
-            found = getattr(site, getter)()
-        except Exception:
-            continue
-        site_folders.update(Path(p).resolve() for p in ([found] if isinstance(found, str)
-                                                         else found))
-    if package.parent not in site_folders:  # a checkout (editable install): course files
-        paths.append(package.parent)
-    if sys.pycache_prefix:  # the grader's own bytecode, reference included
-        paths.append(sys.pycache_prefix)
-    paths += list(extra)
-    result = []
-    for path in paths:
-        resolved = str(Path(path).resolve())
-        if resolved != "/" and resolved not in result:
-            result.append(resolved)
-    return result
-
-
 class Sandbox:
-    """One fork server; :meth:`open` gives a session per submission.
+    """One fork server; :meth:`open` gives a session per submission. A
+    :class:`~grader.sandbox.backend.SandboxBackend`; to its sessions, a
+    :class:`~grader.sandbox.session.ForkServer`.
 
     ``hide``: more folders submissions must not see (the output folder, the folders of
     the submissions); the grader package, its checkout, the working folder, homes and
@@ -143,7 +97,7 @@ class Sandbox:
         self._start_guard = threading.Lock()
         self._closed = False
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
-        self._memo = ReplyMemo()
+        self.memo = ReplyMemo()  # callback answers, shared by its sessions
         self._ready: dict | None = None  # the helper's "ready" message
         self._pending = False  # launched with wait=False, not yet answered
         if wait:
@@ -180,6 +134,7 @@ class Sandbox:
                         raise SandboxError("the sandbox's helper process did not start")
                     self._pending = False
                     self._start(self._handshake())
+        assert self._ready is not None  # set by _start, which raises otherwise
         return self._ready
 
     def _start(self, ready: dict | None = None) -> None:
@@ -213,7 +168,8 @@ class Sandbox:
                         for name, file in _SOURCES.items()},
             "control_fd": zygote_end.fileno(), "preload": list(self._preload),
             "blocked": __name__.partition(".")[0], "mode": self._mode, "reason": self._reason,
-            # only namespaces use it; its children must never read it (grader.sandbox.inside.zygote.main)
+            # only namespaces use it; its children must never read it
+            # (grader.sandbox.inside.zygote.main)
             "hide": self._hide if self._mode != "rlimits" else []}).encode()
         env = {key: os.environ[key] for key in _ENVIRONMENT if key in os.environ}
         env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
@@ -229,13 +185,15 @@ class Sandbox:
             raise SandboxError(f"cannot start the sandbox: {exc}") from None
         finally:
             zygote_end.close()
-        self._process, self._control, self._leftovers = process, parent_end, []
-        self._stderr = stderr
+        self._process, self._control, self._stderr = process, parent_end, stderr
+        self._leftovers: list[str] = []
         self._finalizer = weakref.finalize(self, _stop, process, parent_end, stderr,
                                            self._leftovers)
+        stdin = process.stdin
+        assert stdin is not None  # stdin=PIPE
         try:
-            process.stdin.write(payload)
-            process.stdin.close()
+            stdin.write(payload)
+            stdin.close()
         except OSError:
             pass  # it died at once: the handshake says why
 
@@ -272,8 +230,10 @@ class Sandbox:
         self._started()
         session = Session(self, list(cells), helper_dir, dict(aliases or {}), limits or self.limits,
                           numbers=numbers, names=names)
+        with self._lock:
+            self._sessions.add(session)
         try:
-            session._start()
+            session.start()
         except BaseException:
             session.close()
             raise
@@ -285,7 +245,7 @@ class Sandbox:
             self._closed = True
             sessions = list(self._sessions)
         for session in sessions:
-            session._drop()
+            session.abandon()
         self._finalizer()
 
     def hand_over(self, *, reap: bool) -> None:
@@ -325,6 +285,13 @@ class Sandbox:
                 raise SandboxError(f"the sandbox's helper process stopped answering: {reason}")
             return json.loads(data)
 
+    def fork_child(self, request: dict, helper_dir: str | None
+                   ) -> tuple[int, socket.socket, str]:
+        """A new child process for a session: its pid, its socket and its scratch folder.
+        ``request``: the session's set-up (limits, aliases); ``helper_dir``: opened here
+        and handed over (the helper process may not see the path)."""
+        return self._fork(request, helper_dir)
+
     def _fork(self, request: dict, helper_dir: str | None) -> tuple[int, socket.socket, str]:
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         message = {"op": "fork", "scratch_root": self._scratch_root, **request}
@@ -355,7 +322,7 @@ class Sandbox:
             raise SandboxError(f"cannot start a process for the submission: {reply['error']}")
         return reply["pid"], parent_end, reply["scratch"]
 
-    def _kill(self, pid: int, scratch: str, grace: float | None = None) -> int | None:
+    def kill_child(self, pid: int, scratch: str, grace: float | None = None) -> int | None:
         """Kill a child's processes; with ``grace``, wait for its exit status."""
         try:
             return self._request({"op": "kill", "pid": pid, "wait": grace is not None,
@@ -365,7 +332,7 @@ class Sandbox:
                 shutil.rmtree(scratch, ignore_errors=True)
             return None
 
-    def _view(self, path: str) -> Path:
+    def view(self, path: str) -> Path:
         """A path inside the helper process's mount namespace, as the grader can open it."""
         return Path(f"/proc/{self.pid}/root{path}") if self.strong else Path(path)
 
@@ -398,3 +365,7 @@ def _stop(process: subprocess.Popen, control: socket.socket, stderr, leftovers: 
     stderr.close()
     for path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
+
+
+if TYPE_CHECKING:  # for mypy: the fork server implements the back-end interface
+    _BACKEND: type[SandboxBackend] = Sandbox

@@ -1,18 +1,20 @@
 """One submission in the sandbox: its cells' results, calls with deadlines, re-forks.
 
-A :class:`Session` (from :meth:`grader.sandbox.server.Sandbox.open`) owns one child process
-of the sandbox's fork server. Every wait has a deadline; a call that hangs or kills
-its process costs that call only: the next call forks a fresh child and runs the
-cells again (skipping a cell that hung). Data from the child is untrusted: it is
-decoded by :mod:`grader.sandbox.wire` and checked field by field here.
+A :class:`Session` (from :meth:`grader.sandbox.server.Sandbox.open`) owns one child
+process of the sandbox's fork server (what it needs of that server: :class:`ForkServer`);
+it is a :class:`~grader.sandbox.backend.SandboxSession`. Every wait has a deadline; a call
+that hangs or kills its process costs that call only: the next call forks a fresh child
+and runs the cells again (skipping a cell that hung). Data from the child is untrusted: it
+is decoded by :mod:`grader.sandbox.wire` (read through a
+:class:`~grader.sandbox.channel.Channel`) and checked field by field here.
 
 Speed comes from doing less per call, not from trusting the child more: a
-:class:`CallBatch` sends all of one function's argument sets in one request (encoded
-once per batch of submissions), results stream back, a result whose bytes equal the
-expected encoding is not decoded at all, callbacks a correct submission makes are
-answered in the child from answers sealed by their question (:func:`grader.sandbox.wire.seal`),
-and the others are remembered by the exact bytes asked (:class:`ReplyMemo`). The
-messages themselves are in :mod:`grader.sandbox.messages`.
+:class:`CallBatch` sends all of one function's argument sets in one request (encoded once
+per batch of submissions), results stream back, a result whose bytes equal the expected
+encoding is not decoded at all, callbacks a correct submission makes are answered in the
+child from answers sealed by their question (:func:`grader.sandbox.wire.seal`), and the
+others are remembered by the exact bytes asked (:class:`ReplyMemo`). The messages
+themselves are in :mod:`grader.sandbox.messages`.
 """
 from __future__ import annotations
 
@@ -22,55 +24,68 @@ import re
 import signal
 import socket
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from grader.sandbox import wire
-from grader.errors import GraderError
-from grader.sandbox.messages import (DIED, ERROR, MISSING, NOT_RUN, OK, QUIET_RESULTS, TIMEOUT,
-                                     CallBatch, CallResult, CellResult, _cell_result, _exit_text,
-                                     _strings, _texts, answer, compiled, timed_out)
+from grader.sandbox.backend import Limits, SandboxError, SandboxSession
+from grader.sandbox.channel import (
+    UNEXPECTED,
+    Broken,
+    Channel,
+    Timeout,
+    decode_message,
+    decode_value,
+)
+from grader.sandbox.messages import (
+    DIED,
+    ERROR,
+    MISSING,
+    NOT_RUN,
+    OK,
+    QUIET_RESULTS,
+    TIMEOUT,
+    CallBatch,
+    CallResult,
+    CellResult,
+    ReplyMemo,
+    answer,
+    cell_result,
+    compiled,
+    exit_text,
+    reply_texts,
+    timed_out,
+    traceback_lines,
+)
 
-if TYPE_CHECKING:
-    from grader.sandbox.server import Limits, Sandbox
-
-HEADER_SIZE = 8
 CELL_ERRORS_SHOWN = 50  # lines of cell_errors(); a notebook may have thousands of cells
-READ_CHUNK = 1 << 16
 INTERRUPT_GRACE = 0.5  # seconds a cell that ran out of time gets to say where it was
 
 
-class SandboxError(GraderError):
-    """The sandbox's helper process could not be started or stopped answering."""
+class ForkServer(Protocol):
+    """What a session needs of the fork server that opened it
+    (:class:`grader.sandbox.server.Sandbox`)."""
 
+    memo: ReplyMemo  # callback answers, shared by the server's sessions
 
-class _Timeout(Exception):
-    pass
+    def fork_child(self, request: dict, helper_dir: str | None
+                   ) -> tuple[int, socket.socket, str]: ...
 
+    def kill_child(self, pid: int, scratch: str, grace: float | None = None) -> int | None: ...
 
-class _Broken(Exception):
-    """The child ended (``ended``), or sent something that breaks the protocol."""
-
-    def __init__(self, message: str, ended: bool = False):
-        super().__init__(message)
-        self.ended = ended
-
-    def outcome(self, session: Session) -> str:
-        """Stop the child; the message, with its exit status where it ended by itself."""
-        if not self.ended:  # killed by us: its exit status would only say when
-            session._stop()
-            return str(self)
-        return f"{self}{_exit_text(session._stop(grace=0.2))}"
+    def view(self, path: str) -> Path: ...
 
 
 class Session:
-    """One submission in its own process; calls re-fork it after a timeout or crash."""
+    """One submission in its own process; calls re-fork it after a timeout or crash.
 
-    def __init__(self, sandbox: Sandbox, cells: list[str], helper_dir: Path | None,
+    Made by :meth:`grader.sandbox.server.Sandbox.open`, which then calls :meth:`start`."""
+
+    def __init__(self, server: ForkServer, cells: list[str], helper_dir: Path | None,
                  aliases: dict[str, str], limits: Limits, *,
                  numbers: Sequence[int] | None = None, names: Sequence[str] | None = None):
-        self._sandbox, self._cells, self.limits = sandbox, cells, limits
+        self._server, self._cells, self.limits = server, cells, limits
         self._numbers = [int(n) for n in numbers] if numbers is not None else [
             i + 1 for i in range(len(cells))]
         self._names = list(names) if names is not None else [""] * len(cells)
@@ -83,13 +98,10 @@ class Session:
         self._deadline = time.monotonic() + limits.submission_timeout
         self._results: dict[int, CellResult] = {}
         self._skip: set[int] = set()
-        self._child: tuple[int, socket.socket, str] | None = None
-        self._buffer = bytearray()  # read from the child's socket, not yet used
+        self._child: tuple[int, Channel, str] | None = None  # pid, its socket, scratch folder
         # function name -> index of the cell that ran out of time while running it
         self.hung: dict[str, int] = {}
         self._closed = False
-        with sandbox._lock:
-            sandbox._sessions.add(self)
 
     @property
     def cell_results(self) -> tuple[CellResult, ...]:
@@ -116,7 +128,7 @@ class Session:
     @property
     def scratch_dir(self) -> Path | None:
         """The child's scratch folder, as a path the grader can open (not the child's path)."""
-        return None if self._child is None else self._sandbox._view(self._child[2])
+        return None if self._child is None else self._server.view(self._child[2])
 
     def call(self, function: str, args: Sequence[Any] = (), *,
              callbacks: Mapping[str, Callable[..., Any]] = {},
@@ -141,7 +153,7 @@ class Session:
         if set(callbacks) != set(batch.callbacks):
             raise ValueError(f"callbacks {sorted(callbacks)} are not the batch's "
                              f"{sorted(batch.callbacks)}")
-        if self._child is None and not self._start():
+        if self._child is None and not self.start():
             return [CallResult(TIMEOUT, message="the submission used up its time "
                                f"({self.limits.submission_timeout:g} s) before this call")]
         results: list[CallResult] = []
@@ -149,24 +161,24 @@ class Session:
         started = time.monotonic()
         deadline = min(started + timeout, self._deadline)
         try:
-            self._send_data(batch.request, deadline)
+            self._channel.send_data(batch.request, deadline)
             for index in range(len(batch.calls)):
                 while True:
                     data = self._read_frame(deadline)
                     memo_key = (identity, batch.bounds[index], data)
-                    reply = self._sandbox._memo.get(memo_key) if callbacks else None
+                    reply = self._server.memo.get(memo_key) if callbacks else None
                     if reply is not None:
-                        self._send_data(reply, deadline)
+                        self._channel.send_data(reply, deadline)
                         continue
                     message = QUIET_RESULTS.get(data) or self._decode(data)
                     if message["op"] == "result":
                         break
                     if message["op"] != "callback":
-                        raise _Broken("the submission's process sent an unexpected message")
+                        raise Broken(UNEXPECTED)
                     reply = answer(message, callbacks, batch.bounds[index])
                     if callbacks:
-                        self._sandbox._memo.put(memo_key, reply)
-                    self._send_data(reply, deadline)
+                        self._server.memo.put(memo_key, reply)
+                    self._channel.send_data(reply, deadline)
                 result = self._call_result(message, expected[index] if expected else None,
                                            deadline, time.monotonic() - started, batch, index)
                 results.append(result)
@@ -175,18 +187,18 @@ class Session:
                 started = time.monotonic()
                 deadline = min(started + timeout, self._deadline)
             try:
-                self._expect_silence()
-            except _Broken:
+                self._channel.expect_silence()
+            except Broken:
                 results.pop()  # the last result was not alone: it proves nothing
                 raise
             return results
-        except _Timeout:
+        except Timeout:
             self._stop()
             limit = ("before the submission's time ran out" if deadline == self._deadline
                      else f"within {timeout:g} s" + (f" ({why})" if why else ""))
             results.append(timed_out(batch.function, limit, time.monotonic() - started))
-        except _Broken as exc:
-            results.append(CallResult(DIED, message=exc.outcome(self),
+        except Broken as exc:
+            results.append(CallResult(DIED, message=self._ended(exc),
                                       seconds=time.monotonic() - started))
         return results
 
@@ -204,43 +216,54 @@ class Session:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def _drop(self) -> None:
+    def abandon(self) -> None:
+        """Close without stopping the child: its fork server is closing, and that stops
+        every child it started."""
         self._closed = True
         if self._child is not None:
             self._child[1].close()
             self._child = None
-            self._buffer.clear()
 
     def _stop(self, grace: float | None = None) -> int | None:
         if self._child is None:
             return None
-        pid, sock, scratch = self._child
+        pid, channel, scratch = self._child
         self._child = None
-        self._buffer.clear()
-        sock.close()
-        return self._sandbox._kill(pid, scratch, grace)
+        channel.close()
+        return self._server.kill_child(pid, scratch, grace)
 
-    def _start(self) -> bool:
-        """Fork a child and run the cells, skipping any that hung; False when out of time."""
+    def _ended(self, exc: Broken) -> str:
+        """Stop the child; the message, with its exit status where it ended by itself."""
+        if not exc.ended:  # killed by us: its exit status would only say when
+            self._stop()
+            return str(exc)
+        return f"{exc}{exit_text(self._stop(grace=0.2))}"
+
+    def start(self) -> bool:
+        """Fork a child and run the cells, skipping any that hung; False when out of time.
+
+        Done once by :meth:`~grader.sandbox.server.Sandbox.open`, and again by a call
+        after a call that timed out or ended the child."""
         while time.monotonic() < self._deadline:
-            self._child = self._sandbox._fork(self._request, self._helper_dir)
+            pid, sock, scratch = self._server.fork_child(self._request, self._helper_dir)
+            self._child = (pid, Channel(sock, self.limits.message_bytes), scratch)
             todo = [i for i in range(len(self._cells)) if i not in self._skip]
             deadline = min(time.monotonic() + self.limits.cells_timeout, self._deadline)
             current = todo[0] if todo else None
             try:
                 cells = [[i, self._cells[i], compiled(self._numbers[i], self._cells[i]),
                           self._numbers[i]] for i in todo]
-                self._send({"op": "cells", "cells": cells}, deadline)
+                self._channel.send({"op": "cells", "cells": cells}, deadline)
                 for current in todo:
                     # one cell may take as long as one call; all cells together cells_timeout
                     message = self._recv(min(time.monotonic() + self.limits.call_timeout,
                                              deadline))
                     if message["op"] != "cell" or message.get("index") != current:
-                        raise _Broken("the submission's process sent an unexpected message")
-                    self._record(current, _cell_result(current, message,
-                                                        self.limits.output_bytes))
+                        raise Broken(UNEXPECTED)
+                    self._record(current, cell_result(current, message,
+                                                       self.limits.output_bytes))
                 return True
-            except _Timeout:
+            except Timeout:
                 where = self._interrupt(current) if current is not None else None
                 self._stop()
                 if current is None:
@@ -253,11 +276,11 @@ class Session:
                 self._fail(current, TIMEOUT, f"did not finish within {limit}")
                 if where:
                     self.hung.setdefault(where, current)
-            except _Broken as exc:
-                message = exc.outcome(self)
+            except Broken as exc:
+                ended = self._ended(exc)
                 if current is None:
                     return False
-                self._fail(current, DIED, message)
+                self._fail(current, DIED, ended)
         return False
 
     def _interrupt(self, index: int) -> str | None:
@@ -267,15 +290,17 @@ class Session:
         frame names the function (the submission's own account: it can only lie to its
         own cost). Called then with hidden inputs, the function would most likely cost
         the limit a second time."""
+        if self._child is None:
+            return None
         try:
             os.kill(self._child[0], signal.SIGINT)
             message = self._recv(time.monotonic() + INTERRUPT_GRACE)
-        except (OSError, _Timeout, _Broken):
+        except (OSError, Timeout, Broken):
             return None
         if (message.get("op") != "cell" or message.get("index") != index
                 or message.get("error_type") != "KeyboardInterrupt"):
             return None
-        frames = _strings(message.get("traceback"))
+        frames = traceback_lines(message.get("traceback"))
         found = re.match(r'File "<cell \d+>", line \d+, in (\w+)', frames[-1] if frames else "")
         return found.group(1) if found and found.group(1) != "<module>" else None
 
@@ -287,96 +312,47 @@ class Session:
     def _record(self, index: int, result: CellResult) -> None:
         self._results.setdefault(index, result)  # the first run is the one reported
 
-    def _send(self, message: dict, deadline: float) -> None:
-        self._send_data(wire.to_child(message), deadline)
-
-    def _send_data(self, data: bytes, deadline: float) -> None:
-        sock = self._child[1]
-        try:
-            sock.settimeout(max(deadline - time.monotonic(), 1e-3))
-            sock.sendall(len(data).to_bytes(HEADER_SIZE, "big") + data)
-        except socket.timeout:
-            raise _Timeout() from None
-        except OSError:
-            raise _Broken("the submission's process ended", ended=True) from None
-
-    def _expect_silence(self) -> None:
-        """After its result the child has nothing to say; more is forged data (or worse)."""
-        if self._buffer:
-            raise _Broken("the submission's process sent data nobody asked for")
-        sock = self._child[1]
-        try:
-            sock.settimeout(0.0)
-            extra = sock.recv(1, socket.MSG_PEEK)
-        except OSError:  # nothing waiting (or the child is gone: the next read says so)
-            return
-        if extra:
-            raise _Broken("the submission's process sent data nobody asked for")
+    @property
+    def _channel(self) -> Channel:
+        """The running child's socket (only used while there is one)."""
+        assert self._child is not None
+        return self._child[1]
 
     def _recv(self, deadline: float) -> dict:
         return self._decode(self._read_frame(deadline))
 
     def _read_frame(self, deadline: float) -> bytes:
-        size = int.from_bytes(self._read(HEADER_SIZE, deadline), "big")
-        if size > self.limits.message_bytes:
-            raise _Broken(f"the submission's process sent {size} bytes, over the limit")
-        return self._read(size, deadline)
+        return self._channel.read_frame(deadline)
 
-    def _decode(self, data: bytes) -> Any:
-        message = self._value(data)
-        if type(message) is not dict or type(message.get("op")) is not str:
-            raise _Broken("the submission's process sent an unexpected message")
-        return message
+    def _decode(self, data: bytes) -> dict:
+        return decode_message(data)
 
     def _call_result(self, message: dict, expected: tuple[bytes, bytes] | None,
                      deadline: float, seconds: float, batch: CallBatch, index: int
                      ) -> CallResult:
         status = message.get("status")
         if status not in (OK, ERROR, MISSING):
-            raise _Broken("the submission's process sent an unexpected message")
-        value, args_after, matches = None, (), [False, False]
+            raise Broken(UNEXPECTED)
+        value: Any = None
+        args_after: Any = ()
+        matches = [False, False]
         if status == OK:
             count = message.get("parts")
             if type(count) is not int or count not in (1, 2):
-                raise _Broken("the submission's process sent an unexpected message")
+                raise Broken(UNEXPECTED)
             parts = [self._read_frame(deadline) for _ in range(count)]
             if count == 1:  # the arguments kept their fingerprint: as they were sent
                 parts.append(batch.arguments[index])
             decoded = []
             for number, data in enumerate(parts):
                 matches[number] = expected is not None and data == expected[number]
-                decoded.append(None if matches[number] else self._value(data))
+                decoded.append(None if matches[number] else decode_value(data))
             value, args_after = decoded
             if not matches[1] and type(args_after) is not tuple:
                 args_after = ()
         return CallResult(status, value, args_after,
-                          *_texts(message, self.limits.output_bytes), seconds, *matches)
+                          *reply_texts(message, self.limits.output_bytes), seconds, *matches)
 
-    @staticmethod
-    def _value(data: bytes) -> Any:
-        try:
-            return wire.decode(data)
-        except wire.WireError as exc:
-            raise _Broken(f"the submission's process sent unreadable data ({exc})") from None
 
-    def _read(self, size: int, deadline: float) -> bytes:
-        """``size`` bytes from the child. Read in large chunks: a result is three frames
-        sent in one write, which then costs one system call here, not six."""
-        sock, buffer = self._child[1], self._buffer
-        while len(buffer) < size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout()
-            try:
-                sock.settimeout(remaining)
-                chunk = sock.recv(max(size - len(buffer), READ_CHUNK))
-            except socket.timeout:
-                raise _Timeout() from None
-            except OSError:
-                chunk = b""
-            if not chunk:
-                raise _Broken("the submission's process ended", ended=True)
-            buffer += chunk
-        data = bytes(buffer[:size])
-        del buffer[:size]
-        return data
+if TYPE_CHECKING:  # for mypy: a session of the back-end interface
+    _SESSION: type[SandboxSession] = Session

@@ -1,19 +1,20 @@
 """Linux namespaces for the sandbox's helper process: what a submission can see and do.
 
-Never imported by the grader: :mod:`grader.sandbox.server` hands this file's source text to
-the helper process (see :mod:`grader.sandbox.inside.zygote`), so it uses the standard library only.
+Never imported by the grader: :mod:`grader.sandbox.server` hands this file's source text
+to the helper process (see :mod:`grader.sandbox.inside.zygote`), so it uses the standard
+library only.
 
 :func:`enter` runs first, in the fresh helper interpreter: ``unshare(2)`` of the mount,
 pid, network and IPC namespaces, then a fork. The forked process is pid 1 of the new pid
-namespace and becomes the fork server ("zygote"); the original process stays outside
-and only waits for it, so when the zygote ends, the kernel kills every process left in
-the namespace. :meth:`Namespace.setup` runs once per zygote, after the preloads: every
-mount read-only, an empty tmpfs over each hidden folder (the grader package, the
-grader's working folder, homes, ``/tmp``...), the Python installation bound back
-read-only, a /dev with null, zero, full, random and urandom only. Per submission: a size-limited tmpfs as scratch folder, owned by a uid of
-its own; :func:`confine` drops the forked child to that uid (no groups, no new
-privileges) and :meth:`Namespace.kill_uid` ends every process of it. Nothing here is
-secret: a submission's process holds this module too.
+namespace and becomes the fork server ("zygote"); the original process stays outside and
+only waits for it, so when the zygote ends, the kernel kills every process left in the
+namespace. :meth:`Namespace.setup` runs once per zygote, after the preloads: every mount
+read-only, an empty tmpfs over each hidden folder (the grader package, the grader's
+working folder, homes, ``/tmp``...), the Python installation bound back read-only, a /dev
+with null, zero, full, random and urandom only. Per submission: a size-limited tmpfs as
+scratch folder, owned by a uid of its own; :func:`confine` drops the forked child to that
+uid (no groups, no new privileges) and :meth:`Namespace.kill_uid` ends every process of
+it. Nothing here is secret: a submission's process holds this module too.
 """
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def describe(exc: BaseException) -> str:
 
 def _wait_and_exit(pid: int) -> None:
     """The process outside: hold nothing open (the grader sees EOF when pid 1 dies)."""
-    os.closerange(3, _max_fd())
+    os.closerange(3, max_fd())
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -115,7 +116,8 @@ def _wait_and_exit(pid: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 
-def _max_fd() -> int:
+def max_fd() -> int:
+    """One more than the largest file descriptor this process may have open."""
     try:
         return int(os.sysconf("SC_OPEN_MAX"))
     except (ValueError, OSError):
@@ -128,7 +130,7 @@ class Namespace:
     description = ("namespaces (mount, pid, network, IPC): grader files hidden, file system "
                    "read-only, one unprivileged uid per submission")
 
-    def __init__(self):
+    def __init__(self) -> None:
         # still the grader's /proc: our own pid there, and a handle to find our children's
         self.outer_pid = int(os.readlink("/proc/self"))
         self.outer_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)

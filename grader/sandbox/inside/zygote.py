@@ -1,9 +1,10 @@
 """The sandbox's helper process: a fork server ("zygote") that starts one child per submission.
 
-Never imported by the grader: :mod:`grader.sandbox.server` starts a fresh ``python -I`` and
-hands it this file's source text, and the sources of :mod:`grader.sandbox.inside.isolation`,
-:mod:`grader.sandbox.wire` and :mod:`grader.sandbox.inside.child` to load after a finder that refuses
-``grader`` is in place. Standard library only (numpy comes with the preloads).
+Never imported by the grader: :mod:`grader.sandbox.server` starts a fresh ``python -I``
+and hands it this file's source text, and the sources of
+:mod:`grader.sandbox.inside.isolation`, :mod:`grader.sandbox.wire` and
+:mod:`grader.sandbox.inside.child` to load after a finder that refuses ``grader`` is in
+place. Standard library only (numpy comes with the preloads).
 
 With namespaces (Linux, root) the zygote is pid 1 of its own pid namespace, in its own
 mount and network namespaces (:mod:`grader.sandbox.inside.isolation`); otherwise ("rlimits only") it
@@ -199,7 +200,7 @@ def _serve(control: socket.socket) -> None:
         for key in list(children):
             _reap(key, 0.0, children)
         _sweep(children)
-        if box is None:
+        if box is None and sys.pycache_prefix:  # set by main in rlimits mode
             _remove(sys.pycache_prefix)
         os._exit(0)
 
@@ -255,7 +256,7 @@ def _become_child(fd: int, scratch: str, limits: dict, uid: int | None, zygote: 
         os.dup2(devnull, number)
     if fd != 3:
         os.dup2(fd, 3)
-    os.closerange(4, isolation._max_fd())  # the zygote's, the grader's: none is the student's
+    os.closerange(4, isolation.max_fd())  # the zygote's, the grader's: none is the student's
     if uid is not None:
         isolation.confine(uid)
     else:
