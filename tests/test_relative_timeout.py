@@ -70,16 +70,17 @@ def test_the_bound_is_relative_with_a_floor_and_never_above_the_timeout():
 
 def test_a_loop_in_a_hidden_check_costs_the_bound_not_the_timeout(tmp_path):
     result, elapsed, limits = _grade(_notebook(tmp_path, "loop", HIDDEN_LOOP),
-                                     call_timeout=30.0, cells_timeout=60.0,
-                                     submission_timeout=120.0)
+                                     call_timeout=60.0, cells_timeout=120.0,
+                                     submission_timeout=240.0)
     cost = result.exercise("compute_cost")
     assert cost.status == "timeout" and cost.score == 0
     assert cost.error == f"compute_cost did not return within 1 s ({WORDS})"
     assert f"compute_cost did not finish within 1 s ({WORDS})." in [
         check.message for check in cost.checks]
     assert result.score == 90 and not result.cell_errors  # its demo cell ran fine
-    assert elapsed < 15, elapsed  # one 1 s bound, not 30 s (generous: two busy cores)
-    assert limits["relative_timeout"] is True and limits["call_timeout"] == 30.0
+    # one 1 s bound (~4 s in all), not the 60 s timeout (generous: two busy cores)
+    assert elapsed < 40, elapsed
+    assert limits["relative_timeout"] is True and limits["call_timeout"] == 60.0
 
 
 def test_a_slow_but_correct_function_keeps_its_points(tmp_path):
