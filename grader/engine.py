@@ -14,11 +14,12 @@ import os
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from grader.assignments import get_kit
 from grader.errors import GraderError, UsageError
-from grader.grading.locations import assignment_of, find_folder, release_assignment
+from grader.grading.locations import (assignment_groups, assignment_of, find_folder,
+                                      release_assignment)
 from grader.grading.options import (Options, hiding, release_folder, sandbox_isolation,
                                     start_sandboxes)
 from grader.grading.submissions import Submission, find_submissions, nbgrader_assignments
@@ -53,15 +54,14 @@ class GradingJob:
                  release_dir: Path | str | None = None, options: Options | None = None,
                  journal: Path | str | None = None, fresh: bool = False,
                  runner: Runner | None = None, hide: Sequence[Path] = (),
-                 warn: Warn = _python_warning, argument: str = "release_dir") -> None:
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths = tuple(Path(path) for path in paths)
+                 warn: Warn = _python_warning, argument: str = "release_dir",
+                 submissions: Sequence[Submission] | None = None) -> None:
+        self.paths = _paths(paths)
         self.warn = warn
-        self.submissions: list[Submission] = find_submissions(self.paths)
-        for submission in self.submissions:  # e.g. which of a student's notebooks counts
-            if submission.warning:
-                warn(printable(submission.warning))
+        if submissions is None:
+            submissions = find_submissions(self.paths)
+            _tell(submissions, warn)
+        self.submissions: list[Submission] = list(submissions)
         self.release_dir = self._release(release_dir, argument)
         assignments = nbgrader_assignments(self.submissions)
         if len(assignments) > 1:
@@ -124,6 +124,33 @@ class GradingJob:
                                         journal=journal, runner=runner)
             self.reused = journal.reused if journal is not None else 0
         return finish(context, results, isolation)
+
+
+def _paths(paths: Path | str | Iterable[Path | str]) -> tuple[Path, ...]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return tuple(Path(path) for path in paths)
+
+
+def _tell(submissions: Sequence[Submission], warn: Warn) -> None:
+    for submission in submissions:  # e.g. which of a student's notebooks counts
+        if submission.warning:
+            warn(printable(submission.warning))
+
+
+def jobs_by_assignment(paths: Path | str | Iterable[Path | str], *,
+                       warn: Warn = _python_warning, argument: str = "release_dir",
+                       **job: Any) -> dict[str, GradingJob]:
+    """One job per assignment the submissions belong to (their nbgrader folder or notebook
+    metadata; see :func:`grader.grading.locations.assignment_groups`), by assignment name:
+    a folder of several assignments' notebooks is graded against each one's release."""
+    submissions = find_submissions(_paths(paths))
+    _tell(submissions, warn)
+    override = argument if argument.startswith("--") else f"{argument}=..."
+    groups = assignment_groups(submissions, override)
+    return {name: GradingJob(paths, submissions=group, warn=warn, argument=argument,
+                             release_dir=find_folder(name, "release", override), **job)
+            for name, group in groups.items()}
 
 
 def _preload(release_dir: Path) -> tuple[str, ...] | None:

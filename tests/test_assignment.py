@@ -96,7 +96,7 @@ CORRUPTIONS = [
         "# GRADED FUNCTION: linear_backward", "# GRADED FUNCTION: linear_forward")),
      "exercise 'linear_forward' is graded twice", "linear_backward"),
     ("no-assignment-metadata", lambda nb: nb["metadata"].pop("grader"),
-     "notebook metadata has no grader.authoring.assignment", None),
+     "notebook metadata has no grader.assignment", None),
     ("duplicate-grade-id", lambda nb: nb["cells"][index_of(nb, "outline")]["metadata"]["nbgrader"]
      .update(grade_id="packages"), "grade_id 'packages' is used twice", ("outline", "packages")),
 ]

@@ -1,7 +1,7 @@
 """The Assignment model, read from an instructor's source folder.
 
 A source folder holds one notebook plus the helper files students get. The
-notebook's metadata names the assignment kit (``metadata.grader.authoring.assignment``);
+notebook's metadata names the assignment kit (``metadata.grader.assignment``);
 its cells name the exercises (``# GRADED FUNCTION: <name>`` in solution cells)
 and their points (nbgrader ``points`` on the test cell that calls
 ``<name>_test``). Every convention is checked here, so later steps can trust it.
@@ -179,7 +179,7 @@ def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, Not
         raise SourceNotebookError(path, str(exc).split(": ", 1)[-1]) from None
     meta = notebook.metadata.get("grader", {})
     if not meta.get("assignment"):
-        raise SourceNotebookError(path, "notebook metadata has no grader.authoring.assignment")
+        raise SourceNotebookError(path, "notebook metadata has no grader.assignment")
     try:
         kit = get_kit(meta["assignment"])
     except UnknownAssignmentError as exc:

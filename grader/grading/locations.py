@@ -13,13 +13,14 @@ holds it:
 Solutions (for ``grader sample``) are found the same way under ``solutions/``, without
 the variable. The assignment is the one the submissions name (their nbgrader folder
 ``submitted/<student>/<assignment>/``, else the first notebook's metadata
-``grader.authoring.assignment``) when a kit of that name is installed, else the only installed kit.
+``grader.assignment``) when a kit of that name is installed, else the only installed kit.
 Light to import: the command line uses it before loading the rest of the grader.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -28,8 +29,11 @@ from grader.errors import UsageError
 from grader.grading.submissions import Submission, nbgrader_assignments
 
 RELEASE_ROOT_VARIABLE = "GRADER_RELEASE_ROOT"
+# ``"grader": {"assignment": "<name>"`` unescaped can only be the JSON's own keys (quotes
+# inside strings are escaped): the notebook metadata, as nbformat writes it
+_NAMED = re.compile(rb'"grader":\s*\{\s*"assignment":\s*"([A-Za-z0-9_.-]{1,100})"')
+_TAIL = 4096
 MAX_NOTEBOOK_BYTES = 64 << 20  # grader.grading.notebooks' bound (not imported: nbformat is heavy)
-DEFAULT_ASSIGNMENT = "dnn_step_by_step"
 
 
 def checkout_root() -> Path:
@@ -61,10 +65,15 @@ def find_folder(assignment: str, kind: str = "release", override: str = "--relea
 
 
 def _named_in_metadata(path: Path) -> str | None:
-    """``metadata.grader.authoring.assignment`` of a notebook file; None when it cannot tell. The
+    """``metadata.grader.assignment`` of a notebook file; None when it cannot tell. The
     file is a student's: any size, nesting, numbers or types (only a hint is at stake)."""
     try:
-        with open(path, "rb") as file:
+        with open(path, "rb") as file:  # nbformat writes the metadata last: its tail first
+            file.seek(max(0, os.fstat(file.fileno()).st_size - _TAIL))
+            named = _NAMED.search(file.read(_TAIL))
+            if named:  # a hint for hundreds of files without parsing each one
+                return named.group(1).decode("utf-8", "replace")
+            file.seek(0)
             data = file.read(MAX_NOTEBOOK_BYTES + 1)
         document = json.loads(data) if len(data) <= MAX_NOTEBOOK_BYTES else None
     except (OSError, ValueError, RecursionError, MemoryError):  # ValueError: digits, UTF-8
@@ -82,21 +91,48 @@ def release_assignment(release_dir: Path) -> str | None:
     return _named_in_metadata(notebooks[0]) if len(notebooks) == 1 else None
 
 
-def default_assignment() -> str:
-    """The only installed kit, else the flagship one."""
+def default_assignment(override: str = "--release") -> str:
+    """The only installed kit; with several, a usage error: which one cannot be guessed."""
     kits = available()
-    return kits[0] if len(kits) == 1 else DEFAULT_ASSIGNMENT
+    if len(kits) == 1:
+        return kits[0]
+    raise UsageError(f"cannot tell which assignment the submissions are ({len(kits)} are "
+                     f"installed: {', '.join(kits)}; none is named by their nbgrader folder or "
+                     f"notebook metadata): pass {override}")
+
+
+def _named(submission: Submission, kits: list[str]) -> str | None:
+    """The installed kit one submission names: its nbgrader folder, else its metadata."""
+    folder = nbgrader_assignments([submission])
+    if folder and folder[0] in kits:
+        return folder[0]
+    name = None if submission.missing else _named_in_metadata(submission.path)
+    return name if name in kits else None
+
+
+def assignment_groups(submissions: Sequence[Submission], override: str = "--release"
+                      ) -> dict[str, list[Submission]]:
+    """The submissions by the installed assignment each belongs to (see the module), in
+    their order; those that name none join the only group. Several groups are several
+    grading jobs; a submission that names none among several is a usage error."""
+    kits = available()
+    names = [_named(submission, kits) for submission in submissions]
+    known = sorted({name for name in names if name is not None})
+    if not known:
+        return {default_assignment(override): list(submissions)} if submissions else {}
+    unnamed = [s for s, name in zip(submissions, names) if name is None]
+    if len(known) > 1 and unnamed:
+        raise UsageError(f"the submissions belong to {len(known)} assignments "
+                         f"({', '.join(known)}) and {len(unnamed)} name none (e.g. "
+                         f"{unnamed[0].path.name}): pass {override} to grade them against one")
+    return {name: [s for s, named in zip(submissions, names) if named in (name, None)]
+            for name in known}
 
 
 def assignment_of(submissions: Sequence[Submission], override: str = "--release") -> str:
     """The installed assignment kit the submissions belong to (see the module)."""
-    kits = available()
-    named = [name for name in nbgrader_assignments(submissions) if name in kits]
-    if not named:
-        first = next((s.path for s in submissions if not s.missing), None)
-        name = _named_in_metadata(first) if first is not None else None
-        named = [name] if name in kits else []
-    if len(named) > 1:
-        raise UsageError(f"the submissions belong to {len(named)} assignments "
-                         f"({', '.join(named)}): pass {override} to grade one")
-    return named[0] if named else default_assignment()
+    groups = assignment_groups(submissions, override)
+    if len(groups) > 1:
+        raise UsageError(f"the submissions belong to {len(groups)} assignments "
+                         f"({', '.join(groups)}): pass {override} to grade one")
+    return next(iter(groups)) if groups else default_assignment(override)
