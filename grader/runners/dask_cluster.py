@@ -18,16 +18,18 @@ import json
 import socket
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from grader.grading.pipeline import Context, grade_bytes, prepare, read_submission
-from grader.grading.options import Options, new_sandbox
 from grader.errors import GraderError, UsageError
-from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
-from grader.sandbox.server import Limits, Sandbox
+from grader.grading.options import Options, new_sandbox
+from grader.grading.pipeline import Context, grade_bytes, prepare, read_submission
 from grader.grading.submissions import Submission
+from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
+from grader.runners import Results, Runner
+from grader.sandbox import Limits, Sandbox
 
 CHUNK = 8  # submissions per task: a task's overhead is small next to ~0.1 s of grading
 IN_FLIGHT = 2  # chunks queued per worker thread, so memory does not grow with the batch
@@ -39,7 +41,7 @@ class DaskError(GraderError):
 
 
 class DaskRunner:
-    """A runner (see :data:`grader.runners.Runner`) that grades on the cluster at ``address``.
+    """A :class:`~grader.runners.Runner` that grades on the cluster at ``address``.
 
     Use it as a context manager; it holds a client connection until closed.
     """
@@ -52,14 +54,13 @@ class DaskRunner:
     def __enter__(self) -> DaskRunner:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
         self.client.close()
 
-    def __call__(self, submissions: Sequence[Submission], context: Context
-                 ) -> Iterator[tuple[int, SubmissionResult]]:
+    def __call__(self, submissions: Sequence[Submission], context: Context) -> Results:
         from distributed import as_completed
 
         client = self.client
@@ -71,7 +72,8 @@ class DaskRunner:
         running = as_completed(loop=client.loop)
 
         def submit() -> bool:
-            items, chunk_positions = [], []
+            items: list[tuple[str, str, bytes]] = []
+            chunk_positions: list[int] = []
             while len(items) < self.chunk:
                 item = next(pending, None)
                 if item is None:
@@ -213,3 +215,7 @@ def _connect(address: str, timeout: float):
     except (OSError, ValueError, TimeoutError) as exc:
         raise UsageError(f"cannot connect to the Dask scheduler at {address!r}: {exc}"
                          ) from None
+
+
+if TYPE_CHECKING:  # for mypy: a runner of the interface
+    _RUNNER: type[Runner] = DaskRunner

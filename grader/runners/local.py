@@ -8,7 +8,8 @@ forked from the prepared grader: they inherit the :class:`~grader.grading.pipeli
 path)`` and send back :func:`~grader.results.submission_to_dict` dicts. Each worker
 has at most :data:`PREFETCH` submissions in flight, so memory does not grow with the
 batch, and a submission that waits out a time limit holds up only its own worker.
-Elsewhere the workers are threads.
+Elsewhere the workers are threads. :func:`local_runner` makes a
+:class:`~grader.runners.Runner` of them.
 """
 from __future__ import annotations
 
@@ -16,19 +17,20 @@ import contextlib
 import multiprocessing
 import signal
 import sys
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait as wait_connections
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from grader.grading.pipeline import Context, grade_one
-from grader.runners import Runner
 from grader.errors import GraderError
 from grader.grading.options import default_jobs, new_sandbox
-from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
-from grader.sandbox.server import Sandbox
+from grader.grading.pipeline import Context, grade_one
 from grader.grading.submissions import Submission
+from grader.results import SubmissionResult, submission_from_dict, submission_to_dict
+from grader.runners import Results, Runner
+from grader.sandbox import Sandbox
 
 PREFETCH = 2  # submissions queued per worker: the next one is ready when one finishes
 MODES = ("auto", "processes", "threads", "serial")
@@ -38,8 +40,37 @@ class WorkerError(GraderError):
     """A grading worker failed (not a submission: those only ever get a result)."""
 
 
+class LocalRunner:
+    """Workers on this machine (see :func:`local_runner`); a :class:`~grader.runners.Runner`.
+
+    Each call starts its workers and stops them when its results are all read, or when
+    the caller closes it early; :meth:`close` has nothing to release (the sandboxes it
+    was given are the caller's to close)."""
+
+    def __init__(self, jobs: int, mode: str, sandboxes: Sequence[Sandbox] = ()):
+        self.jobs, self.mode, self.sandboxes = jobs, mode, tuple(sandboxes)
+
+    def __call__(self, submissions: Sequence[Submission], context: Context) -> Results:
+        workers = min(self.jobs, len(submissions))
+        given = self.sandboxes
+        if self.mode == "serial" or workers <= 1:
+            return _serial(submissions, context, given[0] if given else None)
+        if self.mode == "threads":
+            return _threads(submissions, context, workers, given)
+        return _processes(submissions, context, workers, given)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> LocalRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def local_runner(jobs: int = 0, mode: str = "auto", sandboxes: Sequence[Sandbox] = ()
-                 ) -> Runner:
+                 ) -> LocalRunner:
     """A runner with ``jobs`` workers (0: one per core).
 
     ``mode``: ``processes`` (forked workers; Linux), ``threads``, ``serial`` (this
@@ -54,21 +85,11 @@ def local_runner(jobs: int = 0, mode: str = "auto", sandboxes: Sequence[Sandbox]
     if mode == "auto":
         mode = ("serial" if jobs == 1 else
                 "processes" if sys.platform.startswith("linux") else "threads")
-
-    def run(submissions: Sequence[Submission], context: Context
-            ) -> Iterator[tuple[int, SubmissionResult]]:
-        workers = min(jobs, len(submissions))
-        if mode == "serial" or workers <= 1:
-            return _serial(submissions, context, sandboxes[0] if sandboxes else None)
-        if mode == "threads":
-            return _threads(submissions, context, workers, sandboxes)
-        return _processes(submissions, context, workers, sandboxes)
-
-    return run
+    return LocalRunner(jobs, mode, sandboxes)
 
 
 def _serial(submissions: Sequence[Submission], context: Context, sandbox: Sandbox | None
-            ) -> Iterator[tuple[int, SubmissionResult]]:
+            ) -> Results:
     with (contextlib.nullcontext(sandbox) if sandbox is not None
           else new_sandbox(context.options)) as sandbox:
         for position, submission in enumerate(submissions):
@@ -76,7 +97,7 @@ def _serial(submissions: Sequence[Submission], context: Context, sandbox: Sandbo
 
 
 def _threads(submissions: Sequence[Submission], context: Context, jobs: int,
-             given: Sequence[Sandbox] = ()) -> Iterator[tuple[int, SubmissionResult]]:
+             given: Sequence[Sandbox] = ()) -> Results:
     sandboxes: list[Sandbox] = []  # started here, closed here
     free: list[Sandbox] = list(given)  # a sandbox serves one thread at a time
 
@@ -121,7 +142,7 @@ class _Worker:
 
 
 def _processes(submissions: Sequence[Submission], context: Context, jobs: int,
-               sandboxes: Sequence[Sandbox] = ()) -> Iterator[tuple[int, SubmissionResult]]:
+               sandboxes: Sequence[Sandbox] = ()) -> Results:
     fork = multiprocessing.get_context("fork")
     workers: list[_Worker] = []
     pending = iter(enumerate(submissions))
@@ -156,13 +177,13 @@ def _processes(submissions: Sequence[Submission], context: Context, jobs: int,
         for up_to in range(1, PREFETCH + 1):  # round robin: every worker starts at once
             for worker in workers:
                 feed(worker, up_to)
-        by_connection = {worker.connection: worker for worker in workers}
+        by_connection: dict[object, _Worker] = {worker.connection: worker for worker in workers}
         while any(worker.in_flight for worker in workers):
             for connection in wait_connections([w.connection for w in workers if w.in_flight]):
                 worker = by_connection[connection]
                 position, data, error = _receive(worker)
                 del worker.in_flight[position]
-                if error is not None:
+                if data is None:
                     raise WorkerError(f"grading {submissions[position].path} failed: {error}")
                 feed(worker)
                 yield position, submission_from_dict(data)
@@ -222,6 +243,7 @@ def _worker_main(connection: Connection, context: Context, index: int = 0,
             if task is None:
                 return
             position, student, path = task
+            reply: tuple[int, dict | None, str | None]
             try:
                 if sandbox is None:
                     sandbox = new_sandbox(context.options)
@@ -236,3 +258,7 @@ def _worker_main(connection: Connection, context: Context, index: int = 0,
     finally:
         if sandbox is not None:
             sandbox.close()
+
+
+if TYPE_CHECKING:  # for mypy: a runner of the interface
+    _RUNNER: type[Runner] = LocalRunner
