@@ -8,7 +8,8 @@ release's files. :func:`write` and :func:`stale_files` are the only side effects
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearOutputPreprocessor
@@ -20,6 +21,8 @@ from grader import atomic
 from grader.authoring.assignment import (BEGIN_SOLUTION, END_SOLUTION, Assignment, cell_label,
                                load_assignment)
 from grader.assignments import get_kit
+from grader.assignments.kit import Kit
+from grader.authoring import reference
 from grader.errors import GenerationError, SourceNotebookError, UsageError
 from grader.authoring.execute import run_notebook
 from grader.grading.notebooks import notebook_bytes
@@ -38,6 +41,9 @@ class Generated:
     assignment: Assignment
     release: dict[str, bytes]
     solutions: dict[str, bytes]
+    # the kit's generated/ folder (a reference taken from the notebook), and its files
+    kit_folder: Path | None = None
+    kit_files: dict[str, bytes] = field(default_factory=dict)
 
 
 def _clear_outputs(notebook: NotebookNode) -> NotebookNode:
@@ -78,6 +84,29 @@ def build(source_dir: Path) -> Generated:
     """Generate the release and the executed solutions of one source folder, in memory."""
     assignment, source = load_assignment(source_dir)
     kit = get_kit(assignment.name)
+    extracted = reference.generated_files(assignment, source)
+    with tempfile.TemporaryDirectory(prefix="grader-reference-") as folder:
+        atomic.replace_tree(Path(folder), extracted)
+        if isinstance(kit.reference, reference.SolutionReference):
+            with kit.reference.pinned(Path(folder)):  # the one about to be written
+                generated = _build(assignment, source, kit)
+            return replace(generated, kit_folder=kit.reference.folder, kit_files=extracted)
+        _check_agreement(assignment, kit, reference.load(Path(folder)))
+        return _build(assignment, source, kit)
+
+
+def _check_agreement(assignment: Assignment, kit: Kit, extracted: dict) -> None:
+    """A hand-written reference must give the notebook's solutions' results."""
+    cases = kit.hidden_cases(assignment.source_dir)
+    found = reference.disagreements(kit.reference, extracted, kit.exercises, cases,
+                                    kit.signatures)
+    if found:
+        path = assignment.source_dir / assignment.notebook_name
+        raise GenerationError(f"{path}: the solution cells and the kit's reference module "
+                              f"disagree: {found[0]}")
+
+
+def _build(assignment: Assignment, source: NotebookNode, kit: Kit) -> Generated:
     release = {name: (assignment.source_dir / name).read_bytes()
                for name in assignment.helper_files}
     release.update(kit.generated_files(assignment.source_dir))
@@ -129,6 +158,8 @@ def write(results: list[Generated], release_root: Path, solutions_root: Path) ->
         folder = result.assignment.source_dir.name
         atomic.replace_tree(Path(release_root) / folder, result.release)
         atomic.replace_tree(Path(solutions_root) / folder, result.solutions)
+        if result.kit_folder is not None:
+            atomic.replace_tree(result.kit_folder, result.kit_files)
 
 
 def stale_files(results: list[Generated], release_root: Path, solutions_root: Path) -> list[str]:
@@ -136,12 +167,15 @@ def stale_files(results: list[Generated], release_root: Path, solutions_root: Pa
     stale = []
     for result in results:
         folder = result.assignment.source_dir.name
-        for root, wanted in ((Path(release_root), result.release),
-                             (Path(solutions_root), result.solutions)):
-            present = atomic.read_tree(root / folder)
+        trees = [(Path(release_root) / folder, result.release),
+                 (Path(solutions_root) / folder, result.solutions)]
+        if result.kit_folder is not None:
+            trees.append((result.kit_folder, result.kit_files))
+        for tree, wanted in trees:
+            present = atomic.read_tree(tree)
             for name in sorted(set(wanted) | set(present)):
                 if wanted.get(name) != present.get(name):
                     state = ("missing" if name not in present
                              else "unexpected" if name not in wanted else "differs")
-                    stale.append(f"{root / folder / name} ({state})")
+                    stale.append(f"{tree / name} ({state})")
     return stale
