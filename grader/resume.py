@@ -21,17 +21,17 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader import __version__
 from grader.errors import UsageError
-from grader.results import (NOT_GRADED, SubmissionResult, submission_from_dict,
-                            submission_to_dict)
 from grader.grading.submissions import Submission, content_hash
+from grader.results import NOT_GRADED, SubmissionResult, submission_from_dict, submission_to_dict
 
 if TYPE_CHECKING:
     from grader.authoring.assignment import Assignment

@@ -24,9 +24,9 @@ from grader.reports.junit import iter_junit_xml, junit_xml
 from grader.reports.summary import summary_text
 from grader.results import BatchResult, SubmissionResult
 
-__all__ = ["CLASS_REPORT", "GRADES_SCHEMA", "PAGES_MANIFEST", "RESERVED_STEMS", "class_report_html",
-           "feedback_file_stems", "feedback_html",
-           "feedback_markdown", "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
+__all__ = ["CLASS_REPORT", "GRADES_SCHEMA", "PAGES_MANIFEST", "RESERVED_STEMS",
+           "class_report_html", "feedback_file_stems", "feedback_html", "feedback_markdown",
+           "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
            "iter_grades_json", "iter_junit_xml", "junit_xml", "safe_file_stem",
            "summary_text", "write_reports"]
 

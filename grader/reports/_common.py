@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from grader.results import BatchResult, GRADED
+from grader.results import GRADED, BatchResult
 
 # Everything XML 1.0 forbids (C0 controls except tab/newline/CR, lone surrogates, U+FFFE/F).
 # Student output can contain any of these; one of them makes a whole XML report unparsable.

@@ -21,8 +21,7 @@ class Started:
 
     def __init__(self, function: Callable[..., Any], *args: Any):
         self._function, self._args = function, args
-        self._pid: int | None = None
-        self._read: int | None = None
+        self._child: tuple[int, int] | None = None  # its pid, and the pipe's end to read
         if not hasattr(os, "fork") or threading.active_count() > 1:
             return
         read, write = os.pipe()
@@ -43,28 +42,30 @@ class Started:
             finally:
                 os._exit(status)
         os.close(write)
-        self._pid, self._read = pid, read
+        self._child = (pid, read)
 
     def result(self) -> Any:
         """The child's result (waited for), or the function's own here if it failed."""
-        if self._pid is None:
+        if self._child is None:
             return self._function(*self._args)
-        with os.fdopen(self._read, "rb") as pipe:
+        pid, read = self._child
+        with os.fdopen(read, "rb") as pipe:
             data = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
-        self._pid = None
+        _, status = os.waitpid(pid, 0)
+        self._child = None
         if status == 0 and data:
             return json.loads(data)
         return self._function(*self._args)
 
     def cancel(self) -> None:
         """Stop the child and reap it (when the work it was for failed)."""
-        if self._pid is None:
+        if self._child is None:
             return
+        pid, read = self._child
         try:
-            os.kill(self._pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-        os.close(self._read)
-        os.waitpid(self._pid, 0)
-        self._pid = None
+        os.close(read)
+        os.waitpid(pid, 0)
+        self._child = None

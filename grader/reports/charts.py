@@ -19,10 +19,11 @@ _PASS = "#2e7d32"
 _NOT_PASSED = "#f3d6d6"
 _BARS = "#3f6fb5"
 _CHAR_INCHES = 0.075  # a label's width per character at 10 pt, a little over a sans font's mean
-_RC = {"svg.hashsalt": "grader-class-report", "svg.fonttype": "none",
-       "text.parse_math": False,  # a '$' in a label is text, not mathtext
-       "font.family": "sans-serif", "font.size": 10,
-       "axes.spines.top": False, "axes.spines.right": False}
+_RC: dict[Any, Any] = {  # matplotlib types its keys as a Literal of every rc name
+    "svg.hashsalt": "grader-class-report", "svg.fonttype": "none",
+    "text.parse_math": False,  # a '$' in a label is text, not mathtext
+    "font.family": "sans-serif", "font.size": 10,
+    "axes.spines.top": False, "axes.spines.right": False}
 
 
 def _figure(width: float, height: float, left: float, bottom: float = 0.5,

@@ -24,8 +24,16 @@ from markupsafe import Markup
 from grader.reports import templating
 from grader.reports._common import clean_text, fmt_points
 from grader.reports.stats import BatchStats
-from grader.results import (EXERCISE_STATUSES, GRADED, NOT_GRADED, PASSED, BatchResult,
-                            ExerciseResult, SUBMISSION_STATUSES, SubmissionResult)
+from grader.results import (
+    EXERCISE_STATUSES,
+    GRADED,
+    NOT_GRADED,
+    PASSED,
+    SUBMISSION_STATUSES,
+    BatchResult,
+    ExerciseResult,
+    SubmissionResult,
+)
 
 MESSAGE_WIDTH = 160  # characters of a problem shown in the page; the rest in its tooltip
 TOOLTIP_WIDTH = 1000
@@ -131,7 +139,8 @@ def _cell(status: str) -> Cell:
 def _exercise_cells(statuses: tuple[str | None, ...]) -> Markup:
     """The cells of one row by the template's macro, once per distinct row of statuses:
     most rows share one (all passed), and rendering each cell was most of the time."""
-    macro = _environment().get_template("class_report_cells.html.j2").module.exercise_cells
+    module = _environment().get_template("class_report_cells.html.j2").module
+    macro = module.exercise_cells  # type: ignore[attr-defined]  # the template's macro
     return macro(tuple(_NO_CELL if status is None else _cell(status) for status in statuses))
 
 
@@ -187,7 +196,8 @@ def class_report_html(batch: BatchResult, assignment_title: str,
     """The page as chunks of text. ``stems``: the feedback pages' file stems, one per
     submission in order (``grader.reports.feedback_file_stems``), so links match the pages;
     ``drawn``: the charts, if already drawn (``draw_charts(chart_data(batch))``)."""
-    stats, tallies, tampered = BatchStats.start(batch.exercises), {}, 0
+    stats, tampered = BatchStats.start(batch.exercises), 0
+    tallies: dict[str, ProblemTally] = {}
     for submission in batch.submissions:  # the one pass over the batch for every aggregate
         stats.add(submission)
         _tally_problems(tallies, submission)

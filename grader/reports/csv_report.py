@@ -1,12 +1,12 @@
-"""``grades.csv``: one row per submission, one column per exercise, for gradebooks and spreadsheets."""
+"""``grades.csv``: one row per submission, one column per exercise, for gradebooks and
+spreadsheets."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator, Sequence
 
-from grader.reports._common import exercise_names as _exercise_names
-from grader.reports._common import fmt_number
+from grader.reports._common import exercise_names as _exercise_names, fmt_number
 from grader.results import GRADED, NOT_GRADED, BatchResult
 
 FIXED_COLUMNS = ("student", "submission", "score", "max_score")

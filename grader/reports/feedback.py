@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from grader.reports._common import clean_text
-from grader.reports.failures import (FailureGroup, explanation, score_text, shown_groups)
+from grader.reports.failures import FailureGroup, explanation, score_text, shown_groups
 from grader.reports.templating import render
-from grader.results import (EXERCISE_STATUSES, GRADED, MISSING, PASSED, ExerciseResult,
-                            SubmissionResult)
+from grader.results import (
+    EXERCISE_STATUSES,
+    GRADED,
+    MISSING,
+    PASSED,
+    ExerciseResult,
+    SubmissionResult,
+)
 
 TAMPER_NOTE = ("These cells differ from the released notebook although they are locked. "
                "This does not change your score; your instructor may look at them.")

@@ -5,8 +5,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from grader.results import (EXERCISE_STATUSES, SUBMISSION_STATUSES, BatchResult,
-                            batch_header_to_dict, submission_to_dict)
+from grader.results import (
+    EXERCISE_STATUSES,
+    SUBMISSION_STATUSES,
+    BatchResult,
+    batch_header_to_dict,
+    submission_to_dict,
+)
 
 INDENT = 2
 
@@ -44,7 +49,8 @@ _STRING = {"type": "string"}
 
 _CHECK = {
     "type": "object",
-    "description": "One hidden check of an exercise: a case, or a property such as 'arguments unchanged'.",
+    "description": ("One hidden check of an exercise: a case, or a property such as "
+                    "'arguments unchanged'."),
     "required": ["name", "passed", "message", "student_message"],
     "additionalProperties": False,
     "properties": {"name": _STRING, "passed": {"type": "boolean"}, "message": _STRING,
@@ -62,7 +68,8 @@ _EXERCISE = {
         "score": _NUMBER,
         "max_score": _NUMBER,
         "status": {"enum": list(EXERCISE_STATUSES)},
-        "error": {**_STRING, "description": "For error/timeout: what happened, with the traceback tail."},
+        "error": {**_STRING,
+                  "description": "For error/timeout: what happened, with the traceback tail."},
         "checks": {"type": "array", "items": _CHECK},
     },
 }
@@ -84,7 +91,8 @@ _SUBMISSION = {
                                   "0); not_graded: a fault of the grader or its machine (no "
                                   "score; a rerun grades it again)."},
         "error": {"type": ["string", "null"], "description": "Why a submission was not graded."},
-        "exercises": {"type": "object", "description": "Keyed by exercise name, in assignment order.",
+        "exercises": {"type": "object",
+                      "description": "Keyed by exercise name, in assignment order.",
                       "additionalProperties": _EXERCISE},
         "content_hash": _STRING,
         "cell_errors": {"type": "array", "items": _STRING,
@@ -113,7 +121,8 @@ GRADES_SCHEMA: dict[str, Any] = {
                       "description": "The assignment's exercises, in order."},
         "environment": {
             "type": "object",
-            "description": "What graded the batch, so that a regrade can be compared like for like.",
+            "description": ("What graded the batch, so that a regrade can be compared like "
+                            "for like."),
             "required": ["grader_version", "python", "numpy", "blas", "limits", "isolation",
                          "sandbox"],
             "additionalProperties": False,

@@ -12,7 +12,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 from grader.reports._common import clean_text, fmt_number
-from grader.results import ERROR, GRADED, MISSING, TIMEOUT, BatchResult, ExerciseResult, SubmissionResult
+from grader.results import (
+    ERROR,
+    GRADED,
+    MISSING,
+    TIMEOUT,
+    BatchResult,
+    ExerciseResult,
+    SubmissionResult,
+)
 
 ERROR_STATUSES = (ERROR, TIMEOUT, MISSING)
 MESSAGE_LIMIT = 200  # the ``message`` attribute is a one-line summary; the body holds the full text

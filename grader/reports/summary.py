@@ -1,13 +1,15 @@
 """A plain-text summary of a batch, for the terminal after a grading run."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from grader.reports._common import fmt_points
 from grader.reports.stats import BatchStats
 from grader.results import GRADED, NOT_GRADED, PASSED, BatchResult
 from grader.terminal import printable as _printable  # a student id must not move the cursor
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], right: set[int]) -> list[str]:
     """Rows as aligned columns; columns in ``right`` are right-aligned (numbers)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
@@ -61,8 +63,9 @@ def summary_text(batch: BatchResult) -> str:
              + (f", {stats.missing} missing" if stats.missing else "")  # no notebook at all
              + (f", {stats.not_graded} not graded: a fault of the grader)"
                 if stats.not_graded else ")")]
-    if stats.totals:
-        lines.append(f"Score: mean {fmt_points(stats.mean)}, median {fmt_points(stats.median)} "
+    mean, median = stats.mean, stats.median
+    if mean is not None and median is not None:  # there are totals
+        lines.append(f"Score: mean {fmt_points(mean)}, median {fmt_points(median)} "
                      f"(of {fmt_points(batch.max_score)})")
     if stats.graded and stats.exercises:  # the students' rows follow even when none is
         rows = [("exercise", "pass rate", "mean points", "max")]
