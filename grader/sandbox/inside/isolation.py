@@ -65,9 +65,12 @@ def _check(result: int, what: str) -> None:
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int,
            data: str | None = None) -> None:
-    encode = (lambda text: None if text is None else os.fsencode(text))
-    _check(_c().mount(encode(source), encode(target), encode(fstype), flags, encode(data)),
+    _check(_c().mount(_encode(source), _encode(target), _encode(fstype), flags, _encode(data)),
            f"mount {target}")
+
+
+def _encode(text: str | None) -> bytes | None:
+    return None if text is None else os.fsencode(text)
 
 
 def prctl(option: int, value: int) -> None:
