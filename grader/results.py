@@ -64,6 +64,8 @@ class SubmissionResult:
     tampered_cells: tuple[str, ...] = ()  # grade_ids of locked cells changed or deleted
     # imports of helper modules under other names that the grader resolved, in words
     substitutions: tuple[str, ...] = ()
+    # the notebook's demonstration cells not run while grading, in words
+    skipped_cells: tuple[str, ...] = ()
 
     def exercise(self, name: str) -> ExerciseResult:
         return next(e for e in self.exercises if e.name == name)
@@ -110,7 +112,8 @@ def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
             "exercises": {e.name: _exercise_to_dict(e) for e in result.exercises},
             "content_hash": result.content_hash, "cell_errors": list(result.cell_errors),
             "tampered": result.tampered, "tampered_cells": list(result.tampered_cells),
-            "substitutions": list(result.substitutions)}
+            "substitutions": list(result.substitutions),
+            "skipped_cells": list(result.skipped_cells)}
 
 
 def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
@@ -125,7 +128,8 @@ def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
         exercises=exercises, content_hash=data.get("content_hash", ""),
         cell_errors=tuple(data.get("cell_errors", ())), tampered=data.get("tampered"),
         tampered_cells=tuple(data.get("tampered_cells", ())),
-        substitutions=tuple(data.get("substitutions", ())))
+        substitutions=tuple(data.get("substitutions", ())),
+        skipped_cells=tuple(data.get("skipped_cells", ())))
 
 
 def batch_header_to_dict(batch: BatchResult) -> dict[str, Any]:

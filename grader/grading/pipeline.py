@@ -20,6 +20,7 @@ from grader.assignments import get_kit
 from grader.authoring.assignment import Assignment, load_release
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.grading import imports, tamper
+from grader.grading.demonstrations import demonstrations, described, without_demonstrations
 from grader.grading.checks import ExercisePlan, call_limit, hung_in_notebook, plan, run_exercise
 from grader.grading.extract import cell_names, code_cells, defined_functions
 from grader.grading.notebooks import MAX_NOTEBOOK_BYTES, submission_notebook
@@ -47,6 +48,8 @@ class Context:
     helper_modules: imports.HelperModules = field(default_factory=imports.HelperModules)
     # the kit's check of a dependency callback's arguments (grader.sandbox.messages.Callback)
     callback_contract: Callable | None = None
+    # exercises whose calls in the notebook's own cells are not run (Kit.skip_demonstrations)
+    skip_demonstrations: tuple[str, ...] = ()
 
 
 def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> Path:
@@ -103,7 +106,8 @@ def prepare(release_dir: Path, options: Options) -> Context:
     modules = imports.helper_modules(helpers, aliases, kit.module_lookalikes)
     return Context(assignment, helpers, plans, kit.reference, aliases, options, workspace,
                    tamper.locked_checksums(release), modules,
-                   callback_contract=kit.callback_contract)
+                   callback_contract=kit.callback_contract,
+                   skip_demonstrations=tuple(kit.skip_demonstrations))
 
 
 def ungraded(student: str, submission: str, message: str, digest: str,
@@ -147,7 +151,9 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
     names = cell_names(notebook, tuple(e.name for e in context.assignment.exercises))
     sources = [cell.source for cell in code]
     resolved = imports.resolve(sources, context.helper_modules)
-    with sandbox.open(sources, context.helper_dir, resolved.aliases,
+    skipped = demonstrations(sources, context.skip_demonstrations)
+    with sandbox.open(without_demonstrations(sources, skipped), context.helper_dir,
+                      resolved.aliases,
                       numbers=[cell.index + 1 for cell in code],
                       names=[names.get(cell.index, "") for cell in code]) as session:
         for exercise in context.assignment.exercises:
@@ -166,10 +172,12 @@ def _grade_notebook(student: str, submission: str, notebook: dict, digest: str,
                     if exercise.name in defined_functions(sources[i])])
             exercises.append(scored)
         cell_errors = tuple(session.cell_errors())
+        left_out = tuple(described(d, session.cell_label(d.index)) for d in skipped)
     evidence = tamper.check(notebook, context.locked_cells)
     result = grade_submission(student, submission, tuple(exercises), digest, cell_errors)
     return replace(result, tampered=evidence.changed_cells != () if evidence.checked else None,
-                   tampered_cells=evidence.changed_cells, substitutions=resolved.substitutions)
+                   tampered_cells=evidence.changed_cells, substitutions=resolved.substitutions,
+                   skipped_cells=left_out)
 
 
 def read_submission(submission: Submission, context: Context) -> bytes | SubmissionResult:

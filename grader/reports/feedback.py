@@ -27,6 +27,8 @@ from grader.results import (
 
 TAMPER_NOTE = ("These cells differ from the released notebook although they are locked. "
                "This does not change your score; your instructor may look at them.")
+SKIPPED_NOTE = ("These cells only show what your functions do (they train for a long time "
+                "when you run them); your score does not depend on them.")
 SUBSTITUTION_NOTE = ("Your notebook imports modules under names this assignment does not "
                      "ship; the grader used the release's own modules instead:")
 
@@ -56,6 +58,7 @@ class FeedbackView:
     cell_errors: tuple[str, ...]
     substitutions: tuple[str, ...]
     tampered_cells: tuple[str, ...]
+    skipped_cells: tuple[str, ...] = ()
 
     @property
     def problems(self) -> tuple[ExerciseView, ...]:
@@ -91,7 +94,8 @@ def feedback_view(submission: SubmissionResult, assignment_title: str,
         exercises=tuple(_exercise_view(number, exercise, reveal_expected)
                         for number, exercise in enumerate(submission.exercises, 1)),
         cell_errors=submission.cell_errors, substitutions=submission.substitutions,
-        tampered_cells=submission.tampered_cells if submission.tampered else ())
+        tampered_cells=submission.tampered_cells if submission.tampered else (),
+        skipped_cells=submission.skipped_cells)
 
 
 # ---------------------------------------------------------------- Markdown
@@ -138,6 +142,9 @@ def feedback_markdown(submission: SubmissionResult, assignment_title: str,
     if view.cell_errors:
         lines += ["## Cells of your notebook that raised an error", "",
                   md_fenced("\n".join(view.cell_errors)), ""]
+    if view.skipped_cells:
+        lines += ["## Cells not run while grading", "", SKIPPED_NOTE, ""]
+        lines += [f"- {md_inline(line)}" for line in view.skipped_cells] + [""]
     if view.substitutions:
         lines += ["## Imports the grader resolved", "", SUBSTITUTION_NOTE, ""]
         lines += [f"- {md_inline(line)}" for line in view.substitutions] + [""]
@@ -154,4 +161,5 @@ def feedback_html(submission: SubmissionResult, assignment_title: str,
     """The feedback page for one submission as one self-contained HTML file (inline CSS, no JS)."""
     return render("feedback.html.j2",
                   view=feedback_view(submission, assignment_title, reveal_expected),
-                  tamper_note=TAMPER_NOTE, substitution_note=SUBSTITUTION_NOTE)
+                  tamper_note=TAMPER_NOTE, substitution_note=SUBSTITUTION_NOTE,
+                  skipped_note=SKIPPED_NOTE)

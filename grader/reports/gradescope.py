@@ -38,6 +38,9 @@ def gradescope_results(submission: SubmissionResult, execution_time: float | Non
         if submission.substitutions:
             output += ("\n\nImports the grader resolved:\n"
                        + "\n".join(submission.substitutions))
+        if submission.skipped_cells:
+            output += ("\n\nCells not run while grading:\n"
+                       + "\n".join(submission.skipped_cells))
     else:
         error = submission.error or "unreadable notebook"
         tests = [_test("notebook", 0, submission.max_score, False, error)]

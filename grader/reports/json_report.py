@@ -78,7 +78,7 @@ _SUBMISSION = {
     "type": "object",
     "required": ["student", "submission", "score", "max_score", "status", "error",
                  "exercises", "content_hash", "cell_errors", "tampered", "tampered_cells",
-                 "substitutions"],
+                 "substitutions", "skipped_cells"],
     "additionalProperties": False,
     "properties": {
         "student": _STRING,
@@ -104,6 +104,9 @@ _SUBMISSION = {
         "substitutions": {"type": "array", "items": _STRING,
                           "description": "Helper modules imported under another name, and "
                                          "the release's module used instead."},
+        "skipped_cells": {"type": "array", "items": _STRING,
+                          "description": "The notebook's demonstration cells not run while "
+                                         "grading (e.g. long training runs), and why."},
     },
 }
 
