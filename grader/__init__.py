@@ -6,12 +6,7 @@ Grading pipeline (:mod:`grader.grading`): submission -> notebook -> extracted co
 :mod:`grader.runners` and driven by the one engine, :mod:`grader.engine`
 (``grader.grade(paths)``). Assignments are kits (:mod:`grader.assignments`).
 """
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("nb-autograder")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+local"
+from grader.version import __version__
 
 __all__ = ["__version__", "grade", "Options", "Limits"]
 

@@ -294,3 +294,48 @@ def test_no_module_reaches_into_private_members():
     found = [line for name, tree in TREES.items() for line in private_accesses(name, tree)]
     if found:
         pytest.fail("private members used from outside:\n" + "\n".join(found), pytrace=False)
+
+
+# what names an assignment: the kits' names and their course's module names
+ASSIGNMENT_WORDS = ("dnn_step_by_step", "dnn_application", "testCases", "dnn_utils",
+                    "dnn_app_utils", "public_tests", "two_layer_model", "L_layer_model",
+                    "initialize_parameters", "linear_forward", "catvnoncat")
+
+
+def _code_strings_and_names(tree: ast.Module) -> list[tuple[int, str]]:
+    """Every string constant (docstrings left out: examples may name a course) and
+    every identifier, with its line."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef,
+                                       ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in docstrings:
+            found.append((node.lineno, node.value))
+        elif isinstance(node, ast.Name):
+            found.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute):
+            found.append((node.lineno, node.attr))
+    return found
+
+
+def test_nothing_outside_a_kit_names_an_assignment():
+    """Assignments are plug-ins: the engine, the command and the reports know none."""
+    kits = PACKAGE_DIR / "assignments"
+    named = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if path.parent != kits and kits in path.parents:
+            continue  # a kit's own folder
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for line, text in _code_strings_and_names(tree):
+            for word in ASSIGNMENT_WORDS:
+                if word in text:
+                    named.append(f"{path.relative_to(PACKAGE_DIR.parent)}:{line}: {word}")
+    for path in sorted(PACKAGE_DIR.rglob("*.j2")):
+        text = path.read_text(encoding="utf-8")
+        named += [f"{path.relative_to(PACKAGE_DIR.parent)}: {word}"
+                  for word in ASSIGNMENT_WORDS if word in text]
+    assert named == []

@@ -8,9 +8,11 @@ and their points (nbgrader ``points`` on the test cell that calls
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from nbformat import NotebookNode
 
@@ -154,6 +156,24 @@ def _test_cell(path: Path, notebook: NotebookNode, name: str, after: int) -> tup
                                           cell_label(index, cell))
             return index, float(points)
     raise SourceNotebookError(path, f"no test cell calls {name}_test() after the graded cell")
+
+
+def test_modules(source_dir: Path, exercises: Sequence[str]) -> set[str]:
+    """The source folder's modules that hold public tests (they define ``<exercise>_test``):
+    the reference never imports them."""
+    wanted = {f"{name}_test" for name in exercises}
+    found = set()
+    for path in Path(source_dir).glob("*.py"):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
+                    for target in node.targets if isinstance(target, ast.Name)}
+        if defined & wanted:
+            found.add(path.stem)
+    return found
 
 
 def helper_files(folder: Path, notebook_name: str) -> tuple[str, ...]:

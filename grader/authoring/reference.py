@@ -21,7 +21,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 from nbformat import NotebookNode
 
-from grader.authoring.assignment import BEGIN_SOLUTION, END_SOLUTION, Assignment, graded_name
+from grader.authoring.assignment import (BEGIN_SOLUTION, END_SOLUTION, Assignment,
+                                         graded_name, test_modules)
 from grader.errors import GraderError
 from grader.grading.compare import output_problems
 
@@ -55,24 +56,6 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.ImportFrom):
         return [node.module or ""] if not node.level else []
     return [alias.name.split(".")[0] for alias in node.names]
-
-
-def test_modules(source_dir: Path, exercises: Sequence[str]) -> set[str]:
-    """The source folder's modules that hold public tests (they define ``<exercise>_test``):
-    the reference never imports them."""
-    wanted = {f"{name}_test" for name in exercises}
-    found = set()
-    for path in Path(source_dir).glob("*.py"):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except SyntaxError:
-            continue
-        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-        defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
-                    for target in node.targets if isinstance(target, ast.Name)}
-        if defined & wanted:
-            found.add(path.stem)
-    return found
 
 
 def reference_module(assignment: Assignment, notebook: NotebookNode) -> tuple[str, list[str]]:

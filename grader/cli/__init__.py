@@ -16,7 +16,7 @@ import click
 # for a format no notebook schema uses. The command is our own process: skip it.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from grader import __version__  # noqa: E402
+from grader.version import __version__  # noqa: E402
 from grader.errors import GraderError  # noqa: E402
 from grader.terminal import printable  # noqa: E402
 from grader.cli.authoring import release, sample  # noqa: E402

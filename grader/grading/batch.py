@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import platform
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from grader import __version__
+from grader.version import __version__
 from grader.grading.options import Options
 from grader.grading.pipeline import Context, ungraded
 from grader.grading.submissions import Submission

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader.assignments import get_kit
-from grader.authoring.assignment import Assignment, load_release
+from grader.authoring.assignment import Assignment, load_release, test_modules
 from grader.errors import GraderError, NotebookReadError, UsageError
 from grader.grading import imports, tamper
 from grader.grading.demonstrations import demonstrations, described, without_demonstrations
@@ -65,9 +65,10 @@ def grading_helpers(assignment: Assignment, release_dir: Path, target: Path) -> 
         shutil.copyfile(release_dir / name, target / name)
     stubs = "".join(f"def {e.name}_test(target, *args, **kwargs):\n    return None\n\n\n"
                     for e in assignment.exercises)
-    (target / "public_tests.py").write_text(
-        '"""Public tests are not run while grading (their verdict is never evidence)."""\n\n\n'
-        + stubs.rstrip() + "\n")
+    for module in test_modules(release_dir, [e.name for e in assignment.exercises]):
+        (target / f"{module}.py").write_text(
+            '"""Public tests are not run while grading (their verdict is never evidence)."""'
+            "\n\n\n" + stubs.rstrip() + "\n")
     _compile(target)
     return target
 
