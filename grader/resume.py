@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.version import __version__
 from grader.errors import UsageError
 from grader.grading.submissions import Submission, content_hash
 from grader.results import NOT_GRADED, SubmissionResult, submission_from_dict, submission_to_dict
+from grader.version import __version__
 
 if TYPE_CHECKING:
     from grader.authoring.assignment import Assignment
