@@ -593,14 +593,12 @@ def test_callbacks_refuse_data_larger_than_the_checks(sandbox):
 
 
 def test_a_helper_that_cannot_start_says_why(tmp_path, monkeypatch):
-    import grader.sandbox.server as sandbox_module
-
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\necho 'boom: no interpreter here' >&2\nexit 3\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(sandbox_module.sys, "executable", str(fake))
-    with pytest.raises(sandbox_module.SandboxError, match="did not start: boom"):
-        sandbox_module.Sandbox(Limits(), mode="rlimits")
+    monkeypatch.setattr(sys, "executable", str(fake))
+    with pytest.raises(SandboxError, match="did not start: boom"):
+        Sandbox(Limits(), mode="rlimits")
 
 
 # ---- batches of calls: one request, results streamed back, each call with its deadline

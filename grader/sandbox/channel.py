@@ -3,15 +3,18 @@
 Each message is a frame: its size in :data:`HEADER_SIZE` bytes (big-endian), then its
 bytes. Every wait has a deadline (:class:`Timeout` past it); anything the child does
 that breaks the protocol, ending included, is :class:`Broken`. What the child sends
-is decoded by :mod:`grader.sandbox.wire` only.
+is decoded by :mod:`grader.sandbox.wire` only, and a call's result is checked field by
+field (:func:`read_result`).
 """
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from grader.sandbox import wire
+from grader.sandbox.messages import ERROR, MISSING, OK, CallResult, reply_texts
 
 HEADER_SIZE = 8
 READ_CHUNK = 1 << 16
@@ -107,3 +110,34 @@ def decode_value(data: bytes) -> Any:
         return wire.decode(data)
     except wire.WireError as exc:
         raise Broken(f"the submission's process sent unreadable data ({exc})") from None
+
+
+def read_result(message: dict, read_frame: Callable[[float], bytes], deadline: float,
+                arguments: bytes, expected: tuple[bytes, bytes] | None, output_chars: int,
+                seconds: float) -> CallResult:
+    """A call's result: the child's reply ``message``, then for a value the frames
+    ``read_frame`` reads: the value's encoding, and the arguments' after the call unless
+    they kept their fingerprint (then they are ``arguments``, as sent). A frame equal to
+    its ``expected`` encoding is flagged and not decoded."""
+    status = message.get("status")
+    if status not in (OK, ERROR, MISSING):
+        raise Broken(UNEXPECTED)
+    value: Any = None
+    args_after: Any = ()
+    matches = [False, False]
+    if status == OK:
+        count = message.get("parts")
+        if type(count) is not int or count not in (1, 2):
+            raise Broken(UNEXPECTED)
+        parts = [read_frame(deadline) for _ in range(count)]
+        if count == 1:  # the arguments kept their fingerprint: as they were sent
+            parts.append(arguments)
+        decoded = []
+        for number, data in enumerate(parts):
+            matches[number] = expected is not None and data == expected[number]
+            decoded.append(None if matches[number] else decode_value(data))
+        value, args_after = decoded
+        if not matches[1] and type(args_after) is not tuple:
+            args_after = ()
+    return CallResult(status, value, args_after, *reply_texts(message, output_chars), seconds,
+                      *matches)

@@ -21,15 +21,13 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.sandbox import helper
 from grader.sandbox.backend import Limits, SandboxBackend, SandboxError
 from grader.sandbox.hiding import hidden_paths
 from grader.sandbox.messages import (
@@ -54,18 +52,6 @@ __all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "CallBatc
 PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "h5py")
 MODES = ("auto", "namespaces", "rlimits")
 MODE_VARIABLE = "GRADER_SANDBOX"  # auto (default) | namespaces (required) | rlimits (forced)
-_HERE = Path(__file__).resolve().parent
-_SOURCES = {"zygote": "inside/zygote.py", "isolation": "inside/isolation.py",
-            "wire": "wire.py", "child": "inside/child.py"}
-_BOOTSTRAP = (
-    "import json, sys, types\n"
-    "payload = json.loads(sys.stdin.buffer.read())\n"
-    "module = types.ModuleType('_sandbox_zygote')\n"
-    "sys.modules['_sandbox_zygote'] = module\n"
-    "exec(compile(payload['sources']['zygote'], '<_sandbox_zygote>', 'exec'), module.__dict__)\n"
-    "del json, types, module\n"
-    "sys.modules['_sandbox_zygote'].main(payload)\n")
-_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LD_LIBRARY_PATH")
 _namespace_failure: str | None = None  # set once namespaces failed here: no retry per sandbox
 
 
@@ -158,65 +144,34 @@ class Sandbox:
         return self._handshake()
 
     def _spawn(self) -> None:
-        """Start the helper process and hand it its sources; it answers when ready."""
+        """Start the helper process (:mod:`grader.sandbox.helper`); it answers when ready."""
         if self._mode == "auto" and _namespace_failure is not None:
             self._mode, self._reason = "rlimits", _namespace_failure
-        parent_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        stderr = tempfile.TemporaryFile()
-        payload = json.dumps({
-            "sources": {name: (_HERE / file).read_text(encoding="utf-8")
-                        for name, file in _SOURCES.items()},
-            "control_fd": zygote_end.fileno(), "preload": list(self._preload),
-            "blocked": __name__.partition(".")[0], "mode": self._mode, "reason": self._reason,
-            # only namespaces use it; its children must never read it
-            # (grader.sandbox.inside.zygote.main)
-            "hide": self._hide if self._mode != "rlimits" else []}).encode()
-        env = {key: os.environ[key] for key in _ENVIRONMENT if key in os.environ}
-        env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1")
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOTSTRAP], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=[zygote_end.fileno()],
-                env=env, start_new_session=True)
+            process, control, stderr = helper.spawn({
+                "preload": list(self._preload), "blocked": __name__.partition(".")[0],
+                "mode": self._mode, "reason": self._reason,
+                # only namespaces use it; its children must never read it
+                # (grader.sandbox.inside.zygote.main)
+                "hide": self._hide if self._mode != "rlimits" else []})
         except OSError as exc:
-            parent_end.close()
-            stderr.close()
             raise SandboxError(f"cannot start the sandbox: {exc}") from None
-        finally:
-            zygote_end.close()
-        self._process, self._control, self._stderr = process, parent_end, stderr
+        self._process, self._control, self._stderr = process, control, stderr
         self._leftovers: list[str] = []
-        self._finalizer = weakref.finalize(self, _stop, process, parent_end, stderr,
+        self._finalizer = weakref.finalize(self, helper.stop, process, control, stderr,
                                            self._leftovers)
-        stdin = process.stdin
-        assert stdin is not None  # stdin=PIPE
-        try:
-            stdin.write(payload)
-            stdin.close()
-        except OSError:
-            pass  # it died at once: the handshake says why
 
     def _handshake(self) -> dict:
-        process, stderr = self._process, self._stderr
-        try:
-            self._control.settimeout(self._start_timeout)
-            ready = self._control.recv(1 << 16)
-        except OSError:
-            ready = b""
-        if not ready:
-            try:  # let it finish writing why it failed before the finalizer closes stderr
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            stderr.seek(0)
-            detail = stderr.read()[-2000:].decode(errors="replace").strip()
+        ready = helper.greeting(self._control, self._start_timeout)
+        if ready is None:
+            # it had time to write why it failed before the finalizer closes stderr
+            detail = helper.why_not_started(self._process, self._stderr)
             self._finalizer()
             raise SandboxError("the sandbox's helper process did not start"
                                + (f": {detail}" if detail else ""))
-        if json.loads(ready).get("op") != "ready":
+        if ready.get("op") != "ready":
             self._finalizer()
-        return json.loads(ready)
+        return ready
 
     def open(self, cells: Sequence[str], helper_dir: Path | None = None,
              aliases: Mapping[str, str] | None = None, *, limits: Limits | None = None,
@@ -348,23 +303,6 @@ def _mode(mode: str | None) -> tuple[str, str]:
         raise SandboxError(f"unknown sandbox mode {mode!r} from {source} "
                            f"(known: {', '.join(MODES)})")
     return mode, f"asked for with {source}" if mode == "rlimits" else ""
-
-
-def _stop(process: subprocess.Popen, control: socket.socket, stderr, leftovers: list) -> None:
-    try:
-        control.settimeout(1.0)
-        control.send(b'{"op": "exit"}')
-    except OSError:
-        pass
-    control.close()
-    try:
-        process.wait(timeout=10.0)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    stderr.close()
-    for path in leftovers:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 if TYPE_CHECKING:  # for mypy: the fork server implements the back-end interface

@@ -36,11 +36,10 @@ from grader.sandbox.channel import (
     Channel,
     Timeout,
     decode_message,
-    decode_value,
+    read_result,
 )
 from grader.sandbox.messages import (
     DIED,
-    ERROR,
     MISSING,
     NOT_RUN,
     OK,
@@ -54,7 +53,6 @@ from grader.sandbox.messages import (
     cell_result,
     compiled,
     exit_text,
-    reply_texts,
     timed_out,
     traceback_lines,
 )
@@ -179,8 +177,10 @@ class Session:
                     if callbacks:
                         self._server.memo.put(memo_key, reply)
                     self._channel.send_data(reply, deadline)
-                result = self._call_result(message, expected[index] if expected else None,
-                                           deadline, time.monotonic() - started, batch, index)
+                result = read_result(message, self._read_frame, deadline,
+                                     batch.arguments[index],
+                                     expected[index] if expected else None,
+                                     self.limits.output_bytes, time.monotonic() - started)
                 results.append(result)
                 if result.status == MISSING:
                     break
@@ -326,32 +326,6 @@ class Session:
 
     def _decode(self, data: bytes) -> dict:
         return decode_message(data)
-
-    def _call_result(self, message: dict, expected: tuple[bytes, bytes] | None,
-                     deadline: float, seconds: float, batch: CallBatch, index: int
-                     ) -> CallResult:
-        status = message.get("status")
-        if status not in (OK, ERROR, MISSING):
-            raise Broken(UNEXPECTED)
-        value: Any = None
-        args_after: Any = ()
-        matches = [False, False]
-        if status == OK:
-            count = message.get("parts")
-            if type(count) is not int or count not in (1, 2):
-                raise Broken(UNEXPECTED)
-            parts = [self._read_frame(deadline) for _ in range(count)]
-            if count == 1:  # the arguments kept their fingerprint: as they were sent
-                parts.append(batch.arguments[index])
-            decoded = []
-            for number, data in enumerate(parts):
-                matches[number] = expected is not None and data == expected[number]
-                decoded.append(None if matches[number] else decode_value(data))
-            value, args_after = decoded
-            if not matches[1] and type(args_after) is not tuple:
-                args_after = ()
-        return CallResult(status, value, args_after,
-                          *reply_texts(message, self.limits.output_bytes), seconds, *matches)
 
 
 if TYPE_CHECKING:  # for mypy: a session of the back-end interface
