@@ -17,7 +17,9 @@ def test_naming_the_interface_loads_no_runner_and_no_grading():
             "print(sorted(m for m in sys.modules if m.startswith('grader.')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout
-    assert ast.literal_eval(loaded) == ["grader.runners"]
+    heavy = ("grader.runners.", "grader.grading", "grader.engine", "grader.sandbox")
+    assert "grader.runners" in ast.literal_eval(loaded)
+    assert [name for name in ast.literal_eval(loaded) if name.startswith(heavy)] == []
 
 
 @pytest.mark.parametrize("mode, jobs, expected", [
