@@ -68,7 +68,8 @@ class Kit:
     # imports cost nothing; None: numpy, matplotlib and h5py (grader.sandbox.server.PRELOAD)
     preload: tuple[str, ...] | None = None
     # checks a dependency callback's arguments before the reference runs (see
-    # grader.sandbox.messages.Callback); None: no callbacks are answered
+    # grader.sandbox.messages.Callback); None: any arguments are answered, only the
+    # size of the answer is bounded
     callback_contract: Callable[[str, tuple, dict], int] | None = None
     # exercises whose calls in demonstration cells are not run while grading (they train
     # for minutes when a student runs them; the hidden checks test the same function)

@@ -83,16 +83,44 @@ def solved_notebook(source: NotebookNode) -> NotebookNode:
 def build(source_dir: Path) -> Generated:
     """Generate the release and the executed solutions of one source folder, in memory."""
     assignment, source = load_assignment(source_dir)
+    if assignment.source_dir.name != assignment.name:  # grading looks for release/<name>
+        raise SourceNotebookError(assignment.source_dir / assignment.notebook_name,
+                                  f"the folder is named {assignment.source_dir.name!r} but "
+                                  f"the notebook's grader.assignment is {assignment.name!r}: "
+                                  "name the folder after the assignment")
     kit = get_kit(assignment.name)
     extracted = reference.generated_files(assignment, source)
     with tempfile.TemporaryDirectory(prefix="grader-reference-") as folder:
         atomic.replace_tree(Path(folder), extracted)
         if isinstance(kit.reference, reference.SolutionReference):
             with kit.reference.pinned(Path(folder)):  # the one about to be written
+                _check_cases(assignment, kit, kit.reference)
                 generated = _build(assignment, source, kit)
             return replace(generated, kit_folder=kit.reference.folder, kit_files=extracted)
+        _check_cases(assignment, kit, kit.reference)
         _check_agreement(assignment, kit, reference.load(Path(folder)))
         return _build(assignment, source, kit)
+
+
+def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
+    """Every hidden case must run with the reference: a broken case is the instructor's
+    to fix now, not a failure for every student at grading time."""
+    path = assignment.source_dir / assignment.notebook_name
+    try:
+        cases = kit.hidden_cases(assignment.source_dir)
+    except Exception as exc:
+        raise GenerationError(f"{path}: the kit's hidden cases cannot be made: "
+                              f"{type(exc).__name__}: {exc}") from None
+    for name in kit.exercises:
+        if not cases.get(name):
+            raise GenerationError(f"{path}: the kit has no hidden case for {name}")
+        for number, case in enumerate(cases[name], start=1):
+            try:
+                getattr(model, name)(*copy.deepcopy(case.args))
+            except Exception as exc:
+                raise GenerationError(f"{path}: hidden case {number} of {name} ({case.label}) "
+                                      f"fails with the reference: {type(exc).__name__}: "
+                                      f"{exc}") from None
 
 
 def _check_agreement(assignment: Assignment, kit: Kit, extracted: dict) -> None:

@@ -72,10 +72,10 @@ def reference_module(assignment: Assignment, notebook: NotebookNode) -> tuple[st
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        if graded_name(cell) in exercises:
+        graded = graded_name(cell) in exercises
+        if graded:
             bodies.append(_solved(cell.source))
-            continue
-        tree = _parsed(cell.source)
+        tree = _parsed(_solved(cell.source))
         for node in tree.body if tree else ():
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
@@ -83,10 +83,10 @@ def reference_module(assignment: Assignment, notebook: NotebookNode) -> tuple[st
             if any(module in tests for module in modules):
                 continue
             line = ast.unparse(node)
-            if line not in imports:
+            if not graded and line not in imports:  # a graded cell keeps its own
                 imports.append(line)
             used += [m for m in modules if m in local and m not in used]
-    text = (HEADER.format(title=assignment.name, notebook=assignment.notebook_name)
+    text = (HEADER.format(title=assignment.title, notebook=assignment.notebook_name)
             + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(bodies) + "\n")
     return text, used
 

@@ -39,7 +39,8 @@ def release(assignments: tuple[str, ...], source_root: Path, release_root: Path,
     generate.write(results, release_root, solutions_root)
     for result in results:
         folder = result.assignment.source_dir.name
-        click.echo(f"{result.assignment.name}: {len(result.assignment.exercises)} exercises, "
+        count = len(result.assignment.exercises)
+        click.echo(f"{result.assignment.name}: {count} exercise{'' if count == 1 else 's'}, "
                    f"{result.assignment.max_score:g} points -> {release_root / folder}/ "
                    f"({len(result.release)} files), {solutions_root / folder}/")
 
