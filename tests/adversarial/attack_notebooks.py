@@ -248,11 +248,15 @@ def compute_cost(AL, Y):
     return down(0)
 '''
 
+# Not touched: the limit is on address space, so reserving is what it stops, and it
+# stops the second block at once. Touching 256 MiB first took more than the hidden
+# call's 1 s on two busy cores (even more than the cell's 1.5 s with namespaces): the
+# grade then read "timeout" in one run and "error" in the next.
 MEMORY_HOG = '''
 def compute_cost(AL, Y):
     blocks = []
     while True:
-        blocks.append(np.ones(32 << 20))   # 256 MiB each, touched
+        blocks.append(np.empty(32 << 20))   # 256 MiB each
 '''
 
 FORK_BOMB = '''
