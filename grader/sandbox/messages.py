@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox import wire
+from grader.sandbox import sealing, wire
 
 OK, ERROR, MISSING, TIMEOUT, DIED, NOT_RUN = "ok", "error", "missing", "timeout", "died", "not_run"
 # a callback runs in the grader's process: its data may be as large as the check's own
@@ -114,7 +114,7 @@ class CallBatch:
     function: str
     calls: tuple[tuple[tuple, int | None], ...]  # (arguments, global numpy seed or None)
     callbacks: tuple[str, ...] = ()  # names the child answers with a callback to the grader
-    # answers to callbacks known in advance, sealed by their question (see grader.sandbox.wire):
+    # answers to callbacks known in advance, sealed by their question (see grader.sandbox.sealing):
     # {"salt": bytes, "names": {callback: argument names}, "sealed": {key: bytes}}
     answers: dict | None = None
 
@@ -122,7 +122,7 @@ class CallBatch:
     def request(self) -> bytes:
         return wire.to_child({"op": "calls", "function": self.function,
                               "callbacks": sorted(self.callbacks),
-                              "calls": [[tuple(args), seed, wire.fingerprint(tuple(args))]
+                              "calls": [[tuple(args), seed, sealing.fingerprint(tuple(args))]
                                         for args, seed in self.calls],
                               "answers": self.answers})
 

@@ -4,13 +4,13 @@ Never imported by the grader: the sandbox's helper process (:mod:`grader.sandbox
 loads this file's source text, and each forked child, already confined (own session,
 resource limits, an empty scratch folder as cwd, fds 0-2 on /dev/null and 3 its socket,
 an unprivileged uid where namespaces are on), calls :func:`main`. Everything a
-submission could reach in its process is in this file and :mod:`grader.sandbox.wire`;
-nothing here is secret.
+submission could reach in its process is in this file, :mod:`grader.sandbox.wire` and
+:mod:`grader.sandbox.sealing`; nothing here is secret.
 
 Protocol (stream of frames, 8-byte length + data; the grader's are pickled, ours are
 :mod:`grader.sandbox.wire` encodings): ``cells`` (index, source, and the code compiled by the
 grader when it compiles) -> one ``cell`` reply per cell; then ``calls`` (a function and
-a list of argument sets, each with its :func:`~grader.sandbox.wire.fingerprint`) -> for each
+a list of argument sets, each with its :func:`~grader.sandbox.sealing.fingerprint`) -> for each
 set, in turn, any ``callback`` round trips and a ``result``. A result that holds a value
 is followed by the value's encoding, then by the arguments' encoding unless they still
 have their fingerprint (``parts``: 1 or 2), so the grader can tell an exact answer from
@@ -32,7 +32,8 @@ import time
 import traceback
 import types
 
-import _sandbox_wire as wire  # registered by the helper process, from grader/wire.py source
+import _sandbox_sealing as sealing  # registered by the helper process, from sealing.py
+import _sandbox_wire as wire  # registered by the helper process, from grader/sandbox/wire.py
 
 HEADER = struct.Struct(">Q")
 TRACEBACK_FRAMES = 8
@@ -189,7 +190,7 @@ def _run_cell(number: int, source: str, code: bytes | None, namespace: dict) -> 
 
 
 class _Answers:
-    """Callback answers sealed by their question (:func:`grader.sandbox.wire.seal`)."""
+    """Callback answers sealed by their question (:func:`grader.sandbox.sealing.seal`)."""
 
     def __init__(self, data: dict):
         self.salt = bytes(data["salt"])
@@ -199,9 +200,9 @@ class _Answers:
     def find(self, name: str, args: tuple, kwargs: dict):
         """(True, answer) if sealed here, else (False, None): then the grader is asked."""
         try:
-            ordered = wire.positional(self.names.get(name), args, kwargs)
-            asked = None if ordered is None else wire.question(self.salt, name, ordered)
-            data = None if asked is None else wire.unseal(asked, self.sealed)
+            ordered = sealing.positional(self.names.get(name), args, kwargs)
+            asked = None if ordered is None else sealing.question(self.salt, name, ordered)
+            data = None if asked is None else sealing.unseal(asked, self.sealed)
         except Exception:  # arguments the format cannot carry: the grader says what to do
             return False, None
         return (False, None) if data is None else (True, wire.from_grader(data))
@@ -234,7 +235,7 @@ def _call(sock: socket.socket, function, args: tuple, seed, callbacks: list,
         return [_encode(reply, limit)]
     try:
         parts = [wire.encode(value, max_bytes=limit)]
-        if fingerprint is None or wire.fingerprint(args) != fingerprint:
+        if fingerprint is None or sealing.fingerprint(args) != fingerprint:
             parts.append(wire.encode(args, max_bytes=limit))
     except BaseException as exc:
         return [_encode({**reply, "status": "error", "error_type": type(exc).__name__,

@@ -2,9 +2,9 @@
 
 Never imported by the grader: :mod:`grader.sandbox.server` starts a fresh ``python -I``
 and hands it this file's source text, and the sources of
-:mod:`grader.sandbox.inside.isolation`, :mod:`grader.sandbox.wire` and
-:mod:`grader.sandbox.inside.child` to load after a finder that refuses ``grader`` is in
-place. Standard library only (numpy comes with the preloads).
+:mod:`grader.sandbox.inside.isolation`, :mod:`grader.sandbox.sealing`,
+:mod:`grader.sandbox.wire` and :mod:`grader.sandbox.inside.child` to load after a finder
+that refuses ``grader`` is in place. Standard library only (numpy comes with the preloads).
 
 With namespaces (Linux, root) the zygote is pid 1 of its own pid namespace, in its own
 mount and network namespaces (:mod:`grader.sandbox.inside.isolation`); otherwise ("rlimits only") it
@@ -64,6 +64,7 @@ def main(payload: dict) -> None:
             _fail(control, f"cannot set up the namespaces ({isolation.describe(exc)})")
     os.umask(0o022)
     _hide(payload["blocked"])
+    _load("_sandbox_sealing", sources.pop("sealing"))  # wire imports it
     _load("_sandbox_wire", sources.pop("wire"))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's business
     devnull = os.open(os.devnull, os.O_RDWR)
