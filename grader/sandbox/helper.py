@@ -1,10 +1,10 @@
 """The fork server's helper process, as the grader starts, greets and stops it.
 
-:func:`spawn` starts a fresh ``python -I`` that reads its sources (the zygote, isolation and
-child modules of :mod:`grader.sandbox.inside`, sealing and wire, as text) from stdin and answers
-on a SOCK_SEQPACKET socket: first ``ready`` or ``failed`` (:func:`greeting`), then one
-reply per request of :class:`grader.sandbox.server.Sandbox`. :func:`stop` asks it to
-exit, kills it if it does not, and removes what it left.
+:func:`spawn` starts a fresh ``python -I`` that reads its sources (the zygote, mounts,
+isolation and child modules of :mod:`grader.sandbox.inside`, sealing and wire, as text)
+from stdin and answers on a SOCK_SEQPACKET socket: first ``ready`` or ``failed``
+(:func:`greeting`), then one reply per request of :class:`grader.sandbox.server.Sandbox`.
+:func:`stop` asks it to exit, kills it if it does not, and removes what it left.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
-SOURCES = {"zygote": "inside/zygote.py", "isolation": "inside/isolation.py",
-           "sealing": "sealing.py", "wire": "wire.py", "child": "inside/child.py"}
+SOURCES = {"zygote": "inside/zygote.py", "mounts": "inside/mounts.py",
+           "isolation": "inside/isolation.py", "sealing": "sealing.py", "wire": "wire.py",
+           "child": "inside/child.py"}
 BOOTSTRAP = (
     "import json, sys, types\n"
     "payload = json.loads(sys.stdin.buffer.read())\n"

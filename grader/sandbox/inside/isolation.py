@@ -2,80 +2,58 @@
 
 Never imported by the grader: :mod:`grader.sandbox.server` hands this file's source text
 to the helper process (see :mod:`grader.sandbox.inside.zygote`), so it uses the standard
-library only.
+library only, and :mod:`grader.sandbox.inside.mounts`, which the helper loads first (as
+``_sandbox_mounts``). Both run before the finder that refuses ``grader`` is in place:
+nothing here may import from the grader package.
 
 :func:`enter` runs first, in the fresh helper interpreter: ``unshare(2)`` of the mount,
 pid, network and IPC namespaces, then a fork. The forked process is pid 1 of the new pid
 namespace and becomes the fork server ("zygote"); the original process stays outside and
 only waits for it, so when the zygote ends, the kernel kills every process left in the
-namespace. :meth:`Namespace.setup` runs once per zygote, after the preloads: every mount
-read-only, an empty tmpfs over each hidden folder (the grader package, the grader's
-working folder, homes, ``/tmp``...), the Python installation bound back read-only, a /dev
-with null, zero, full, random and urandom only. Per submission: a size-limited tmpfs as
-scratch folder, owned by a uid of its own; :func:`confine` drops the forked child to that
-uid (no groups, no new privileges) and :meth:`Namespace.kill_uid` ends every process of
-it. Nothing here is secret: a submission's process holds this module too.
+namespace. :meth:`Namespace.setup` runs once per zygote, after the preloads: the file
+system of :func:`~grader.sandbox.inside.mounts.setup_mounts` (read-only, the grader's
+folders hidden, a minimal /dev), and the zygote's own folders. Per submission: a
+size-limited tmpfs as scratch folder, owned by a uid of its own; :func:`confine` drops
+the forked child to that uid (no groups, no new privileges) and
+:meth:`Namespace.kill_uid` ends every process of it. Nothing here is secret: a
+submission's process holds this module too.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
 import sys
 
+from _sandbox_mounts import (  # registered by the helper process, from inside/mounts.py
+    MNT_DETACH,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_REC,
+    check,
+    libc,
+    mount,
+    setup_mounts,
+)
+
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x8000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
-MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 # uid of a submission: UID_BASE + (the zygote's pid outside) * UID_SLOTS + slot, so the
 # uids of all zygotes alive on the machine differ (pid_max <= 2**22); RLIMIT_NPROC then
 # counts one submission's processes only
 UID_BASE, UID_SLOTS = 1 << 30, 64
-_OPTION_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
-                 "noatime": 0x400, "nodiratime": 0x800, "relatime": 0x200000}
-_HIDING = "mode=0755,size=64k,nr_inodes=1024"
-_DEVICES = ("null", "zero", "full", "random", "urandom")
-_SANDBOX_TMP = "mode=0755,size=512m"
-
-_libc = None
 
 
 class Unavailable(Exception):
     """Namespaces cannot be had here; the message says why."""
 
 
-def _c():
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                                ctypes.c_ulong, ctypes.c_char_p]
-        _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-        _libc.unshare.argtypes = [ctypes.c_int]
-    return _libc
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        number = ctypes.get_errno()
-        raise OSError(number, f"{what}: {os.strerror(number)}")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int,
-           data: str | None = None) -> None:
-    _check(_c().mount(_encode(source), _encode(target), _encode(fstype), flags, _encode(data)),
-           f"mount {target}")
-
-
-def _encode(text: str | None) -> bytes | None:
-    return None if text is None else os.fsencode(text)
-
 
 def prctl(option: int, value: int) -> None:
     try:
-        _c().prctl(option, value, 0, 0, 0)
+        libc().prctl(option, value, 0, 0, 0)
     except Exception:  # not Linux: the process-group kill still applies
         pass
 
@@ -87,9 +65,9 @@ def enter() -> Namespace:
     if os.geteuid() != 0:
         raise Unavailable("not running as root (namespaces and a uid per submission need root)")
     try:
-        _check(_c().unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
+        check(libc().unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
         # before any mount: nothing done in here may propagate to the grader's mounts
-        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
     except (OSError, AttributeError) as exc:
         raise Unavailable(f"no namespaces here ({describe(exc)})") from None
     pid = os.fork()
@@ -137,7 +115,7 @@ class Namespace:
         # still the grader's /proc: our own pid there, and a handle to find our children's
         self.outer_pid = int(os.readlink("/proc/self"))
         self.outer_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         self.uid_base = UID_BASE + self.outer_pid * UID_SLOTS
         self.free = list(range(UID_SLOTS))
         self.helpers: dict[tuple, str] = {}
@@ -149,46 +127,7 @@ class Namespace:
 
     def setup(self, hide: list[str], expose: list[str]) -> None:
         """Hide folders, bind back what submissions need, make everything else read-only."""
-        hide = _existing(hide + ["/tmp"])
-        expose = [path for path in _existing(expose) if path not in hide]
-        handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-                   for path in expose}
-        try:
-            for point, options in _mount_points():
-                flags = MS_BIND | MS_REMOUNT | MS_RDONLY | _flags(options)
-                try:
-                    _mount(None, point, None, flags)
-                except OSError:
-                    if point == "/":
-                        raise
-            applied: list[tuple[str, str]] = []
-            hiding: list[str] = []
-            for path, kind in sorted([(p, "hide") for p in hide] + [(p, "expose") for p in expose],
-                                     key=lambda item: (_depth(item[0]), item[1] == "expose")):
-                nearest = max((a for a in applied if _within(path, a[0])),
-                              key=lambda a: _depth(a[0]), default=None)
-                if kind == "hide":
-                    if not os.path.isdir(path) or os.path.islink(path):
-                        continue  # already inside a hidden folder
-                    options = _SANDBOX_TMP if path == "/tmp" else _HIDING
-                    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options)
-                    hiding.append(path)
-                elif nearest is None or nearest[1] == "expose":
-                    continue  # visible anyway
-                else:
-                    os.makedirs(path, mode=0o755, exist_ok=True)
-                    _mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND | MS_REC)
-                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
-                           | MS_NODEV)
-                applied.append((path, kind))
-            for path in hiding:
-                if path != "/tmp":
-                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
-                           | MS_NODEV | MS_NOEXEC)
-            _minimal_dev()
-        finally:
-            for handle in handles.values():
-                os.close(handle)
+        setup_mounts(hide, expose)
         os.makedirs(f"{self.root}/scratch", mode=0o711)
         os.makedirs(f"{self.root}/helpers", mode=0o755)
         os.chdir("/")
@@ -203,14 +142,14 @@ class Namespace:
         self.scratch_count += 1
         path = f"{self.root}/scratch/{self.scratch_count}"
         os.mkdir(path, 0o700)
-        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-               f"size={max(size, 4096)},nr_inodes=4096,mode=0700,uid={uid},gid={uid}")
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              f"size={max(size, 4096)},nr_inodes=4096,mode=0700,uid={uid},gid={uid}")
         return path
 
     def release(self, uid: int | None, scratch: str) -> None:
         """Forget a finished submission; its uid is free again once none of its processes is."""
         try:
-            _check(_c().umount2(os.fsencode(scratch), MNT_DETACH), f"umount {scratch}")
+            check(libc().umount2(os.fsencode(scratch), MNT_DETACH), f"umount {scratch}")
             os.rmdir(scratch)
         except OSError:
             pass
@@ -281,25 +220,6 @@ class Namespace:
         return self.helpers[key]
 
 
-def _minimal_dev() -> None:
-    """A /dev of its own: the harmless devices, nothing else of the machine's (no GPUs...)."""
-    devices = {name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC) for name in _DEVICES
-               if os.path.exists(f"/dev/{name}")}
-    try:
-        _mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64")
-        for name, handle in devices.items():
-            open(f"/dev/{name}", "w").close()
-            _mount(f"/proc/self/fd/{handle}", f"/dev/{name}", None, MS_BIND)
-    finally:
-        for handle in devices.values():
-            os.close(handle)
-    os.mkdir("/dev/shm", 0o755)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
-        os.symlink(target, f"/dev/{name}")
-    _mount(None, "/dev", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
-
-
 def _copy_tree(fd: int, target: str) -> None:
     """Regular files and folders only (no links), readable by all, writable by none."""
     import py_compile
@@ -329,7 +249,7 @@ def confine(uid: int) -> None:
 
     Its own IPC namespace too: SysV shared memory it makes dies with its processes
     instead of staying in the zygote's until the sandbox closes."""
-    _check(_c().unshare(CLONE_NEWIPC), "unshare")
+    check(libc().unshare(CLONE_NEWIPC), "unshare")
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
@@ -340,38 +260,3 @@ def confine(uid: int) -> None:
 def no_new_privileges() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
-
-def _existing(paths: list[str]) -> list[str]:
-    found = []
-    for path in paths:
-        real = os.path.realpath(path)
-        if real != "/" and os.path.isdir(real) and real not in found:
-            found.append(real)
-    return found
-
-
-def _depth(path: str) -> int:
-    return path.rstrip("/").count("/")
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _flags(options: str) -> int:
-    flags = 0
-    for option in options.split(","):
-        flags |= _OPTION_FLAGS.get(option, 0)
-    return flags
-
-
-def _mount_points() -> list[tuple[str, str]]:
-    """(mount point, per-mount options) of every mount, parents first, each point once."""
-    points: dict[str, str] = {}
-    with open("/proc/self/mountinfo") as handle:
-        for line in handle:
-            fields = line.split()
-            point = fields[4].encode().decode("unicode_escape").encode("latin-1").decode(
-                errors="surrogateescape")
-            points[point] = fields[5]
-    return sorted(points.items(), key=lambda item: _depth(item[0]) if item[0] != "/" else -1)

@@ -1,10 +1,11 @@
 """The sandbox's helper process: a fork server ("zygote") that starts one child per submission.
 
 Never imported by the grader: :mod:`grader.sandbox.server` starts a fresh ``python -I``
-and hands it this file's source text, and the sources of
-:mod:`grader.sandbox.inside.isolation`, :mod:`grader.sandbox.sealing`,
-:mod:`grader.sandbox.wire` and :mod:`grader.sandbox.inside.child` to load after a finder
-that refuses ``grader`` is in place. Standard library only (numpy comes with the preloads).
+and hands it this file's source text, and the sources it loads: first
+:mod:`grader.sandbox.inside.mounts` and :mod:`grader.sandbox.inside.isolation`, then, once
+a finder that refuses ``grader`` is in place, :mod:`grader.sandbox.sealing`,
+:mod:`grader.sandbox.wire` and :mod:`grader.sandbox.inside.child`. Standard library only
+(numpy comes with the preloads).
 
 With namespaces (Linux, root) the zygote is pid 1 of its own pid namespace, in its own
 mount and network namespaces (:mod:`grader.sandbox.inside.isolation`); otherwise ("rlimits only") it
@@ -51,6 +52,7 @@ def main(payload: dict) -> None:
     # folders of every submission of the batch
     sources, hide, mode = payload.pop("sources"), payload.pop("hide"), payload.pop("mode")
     control = socket.socket(fileno=payload["control_fd"])
+    _load("_sandbox_mounts", sources.pop("mounts"))  # isolation imports it
     isolation = _load("_sandbox_isolation", sources.pop("isolation"))
     reason = payload.get("reason") or ""
     if mode != "rlimits":
