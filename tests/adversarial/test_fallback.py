@@ -61,7 +61,7 @@ def test_attack_gets_the_same_grade_without_namespaces(graded, attack, request):
 def test_fallback_batch_is_bounded_and_leaves_nothing(graded):
     by_student, elapsed, marker = graded
     assert by_student["victim_correct"].score == 100
-    assert elapsed < 40.0
+    assert elapsed < 60.0  # ~10 s on two busy cores; a hang guard (generous)
     assert processes_with(marker) == []
 
 

@@ -27,7 +27,9 @@ from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 from .adversarial_support import LIMITS
 from .attack_notebooks import RELEASE, SOLUTIONS, Attack, Paths, _cells, _replace
 
-SECONDS = 30.0  # each batch of two notebooks; about 3 s on two busy cores
+# each batch of two notebooks: 8-10 s on two busy cores; the decode bomb alone would
+# cost ~100 s of the grader's CPU
+SECONDS = 60.0
 PEAK_BYTES = 1 << 30  # the largest process of the grading (workers and sandboxes alike)
 REPORT_BYTES = 1 << 20  # any one report file
 
@@ -184,15 +186,16 @@ def test_a_callback_whose_answer_exceeds_the_checks_size_is_refused_before_it_ru
     assert _ask(sandbox, ASKS, callbacks, np.zeros(3)).value == (4, 3)  # within: answered
 
 
-@pytest.mark.parametrize("args", [
-    (np.ones((3, 2, 1)), np.ones((4, 3)), np.ones((4, 1))),  # A not 2-D
-    (np.ones((3, 2)), np.ones((4, 2)), np.ones((4, 1))),  # W does not fit A
-    (np.ones((3, 2)), np.ones((4, 3)), np.ones((1, 4))),  # b not (n, 1): would broadcast
-    (np.ones((3, 2)), np.ones((4, 3)), [[1.0]] * 4),  # not an array
+@pytest.mark.parametrize("args, refused", [
+    ((np.ones((3, 2, 1)), np.ones((4, 3)), np.ones((4, 1))), "`A` should be a 2-D"),
+    ((np.ones((3, 2)), np.ones((4, 2)), np.ones((4, 1))), "`W` should have shape"),  # A's rows
+    # b not (n, 1): it would broadcast
+    ((np.ones((3, 2)), np.ones((4, 3)), np.ones((1, 4))), "`b` should have shape"),
+    ((np.ones((3, 2)), np.ones((4, 3)), [[1.0]] * 4), "`b` should be a 2-D"),  # not an array
 ])
-def test_callback_arguments_outside_the_contract_are_refused(args):
+def test_callback_arguments_outside_the_contract_are_refused(args, refused):
     kit = get_kit("dnn_step_by_step")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=refused):  # refused for the argument at fault
         kit.callback_contract("linear_forward", args, {})
     assert kit.callback_contract("linear_forward", (np.ones((3, 2)), np.ones((4, 3)),
                                                     np.ones((4, 1))), {}) == 8

@@ -262,6 +262,6 @@ def test_many_cells_within_the_cell_budget_share_one_notebook_budget():
         cells.append({"cell_type": "code", "source": text})
     started = time.monotonic()
     converted = code_cells({"cells": cells})
-    assert time.monotonic() - started < 20.0
+    assert time.monotonic() - started < 30.0  # ~3.5 s on two busy cores; without: a minute
     assert all(c.source.count("run_line_magic") == 60 and "%" not in c.source
                for c in converted)

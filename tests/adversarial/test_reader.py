@@ -97,4 +97,4 @@ def test_thousands_of_cells_are_summarised(graded):
 
 
 def test_the_reader_batch_is_bounded(graded):
-    assert graded[1] < 30.0
+    assert graded[1] < 60.0  # ~6 s on two busy cores (generous)
