@@ -116,6 +116,8 @@ def load(folder: Path) -> dict[str, Any]:
         before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
         try:
             spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         finally:

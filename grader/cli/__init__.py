@@ -14,7 +14,7 @@ import click
 # jsonschema (imported by nbformat) compiles a grammar at import for an optional IRI
 # format checker when rfc3987_syntax happens to be installed: ~0.9 s of every command,
 # for a format no notebook schema uses. The command is our own process: skip it.
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 from grader.version import __version__  # noqa: E402
 from grader.errors import GraderError  # noqa: E402

@@ -82,7 +82,9 @@ def sample(folder: Path, names: tuple[str, ...], release_dir: Path | None,
     output_folder(folder, "FOLDER")
     for name, release, solutions in batches:
         target = folder if len(batches) == 1 else folder / name
-        batch = get_kit(name).samples(solutions, release)
+        make = get_kit(name).samples
+        assert make is not None  # checked above
+        batch = make(solutions, release)
         for file_name, data in batch.items():
             atomic.write_bytes(target / file_name, data)
         click.echo(f"wrote {len(batch)} sample submissions of {name} to {target}/")

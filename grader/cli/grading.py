@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -89,20 +89,20 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
         from grader.runners.dask_cluster import DaskRunner
 
         runner = DaskRunner(dask_address)
-    settings = dict(options=options, runner=runner, fresh=fresh, hide=(out_dir.resolve(),),
-                    warn=warn, argument="--release")
+    settings: dict[str, Any] = dict(options=options, runner=runner, fresh=fresh,
+                                    hide=(out_dir.resolve(),), warn=warn, argument="--release")
     if release_dir is not None:
         from grader.engine import GradingJob
 
-        jobs = {"": GradingJob(paths, release_dir=release_dir, **settings)}
+        by_assignment = {"": GradingJob(paths, release_dir=release_dir, **settings)}
     else:
-        jobs = jobs_by_assignment(paths, **settings)
-    submissions = [s for job in jobs.values() for s in job.submissions]
-    notebooks = [s for job in jobs.values() for s in job.notebooks]
+        by_assignment = jobs_by_assignment(paths, **settings)
+    submissions = [s for job in by_assignment.values() for s in job.submissions]
+    notebooks = [s for job in by_assignment.values() for s in job.notebooks]
     if gradescope is not None and len(notebooks) != 1:
         names = ", ".join(s.path.name for s in notebooks[:5])
         found = f"found {len(notebooks)}" + (f" ({names})" if names else "")
-        release = next(iter(jobs.values())).release_dir if len(jobs) == 1 else None
+        release = next(iter(by_assignment.values())).release_dir if len(by_assignment) == 1 else None
         _tell_gradescope(gradescope, release,
                          f"a submission must hold exactly one notebook (.ipynb); {found}")
         raise UsageError(f"--gradescope needs exactly one submission, {found}")
@@ -111,11 +111,11 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
         raise UsageError("no notebooks (*.ipynb) found in " + ", ".join(map(str, paths))
                          + (f" ({empty} nbgrader submission folders, all empty)" if empty
                             else "") + "; nothing graded, nothing written")
-    several = len(jobs) > 1  # each assignment's reports in OUT/<assignment>/
-    folders = {name: out_dir / name if several else out_dir for name in jobs}
+    several = len(by_assignment) > 1  # each assignment's reports in OUT/<assignment>/
+    folders = {name: out_dir / name if several else out_dir for name in by_assignment}
     for name, folder in folders.items():
         output_folder(folder, "--out")
-        jobs[name].journal = journal_path(folder)
+        by_assignment[name].journal = journal_path(folder)
 
     def bounded(context) -> None:
         if fail_under is not None and fail_under > context.assignment.max_score:
@@ -128,13 +128,13 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
         stack.enter_context(sigterm_interrupts())  # so that the stack below is closed
         if runner is not None:
             stack.enter_context(runner)
-        for name, job in jobs.items():
+        for name, job in by_assignment.items():
             if several and not quiet:
                 click.echo(f"{job.release_dir.name}: {len(job.submissions)} submissions",
                            err=True)
             batches.append(_run(job, bounded, quiet))
     low, failed_on = [], []
-    for (name, job), batch in zip(jobs.items(), batches):
+    for (name, job), batch in zip(by_assignment.items(), batches):
         low += _report(job, batch, folders[name], gradescope, reveal_expected, quiet,
                        fail_under)
         failed_on += [s.student for s in batch.submissions if s.status == NOT_GRADED]
@@ -179,7 +179,8 @@ def _report(job: GradingJob, batch: BatchResult, out_dir: Path, gradescope: Path
     ``fail_under``."""
     from grader.reports import CLASS_REPORT, summary_text, write_reports
 
-    written = write_reports(batch, out_dir, job.context.assignment.title, gradescope,
+    title = job.context.assignment.title if job.context else batch.assignment
+    written = write_reports(batch, out_dir, title, gradescope,
                             reveal_expected=reveal_expected)
     if not quiet:
         click.echo(summary_text(batch))

@@ -22,13 +22,13 @@ import time
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from grader.assignments.kit import EXAMPLE_LABEL, Judge, Kit
 from grader.grading.compare import Problem, compare, output_problems
 from grader.results import CheckResult
 from grader.sandbox import wire
-from grader.sandbox.messages import CallBatch, timed_out
+from grader.sandbox.messages import CallBatch, CallResult, timed_out
 
 ARGS_UNCHANGED = "leaves its arguments unchanged"
 RANDOM_STATE = "does not depend on the global random state"
@@ -93,16 +93,6 @@ def call_limit(reference_seconds: float, call_timeout: float, relative: bool = T
         return CallLimit(call_timeout)
     return CallLimit(bound, f"{RELATIVE_FACTOR} times what the model solution needs, "
                             f"at least {RELATIVE_FLOOR:g} s")
-
-
-class CallResult(Protocol):
-    status: str  # ok | error | timeout | died | missing
-    value: Any
-    args_after: Any
-    error: str
-    message: str
-    value_matches: bool
-    args_match: bool
 
 
 Calls = Callable[..., Sequence[CallResult]]
@@ -174,9 +164,9 @@ def _sealed_answers(kit: Kit, name: str, checks: list[Check]) -> dict:
 def _failure(call: CallResult, limit: CallLimit | None = None) -> str:
     if call.status == "timeout":
         # ``limit`` in words when it is what ran out (not the submission's whole time)
-        own = limit is not None and call.message.endswith(f"within {limit.words}")
-        return f"did not finish within {limit.words}." if own else \
-            "did not finish within the time limit."
+        if limit is not None and call.message.endswith(f"within {limit.words}"):
+            return f"did not finish within {limit.words}."
+        return "did not finish within the time limit."
     if call.status == "died":
         return f"the process running it ended: {call.error or 'killed'}."
     if call.status == "missing":

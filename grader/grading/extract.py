@@ -14,6 +14,8 @@ in one pass.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import functools
 import re
 from dataclasses import dataclass
@@ -154,12 +156,14 @@ def code_cells(notebook: dict) -> tuple[CodeCell, ...]:
         if cell.get("cell_type") != "code":
             continue
         text = _cell_text(cell)
-        known = _known(text) if len(text) <= CACHED_CHARS else [ipython_cost(text), None]
-        if known[0] <= min(CELL_BUDGET, left):
-            left -= known[0]
+        known: list[Any] = (_known(text) if len(text) <= CACHED_CHARS
+                            else [ipython_cost(text), None])
+        cost: int = known[0]
+        if cost <= min(CELL_BUDGET, left):
+            left -= cost
             if known[1] is None:
                 known[1] = _convert(text, _shared_transformer(), "ipython")
-            source = known[1]
+            source = str(known[1])
         elif len(text) <= rewrite_left:
             rewrite_left -= len(text)
             source = _convert(text, _shared_transformer(), "lines")

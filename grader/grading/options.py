@@ -48,9 +48,10 @@ def release_folder(path: Path | str, argument: str | None = None) -> Path:
 
 def new_sandbox(options: Options, *, wait: bool = True) -> Sandbox:
     """The sandbox every worker uses: the same limits, hidden folders and mode."""
-    preload = {} if options.preload is None else {"preload": options.preload}
+    if options.preload is None:
+        return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait)
     return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait,
-                   **preload)
+                   preload=options.preload)
 
 
 def hiding(options: Options, submissions: Sequence[Submission],

@@ -69,6 +69,8 @@ def load_helper(source_dir: Path, module: str) -> ModuleType:
     """Import one of the student folder's helper modules by path, without sys.path."""
     path = Path(source_dir) / f"{module}.py"
     spec = importlib.util.spec_from_file_location(f"_{NAME}_{module}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     loaded = importlib.util.module_from_spec(spec)
     before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # keep folders clean
     try:
