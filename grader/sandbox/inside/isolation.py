@@ -15,15 +15,19 @@ system of :func:`~grader.sandbox.inside.mounts.setup_mounts` (read-only, the gra
 folders hidden, a minimal /dev), and the zygote's own folders. Per submission: a
 size-limited tmpfs as scratch folder, owned by a uid of its own; :func:`confine` drops
 the forked child to that uid (no groups, no new privileges) and
-:meth:`Namespace.kill_uid` ends every process of it. Nothing here is secret: a
-submission's process holds this module too.
+:meth:`Namespace.kill_uid` ends every process of it. In either mode (namespaces or
+rlimits only), :func:`become_child` is what a forked child does before any student code:
+its own session, resource limits, fds and environment, and :func:`confine` where it has
+a uid of its own. Nothing here is secret: a submission's process holds this module too.
 """
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import sys
+import tempfile
 
 from _sandbox_mounts import (  # registered by the helper process, from inside/mounts.py
     MNT_DETACH,
@@ -44,6 +48,9 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 # uids of all zygotes alive on the machine differ (pid_max <= 2**22); RLIMIT_NPROC then
 # counts one submission's processes only
 UID_BASE, UID_SLOTS = 1 << 30, 64
+_OPEN_FILES = 1024  # soft and hard: a submission cannot raise it
+_CHILD_ENVIRONMENT = ("LANG", "LC_ALL", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                      "MKL_NUM_THREADS")
 
 
 class Unavailable(Exception):
@@ -260,3 +267,43 @@ def confine(uid: int) -> None:
 def no_new_privileges() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
+
+def become_child(fd: int, scratch: str, limits: dict, uid: int | None, zygote: int,
+                 nproc_base: int) -> None:
+    """Everything before student code: own session, limits, empty cwd, fds 0-3, no privileges."""
+    os.setsid()
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != zygote:
+        os._exit(0)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises instead
+    _rlimit(resource.RLIMIT_AS, limits["memory_bytes"])
+    _rlimit(resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 1)
+    _rlimit(resource.RLIMIT_FSIZE, limits["file_bytes"])
+    _rlimit(resource.RLIMIT_CORE, 0)
+    _rlimit(resource.RLIMIT_NOFILE, _OPEN_FILES)
+    if uid is not None or nproc_base:  # per uid: meaningless for root, shared for the user
+        _rlimit(resource.RLIMIT_NPROC, limits["processes"] + nproc_base)
+    os.chdir(scratch)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for number in (0, 1, 2):
+        os.dup2(devnull, number)
+    if fd != 3:
+        os.dup2(fd, 3)
+    os.closerange(4, max_fd())  # the zygote's, the grader's: none is the student's
+    if uid is not None:
+        confine(uid)
+    else:
+        no_new_privileges()
+    kept = {name: os.environ[name] for name in _CHILD_ENVIRONMENT if name in os.environ}
+    os.environ.clear()  # none of the grader's variables, beyond these
+    os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME=scratch, TMPDIR=scratch)
+    tempfile.tempdir = scratch
+
+
+def _rlimit(which: int, soft: int, hard: int | None = None) -> None:
+    hard = soft if hard is None else hard
+    _, current = resource.getrlimit(which)
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(which, (soft, hard))

@@ -23,7 +23,6 @@ import importlib
 import importlib.machinery
 import json
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -34,9 +33,6 @@ import types
 
 _PR_SET_CHILD_SUBREAPER = 36
 _SWEEP_ROUNDS = 50
-_OPEN_FILES = 1024  # soft and hard: a submission cannot raise it
-_CHILD_ENVIRONMENT = ("LANG", "LC_ALL", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                      "MKL_NUM_THREADS")
 
 isolation: types.ModuleType  # loaded from source by main
 child: types.ModuleType
@@ -228,7 +224,7 @@ def _fork(control: socket.socket, request: dict, fds: list[int],
     if pid == 0:
         code = 70
         try:
-            _become_child(fds[0], scratch, limits, uid, zygote)
+            isolation.become_child(fds[0], scratch, limits, uid, zygote, nproc_base)
             child.main(socket.socket(fileno=3), request, helper_dir)
             code = 0
         finally:
@@ -236,46 +232,6 @@ def _fork(control: socket.socket, request: dict, fds: list[int],
     key = box.outer_pid_of(pid) if box is not None else pid
     children[key] = _Child(pid, scratch, uid)
     return {"pid": key, "scratch": scratch}
-
-
-def _become_child(fd: int, scratch: str, limits: dict, uid: int | None, zygote: int) -> None:
-    """Everything before student code: own session, limits, empty cwd, fds 0-3, no privileges."""
-    os.setsid()
-    isolation.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != zygote:
-        os._exit(0)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises instead
-    _rlimit(resource.RLIMIT_AS, limits["memory_bytes"])
-    _rlimit(resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 1)
-    _rlimit(resource.RLIMIT_FSIZE, limits["file_bytes"])
-    _rlimit(resource.RLIMIT_CORE, 0)
-    _rlimit(resource.RLIMIT_NOFILE, _OPEN_FILES)
-    if uid is not None or nproc_base:  # per uid: meaningless for root, shared for the user
-        _rlimit(resource.RLIMIT_NPROC, limits["processes"] + nproc_base)
-    os.chdir(scratch)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for number in (0, 1, 2):
-        os.dup2(devnull, number)
-    if fd != 3:
-        os.dup2(fd, 3)
-    os.closerange(4, isolation.max_fd())  # the zygote's, the grader's: none is the student's
-    if uid is not None:
-        isolation.confine(uid)
-    else:
-        isolation.no_new_privileges()
-    kept = {name: os.environ[name] for name in _CHILD_ENVIRONMENT if name in os.environ}
-    os.environ.clear()  # none of the grader's variables, beyond these
-    os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME=scratch, TMPDIR=scratch)
-    tempfile.tempdir = scratch
-
-
-def _rlimit(which: int, soft: int, hard: int | None = None) -> None:
-    hard = soft if hard is None else hard
-    _, current = resource.getrlimit(which)
-    if current != resource.RLIM_INFINITY:
-        soft, hard = min(soft, current), min(hard, current)
-    resource.setrlimit(which, (soft, hard))
 
 
 def _reap(key: int, grace: float, children: dict[int, _Child]) -> int | None:
