@@ -195,8 +195,10 @@ def test_case_labels_are_plain_english(seed, test_cases):
             assert (number == "1") == (plural == ""), f"{label!r}: {number} {noun}{plural}"
     singular = [n for label in labels for n, _, _ in COUNTED.findall(label) if n == "1"]
     assert singular  # both forms occur
-    for name, cases in notebook_cases(test_cases).items():
-        assert all(c.label.startswith(EXAMPLE_LABEL) for c in cases), name
+    examples = notebook_cases(test_cases)
+    assert set(examples) == set(EXERCISES)
+    for name, cases in examples.items():
+        assert cases and all(c.label.startswith(EXAMPLE_LABEL) for c in cases), name
 
 
 # scaffold assertions of older course versions, put before each graded function's return

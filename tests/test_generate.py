@@ -136,8 +136,10 @@ def test_solved_notebook_passes_every_public_test_in_a_fresh_kernel(exercise, re
 
 def test_rerun_is_identical_to_the_saved_solutions(rerun_solved, solved_nb):
     rerun = [c for c in rerun_solved.cells if c.get("id") != "no-grader"]
-    for new, old in zip([c for _, c in code_cells(nbformat.from_dict({"cells": rerun}))],
-                        [c for _, c in code_cells(solved_nb)]):
+    new_cells = [c for _, c in code_cells(nbformat.from_dict({"cells": rerun}))]
+    old_cells = [c for _, c in code_cells(solved_nb)]
+    assert len(new_cells) == len(old_cells)
+    for new, old in zip(new_cells, old_cells):
         assert [o.get("text") for o in new.outputs] == [o.get("text") for o in old.outputs]
 
 
@@ -370,6 +372,7 @@ def test_nbgrader_metadata_is_kept(release_nb, source_nb):
 
 
 def test_non_graded_cells_are_unchanged(release_nb, source_nb):
+    assert len(release_nb.cells) == len(source_nb.cells)
     for new, old in zip(release_nb.cells, source_nb.cells):
         if not nbgrader(old).get("solution"):
             assert new.source == old.source, nbgrader(old).get("grade_id")

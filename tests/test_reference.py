@@ -76,8 +76,12 @@ def test_cost_prints_exactly(test_cases):
 def test_kit_helper_loader_gives_the_same_cases(test_cases):
     """load_helper (used to build the public fixture) loads the same testCases."""
     loaded = kit.load_helper(SOURCE_DIR, "testCases")
-    for a, b in zip(loaded.linear_backward_test_case()[1], test_cases.linear_backward_test_case()[1]):
-        np.testing.assert_array_equal(a, b)
+    names = sorted(name for name in dir(test_cases) if "_test_case" in name)
+    assert len(names) == 8 and names == sorted(name for name in dir(loaded)
+                                               if "_test_case" in name)
+    for name in names:  # nested tuples, lists and dicts of arrays, compared all the way down
+        np.testing.assert_equal(getattr(loaded, name)(), getattr(test_cases, name)(),
+                                err_msg=name)
 
 
 def _normalize(text: str) -> str:
