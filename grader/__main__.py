@@ -1,4 +1,5 @@
 """Allow ``python -m grader``."""
+
 from grader.cli import main
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Writing results so that a crash or Ctrl-C never leaves a half-written file or folder."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,9 @@ from typing import IO, Any
 
 
 @contextmanager
-def open_write(path: Path, text: bool = False, errors: str = "strict",
-               durable: bool = True) -> Iterator[IO[Any]]:
+def open_write(
+    path: Path, text: bool = False, errors: str = "strict", durable: bool = True
+) -> Iterator[IO[Any]]:
     """A handle on a temporary sibling of ``path``, renamed over ``path`` once the block ends.
 
     For files too big to build in memory first: the caller writes chunk by chunk,
@@ -26,8 +28,11 @@ def open_write(path: Path, text: bool = False, errors: str = "strict",
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with (os.fdopen(fd, "w", encoding="utf-8", errors=errors, newline="") if text
-              else os.fdopen(fd, "wb")) as handle:
+        with (
+            os.fdopen(fd, "w", encoding="utf-8", errors=errors, newline="")
+            if text
+            else os.fdopen(fd, "wb")
+        ) as handle:
             yield handle
             handle.flush()
             if durable:
@@ -80,6 +85,8 @@ def read_tree(folder: Path) -> dict[str, bytes]:
     folder = Path(folder)
     if not folder.is_dir():
         return {}
-    return {path.relative_to(folder).as_posix(): path.read_bytes()
-            for path in sorted(folder.rglob("*"))
-            if path.is_file() and not CACHE_DIRS & set(path.relative_to(folder).parts)}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not CACHE_DIRS & set(path.relative_to(folder).parts)
+    }

@@ -1,4 +1,5 @@
 """One exception tree for the whole kit; :mod:`grader.cli` maps it to exit codes."""
+
 from __future__ import annotations
 
 

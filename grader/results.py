@@ -3,6 +3,7 @@
 Every report format and the resume cache read these dataclasses; nothing else
 defines what a grade looks like.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -94,10 +95,21 @@ class BatchResult:
 
 
 def _exercise_to_dict(exercise: ExerciseResult) -> dict[str, Any]:
-    return {"score": exercise.score, "max_score": exercise.max_score,
-            "status": exercise.status, "error": exercise.error,
-            "checks": [{"name": c.name, "passed": c.passed, "message": c.message,
-                        "student_message": c.student_message} for c in exercise.checks]}
+    return {
+        "score": exercise.score,
+        "max_score": exercise.max_score,
+        "status": exercise.status,
+        "error": exercise.error,
+        "checks": [
+            {
+                "name": c.name,
+                "passed": c.passed,
+                "message": c.message,
+                "student_message": c.student_message,
+            }
+            for c in exercise.checks
+        ],
+    }
 
 
 def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
@@ -106,47 +118,76 @@ def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
     Written out field by field (``dataclasses.asdict`` deep-copies every value: it was
     most of the cost of writing reports and of sending results between processes); a
     test holds the keys equal to the dataclass's fields, in order."""
-    return {"student": result.student, "submission": result.submission,
-            "score": result.score, "max_score": result.max_score, "status": result.status,
-            "error": result.error,
-            "exercises": {e.name: _exercise_to_dict(e) for e in result.exercises},
-            "content_hash": result.content_hash, "cell_errors": list(result.cell_errors),
-            "tampered": result.tampered, "tampered_cells": list(result.tampered_cells),
-            "substitutions": list(result.substitutions),
-            "skipped_cells": list(result.skipped_cells)}
+    return {
+        "student": result.student,
+        "submission": result.submission,
+        "score": result.score,
+        "max_score": result.max_score,
+        "status": result.status,
+        "error": result.error,
+        "exercises": {e.name: _exercise_to_dict(e) for e in result.exercises},
+        "content_hash": result.content_hash,
+        "cell_errors": list(result.cell_errors),
+        "tampered": result.tampered,
+        "tampered_cells": list(result.tampered_cells),
+        "substitutions": list(result.substitutions),
+        "skipped_cells": list(result.skipped_cells),
+    }
 
 
 def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
     exercises = tuple(
-        ExerciseResult(name=name, score=item["score"], max_score=item["max_score"],
-                       status=item["status"], error=item.get("error", ""),
-                       checks=tuple(CheckResult(**check) for check in item["checks"]))
-        for name, item in data.get("exercises", {}).items())
+        ExerciseResult(
+            name=name,
+            score=item["score"],
+            max_score=item["max_score"],
+            status=item["status"],
+            error=item.get("error", ""),
+            checks=tuple(CheckResult(**check) for check in item["checks"]),
+        )
+        for name, item in data.get("exercises", {}).items()
+    )
     return SubmissionResult(
-        student=data["student"], submission=data["submission"], score=data["score"],
-        max_score=data["max_score"], status=data["status"], error=data.get("error"),
-        exercises=exercises, content_hash=data.get("content_hash", ""),
-        cell_errors=tuple(data.get("cell_errors", ())), tampered=data.get("tampered"),
+        student=data["student"],
+        submission=data["submission"],
+        score=data["score"],
+        max_score=data["max_score"],
+        status=data["status"],
+        error=data.get("error"),
+        exercises=exercises,
+        content_hash=data.get("content_hash", ""),
+        cell_errors=tuple(data.get("cell_errors", ())),
+        tampered=data.get("tampered"),
         tampered_cells=tuple(data.get("tampered_cells", ())),
         substitutions=tuple(data.get("substitutions", ())),
-        skipped_cells=tuple(data.get("skipped_cells", ())))
+        skipped_cells=tuple(data.get("skipped_cells", ())),
+    )
 
 
 def batch_header_to_dict(batch: BatchResult) -> dict[str, Any]:
     """``grades.json`` up to its last key, "submissions": what a streaming writer
     emits before the submissions, one at a time."""
-    return {"assignment": batch.assignment, "max_score": batch.max_score,
-            "exercises": list(batch.exercises), "environment": asdict(batch.environment)}
+    return {
+        "assignment": batch.assignment,
+        "max_score": batch.max_score,
+        "exercises": list(batch.exercises),
+        "environment": asdict(batch.environment),
+    }
 
 
 def batch_to_dict(batch: BatchResult) -> dict[str, Any]:
     """The whole ``grades.json`` document."""
-    return {**batch_header_to_dict(batch),
-            "submissions": [submission_to_dict(s) for s in batch.submissions]}
+    return {
+        **batch_header_to_dict(batch),
+        "submissions": [submission_to_dict(s) for s in batch.submissions],
+    }
 
 
 def batch_from_dict(data: dict[str, Any]) -> BatchResult:
-    return BatchResult(assignment=data["assignment"], max_score=data["max_score"],
-                       environment=Environment(**data["environment"]),
-                       submissions=tuple(submission_from_dict(s) for s in data["submissions"]),
-                       exercises=tuple(data.get("exercises", ())))
+    return BatchResult(
+        assignment=data["assignment"],
+        max_score=data["max_score"],
+        environment=Environment(**data["environment"]),
+        submissions=tuple(submission_from_dict(s) for s in data["submissions"]),
+        exercises=tuple(data.get("exercises", ())),
+    )

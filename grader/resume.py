@@ -13,6 +13,7 @@ itself failed on (status ``not_graded``) are not recorded, so a rerun retries th
 The journal holds only byte offsets in memory; results are read back when used.
 It is compacted (rewritten atomically) when most of its lines are outdated.
 """
+
 from __future__ import annotations
 
 import functools
@@ -65,11 +66,18 @@ def release_digest(assignment: Assignment) -> str:
 def fingerprint(context: Context) -> str:
     """What, besides the notebook itself, decides its grade (``--jobs`` does not)."""
     options = context.options
-    data = {"format": FORMAT, "grader": __version__, "code": code_digest(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "assignment": context.assignment.name, "limits": asdict(options.limits),
-            "isolation": options.isolation, "all_or_nothing": options.all_or_nothing,
-            "release": release_digest(context.assignment)}
+    data = {
+        "format": FORMAT,
+        "grader": __version__,
+        "code": code_digest(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "assignment": context.assignment.name,
+        "limits": asdict(options.limits),
+        "isolation": options.isolation,
+        "all_or_nothing": options.all_or_nothing,
+        "release": release_digest(context.assignment),
+    }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -145,7 +153,8 @@ class Journal:
                 if content_hash(submission.path.read_bytes()) != digest:
                     continue
                 found[position] = submission_from_dict(
-                    json.loads(os.pread(self._fd, length, offset))["result"])
+                    json.loads(os.pread(self._fd, length, offset))["result"]
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # unreadable now, or a damaged line: grade it again
         self.reused = len(found)
@@ -158,16 +167,20 @@ class Journal:
         grades it again instead of repeating the fault's result."""
         if result.status == NOT_GRADED:
             return
-        line = (json.dumps({"fingerprint": self.fingerprint,
-                            "result": submission_to_dict(result)},
-                           ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+        line = (
+            json.dumps(
+                {"fingerprint": self.fingerprint, "result": submission_to_dict(result)},
+                ensure_ascii=True,
+                separators=(",", ":"),
+            )
+            + "\n"
+        ).encode("ascii")
         offset = os.lseek(self._fd, 0, os.SEEK_END)
         view = memoryview(line)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         self._lines += 1
-        self._index[(result.student, result.submission)] = (result.content_hash, offset,
-                                                            len(line))
+        self._index[(result.student, result.submission)] = (result.content_hash, offset, len(line))
 
     def completed(self, results: Sequence[SubmissionResult]) -> None:
         """The run is complete: make it durable, and compact when mostly outdated.
@@ -180,13 +193,15 @@ class Journal:
             os.fsync(self._fd)
             return
         # stream the kept lines into a sibling file, then rename it over the journal
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
         index: dict[tuple[str, str], tuple[str, int, int]] = {}
         try:
             with os.fdopen(fd, "wb") as handle:
-                for key, (digest, offset, length) in sorted(self._index.items(),
-                                                            key=lambda item: item[1][1]):
+                for key, (digest, offset, length) in sorted(
+                    self._index.items(), key=lambda item: item[1][1]
+                ):
                     index[key] = (digest, handle.tell(), length)
                     handle.write(os.pread(self._fd, length, offset))
                 handle.flush()
@@ -220,5 +235,6 @@ def _lock(fd: int, path: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise UsageError(f"another grader is writing {path.parent} "
-                         f"(its journal {path.name} is locked)") from None
+        raise UsageError(
+            f"another grader is writing {path.parent} (its journal {path.name} is locked)"
+        ) from None

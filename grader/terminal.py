@@ -5,6 +5,7 @@ A name holding an escape sequence (``\\x1b]0;...\\x07`` retitles the window,
 prints it: the summary, warnings, errors, the ``--fail-under`` line. Every print site
 of such text goes through :func:`printable`.
 """
+
 from __future__ import annotations
 
 
@@ -13,6 +14,8 @@ def printable(text: object, *, lines: bool = False) -> str:
     overrides, undecodable bytes) shown as ``?``; on one line, runs of whitespace made
     one space, unless ``lines`` (then line breaks are kept: a multi-line error)."""
     if lines:
-        return "\n".join("".join(c if c.isprintable() else " " if c == "\t" else "?"
-                                 for c in line) for line in str(text).split("\n"))
+        return "\n".join(
+            "".join(c if c.isprintable() else " " if c == "\t" else "?" for c in line)
+            for line in str(text).split("\n")
+        )
     return "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))

@@ -1,4 +1,5 @@
 """The installed grader's version: recorded in every result and in the resume journal."""
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

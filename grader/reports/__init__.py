@@ -5,6 +5,7 @@ for CI dashboards, one feedback page per student (HTML and Markdown), the class
 report ``index.html`` for the instructor, and
 Gradescope's ``results.json`` when grading runs inside Gradescope.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +25,26 @@ from grader.reports.junit import iter_junit_xml, junit_xml
 from grader.reports.summary import summary_text
 from grader.results import BatchResult, SubmissionResult
 
-__all__ = ["CLASS_REPORT", "GRADES_SCHEMA", "PAGES_MANIFEST", "RESERVED_STEMS",
-           "class_report_html", "feedback_file_stems", "feedback_html", "feedback_markdown",
-           "grades_csv", "grades_json", "gradescope_results", "iter_grades_csv",
-           "iter_grades_json", "iter_junit_xml", "junit_xml", "safe_file_stem",
-           "summary_text", "write_reports"]
+__all__ = [
+    "CLASS_REPORT",
+    "GRADES_SCHEMA",
+    "PAGES_MANIFEST",
+    "RESERVED_STEMS",
+    "class_report_html",
+    "feedback_file_stems",
+    "feedback_html",
+    "feedback_markdown",
+    "grades_csv",
+    "grades_json",
+    "gradescope_results",
+    "iter_grades_csv",
+    "iter_grades_json",
+    "iter_junit_xml",
+    "junit_xml",
+    "safe_file_stem",
+    "summary_text",
+    "write_reports",
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 STEM_LIMIT = 100  # bytes; leaves room for suffixes under the usual 255-byte name limit
@@ -47,8 +63,9 @@ def _digest(submission: SubmissionResult) -> str:
 
 # the kit's own files in the output folder, and names a web server or a file browser
 # gives a meaning: a student's page never takes one (compared case-insensitively)
-RESERVED_STEMS = frozenset({"index", "grades", "junit", "results", ".grader-feedback-pages",
-                            ".grader-journal"})
+RESERVED_STEMS = frozenset(
+    {"index", "grades", "junit", "results", ".grader-feedback-pages", ".grader-journal"}
+)
 
 
 def feedback_file_stems(submissions: Sequence[SubmissionResult]) -> list[str]:
@@ -69,12 +86,20 @@ def feedback_file_stems(submissions: Sequence[SubmissionResult]) -> list[str]:
         groups[stem.casefold()].append(index)
     for key, members in groups.items():
         exact = [i for i in members if submissions[i].student == stems[i]]
-        keeper = (None if key in RESERVED_STEMS else members[0] if len(members) == 1
-                  else exact[0] if len(exact) == 1 else None)
+        keeper = (
+            None
+            if key in RESERVED_STEMS
+            else members[0]
+            if len(members) == 1
+            else exact[0]
+            if len(exact) == 1
+            else None
+        )
         for i in members:
             plain[i] = i == keeper
-    names = [stem if plain[i] else f"{stem}-{_digest(submissions[i])}"
-             for i, stem in enumerate(stems)]
+    names = [
+        stem if plain[i] else f"{stem}-{_digest(submissions[i])}" for i, stem in enumerate(stems)
+    ]
     suffixed = {name.casefold() for i, name in enumerate(names) if not plain[i]}
     for index, name in enumerate(names):  # a plain id that looks like another's suffixed name
         if plain[index] and name.casefold() in suffixed:
@@ -127,9 +152,14 @@ def _write_text(path: Path, chunks: Iterable[str], durable: bool = True) -> None
         handle.writelines(chunks)
 
 
-def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
-                  gradescope: Path | None = None, *, reveal_expected: bool = False
-                  ) -> list[Path]:
+def write_reports(
+    batch: BatchResult,
+    out_dir: Path,
+    assignment_title: str,
+    gradescope: Path | None = None,
+    *,
+    reveal_expected: bool = False,
+) -> list[Path]:
     """Write every report under ``out_dir``, each file atomically; return the paths written.
 
     Each file is written as soon as it is produced, and the big ones chunk by chunk,
@@ -149,15 +179,21 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
     ``/autograder/results/results.json``); it needs a batch of exactly one submission.
     """
     if gradescope is not None and len(batch.submissions) != 1:
-        raise ValueError(f"a Gradescope result is for one submission, the batch has "
-                         f"{len(batch.submissions)}")
+        raise ValueError(
+            f"a Gradescope result is for one submission, the batch has {len(batch.submissions)}"
+        )
     out_dir = Path(out_dir)
     written: list[Path] = []
     # drawn meanwhile in a child process (matplotlib: ~0.7 s), unless this is one
     # student's Gradescope upload, where no instructor reads a class report; a batch of
     # one (a CI run) has no distribution to chart, and would wait for matplotlib
-    charts = None if gradescope is not None else background.Started(
-        draw_charts, chart_data(batch)) if len(batch.submissions) > 1 else NO_CHARTS
+    charts = (
+        None
+        if gradescope is not None
+        else background.Started(draw_charts, chart_data(batch))
+        if len(batch.submissions) > 1
+        else NO_CHARTS
+    )
     try:
         _write_grade_files(batch, out_dir, written)
         stems = _write_feedback(batch, out_dir, assignment_title, reveal_expected, written)
@@ -168,12 +204,17 @@ def write_reports(batch: BatchResult, out_dir: Path, assignment_title: str,
     if charts is not None:
         drawn = charts.result()
         # the class report links the pages above; remade from the grades by any rerun
-        _write_text(out_dir / CLASS_REPORT, class_report_html(batch, assignment_title, stems,
-                                                              drawn), durable=False)
+        _write_text(
+            out_dir / CLASS_REPORT,
+            class_report_html(batch, assignment_title, stems, drawn),
+            durable=False,
+        )
         written.append(out_dir / CLASS_REPORT)
     if gradescope is not None:
-        atomic.write_bytes(Path(gradescope), _encode(gradescope_results(
-            batch.submissions[0], reveal_expected=reveal_expected)))
+        atomic.write_bytes(
+            Path(gradescope),
+            _encode(gradescope_results(batch.submissions[0], reveal_expected=reveal_expected)),
+        )
         written.append(Path(gradescope))
     return list(dict.fromkeys(written))  # once each, even if gradescope is one of the others
 
@@ -192,14 +233,22 @@ NO_CHARTS = _NoCharts()
 
 
 def _write_grade_files(batch: BatchResult, out_dir: Path, written: list[Path]) -> None:
-    for name, chunks in (("grades.csv", iter_grades_csv), ("grades.json", iter_grades_json),
-                         ("junit.xml", iter_junit_xml)):
+    for name, chunks in (
+        ("grades.csv", iter_grades_csv),
+        ("grades.json", iter_grades_json),
+        ("junit.xml", iter_junit_xml),
+    ):
         _write_text(out_dir / name, chunks(batch))
         written.append(out_dir / name)
 
 
-def _write_feedback(batch: BatchResult, out_dir: Path, assignment_title: str,
-                    reveal_expected: bool, written: list[Path]) -> list[str]:
+def _write_feedback(
+    batch: BatchResult,
+    out_dir: Path,
+    assignment_title: str,
+    reveal_expected: bool,
+    written: list[Path],
+) -> list[str]:
     """Every student's pages; the stems they were written under."""
     earlier_pages = _pages_of_last_run(out_dir)
     pages = []

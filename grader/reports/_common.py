@@ -1,4 +1,5 @@
 """Helpers shared by the report formats: number formatting, text cleaning, exercise order."""
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ finished workers left free, they cost a batch no wall time. Only where forking i
 (a POSIX system, no other thread that could hold a lock the child would need); otherwise,
 or when the child fails, the function simply runs here. The result crosses as JSON.
 """
+
 from __future__ import annotations
 
 import json

@@ -8,6 +8,7 @@ byte-for-byte reproducible by a fixed hash salt (the ids of clip paths) and no d
 matplotlib is imported on first use: it costs ~0.4 s, which only writing the class
 report should pay.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,21 +21,32 @@ _NOT_PASSED = "#f3d6d6"
 _BARS = "#3f6fb5"
 _CHAR_INCHES = 0.075  # a label's width per character at 10 pt, a little over a sans font's mean
 _RC: dict[Any, Any] = {  # matplotlib types its keys as a Literal of every rc name
-    "svg.hashsalt": "grader-class-report", "svg.fonttype": "none",
+    "svg.hashsalt": "grader-class-report",
+    "svg.fonttype": "none",
     "text.parse_math": False,  # a '$' in a label is text, not mathtext
-    "font.family": "sans-serif", "font.size": 10,
-    "axes.spines.top": False, "axes.spines.right": False}
+    "font.family": "sans-serif",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
-def _figure(width: float, height: float, left: float, bottom: float = 0.5,
-            top: float = 0.15, right: float = 0.45) -> Any:
+def _figure(
+    width: float,
+    height: float,
+    left: float,
+    bottom: float = 0.5,
+    top: float = 0.15,
+    right: float = 0.45,
+) -> Any:
     """A figure of one axes with margins in inches. Fixed margins, not matplotlib's
     constrained layout: that measures every label in an extra draw (half the time)."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=100)
-    figure.subplots_adjust(left=left / width, right=1 - right / width,
-                           bottom=bottom / height, top=1 - top / height)
+    figure.subplots_adjust(
+        left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
+    )
     return figure
 
 
@@ -57,13 +69,28 @@ def histogram_svg(totals: Sequence[float], max_score: float, bins: int = 10) -> 
     with matplotlib.rc_context(_RC):
         figure = _figure(5.6, 2.8, left=0.6, right=0.2)
         axes = figure.add_subplot()
-        axes.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=_BARS,
-                 edgecolor="white", linewidth=1)
+        axes.bar(
+            edges[:-1],
+            counts,
+            width=np.diff(edges),
+            align="edge",
+            color=_BARS,
+            edgecolor="white",
+            linewidth=1,
+        )
         for index, (left, width, count) in enumerate(zip(edges[:-1], np.diff(edges), counts)):
             if count:  # the id names the bin in the SVG (for tests and scripts)
-                axes.annotate(str(int(count)), (left + width / 2, count), ha="center",
-                              va="bottom", xytext=(0, 2), textcoords="offset points",
-                              fontsize=9, color="#333", gid=f"bin-{index}")
+                axes.annotate(
+                    str(int(count)),
+                    (left + width / 2, count),
+                    ha="center",
+                    va="bottom",
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    fontsize=9,
+                    color="#333",
+                    gid=f"bin-{index}",
+                )
         axes.set_xlim(0, top)
         axes.set_xticks(edges)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -87,9 +114,17 @@ def pass_rate_svg(names: Sequence[str], rates: Sequence[float]) -> str:
         axes.barh(positions, [100] * len(names), color=_NOT_PASSED, height=0.7)
         axes.barh(positions, percents, color=_PASS, height=0.7)
         for position, percent in zip(positions, percents):
-            axes.annotate(f"{percent:.0f}%", (100, position), xytext=(4, 0),
-                          textcoords="offset points", va="center", fontsize=9, color="#333",
-                          annotation_clip=False, gid=f"rate-{position}")
+            axes.annotate(
+                f"{percent:.0f}%",
+                (100, position),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=9,
+                color="#333",
+                annotation_clip=False,
+                gid=f"rate-{position}",
+            )
         axes.set_yticks(list(positions), labels=list(names))
         axes.invert_yaxis()
         axes.set_xlim(0, 100)

@@ -9,6 +9,7 @@ Every piece of student-controlled text (ids, file names, messages) reaches the p
 through Jinja2's autoescaping, never marked safe. Messages are what the student's own
 feedback may show (``CheckResult.shown_message``): never a hidden expected value.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,8 +38,13 @@ from grader.results import (
 
 MESSAGE_WIDTH = 160  # characters of a problem shown in the page; the rest in its tooltip
 TOOLTIP_WIDTH = 1000
-MARKS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "timeout": "\u25f7",
-         "missing": "\u2013"}
+MARKS = {
+    "passed": "\u2713",
+    "failed": "\u2717",
+    "error": "!",
+    "timeout": "\u25f7",
+    "missing": "\u2013",
+}
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -48,15 +54,20 @@ def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
         return flat
     short = textwrap.shorten(flat, width, placeholder=" \u2026")
     # only a first word longer than the width leaves the placeholder alone: cut that word
-    return short if short != "\u2026" else flat[:width - 1] + "\u2026"
+    return short if short != "\u2026" else flat[: width - 1] + "\u2026"
 
 
 def problems(exercise: ExerciseResult) -> list[str]:
     """What a student was told went wrong in a not-passed exercise, each message once:
     its failed checks' student-facing messages, else its error (a traceback's last
     line, the exception), else its status."""
-    found = dict.fromkeys(message for check in exercise.checks if not check.passed
-                          for message in [check.shown_message()] if message.strip())
+    found = dict.fromkeys(
+        message
+        for check in exercise.checks
+        if not check.passed
+        for message in [check.shown_message()]
+        if message.strip()
+    )
     if found:
         return list(found)
     error = exercise.error.strip()
@@ -99,9 +110,16 @@ def _common_problems(names: Sequence[str], tallies: dict[str, ProblemTally]) -> 
     for name in names:
         tally = tallies.get(name, ProblemTally())
         message, count = (tally.messages.most_common(1) or [("", 0)])[0]
-        out.append(CommonProblem(name, tally.not_passed, shorten(message),
-                                 shorten(message, TOOLTIP_WIDTH), count,
-                                 max(len(tally.messages) - 1, 0)))
+        out.append(
+            CommonProblem(
+                name,
+                tally.not_passed,
+                shorten(message),
+                shorten(message, TOOLTIP_WIDTH),
+                count,
+                max(len(tally.messages) - 1, 0),
+            )
+        )
     return out
 
 
@@ -151,11 +169,17 @@ def _rows(batch: BatchResult, stems: Sequence[str], names: Sequence[str]) -> Ite
         # the summary's rule: unreadable and missing score 0, not_graded has no score
         total = submission.score if submission.status == GRADED else 0.0
         counted = submission.status != NOT_GRADED
-        yield Row(submission.student, submission.submission, f"feedback/{stem}.html",
-                  f"{total:.1f}" if counted else "\u2013", total if counted else -1.0,
-                  submission.status,
-                  submission.status if submission.status in SUBMISSION_STATUSES else "unknown",
-                  bool(submission.tampered), cells)
+        yield Row(
+            submission.student,
+            submission.submission,
+            f"feedback/{stem}.html",
+            f"{total:.1f}" if counted else "\u2013",
+            total if counted else -1.0,
+            submission.status,
+            submission.status if submission.status in SUBMISSION_STATUSES else "unknown",
+            bool(submission.tampered),
+            cells,
+        )
 
 
 def _finalize(value: Any) -> Any:
@@ -175,24 +199,33 @@ def chart_data(batch: BatchResult) -> dict[str, Any]:
     """What the charts show, as plain data (it may cross to another process)."""
     stats = BatchStats.of(batch.submissions, batch.exercises)
     names = list(stats.exercises)
-    return {"totals": list(stats.totals), "max_score": batch.max_score, "names": names,
-            "rates": [stats.pass_rate(n) for n in names] if stats.graded else []}
+    return {
+        "totals": list(stats.totals),
+        "max_score": batch.max_score,
+        "names": names,
+        "rates": [stats.pass_rate(n) for n in names] if stats.graded else [],
+    }
 
 
 def draw_charts(data: dict[str, Any]) -> list[str]:
     """The histogram of totals and the pass-rate bars, as SVG data URIs ('' when empty)."""
     from grader.reports import charts
 
-    histogram = (charts.histogram_svg(data["totals"], data["max_score"])
-                 if data["totals"] else "")
-    rates = (charts.pass_rate_svg(data["names"], data["rates"])
-             if data["rates"] and data["names"] else "")
+    histogram = charts.histogram_svg(data["totals"], data["max_score"]) if data["totals"] else ""
+    rates = (
+        charts.pass_rate_svg(data["names"], data["rates"])
+        if data["rates"] and data["names"]
+        else ""
+    )
     return [histogram, rates]
 
 
-def class_report_html(batch: BatchResult, assignment_title: str,
-                      stems: Sequence[str], drawn: Sequence[str] | None = None
-                      ) -> Iterator[str]:
+def class_report_html(
+    batch: BatchResult,
+    assignment_title: str,
+    stems: Sequence[str],
+    drawn: Sequence[str] | None = None,
+) -> Iterator[str]:
     """The page as chunks of text. ``stems``: the feedback pages' file stems, one per
     submission in order (``grader.reports.feedback_file_stems``), so links match the pages;
     ``drawn``: the charts, if already drawn (``draw_charts(chart_data(batch))``)."""
@@ -206,11 +239,19 @@ def class_report_html(batch: BatchResult, assignment_title: str,
     histogram, pass_rates = drawn if drawn is not None else draw_charts(chart_data(batch))
     template = _environment().get_template("class_report.html.j2")
     yield from template.generate(
-        title=assignment_title, assignment=batch.assignment, stats=stats, tampered=tampered,
+        title=assignment_title,
+        assignment=batch.assignment,
+        stats=stats,
+        tampered=tampered,
         max_score=fmt_points(batch.max_score),
         mean=fmt_points(stats.mean) if stats.mean is not None else "\u2013",
         median=fmt_points(stats.median) if stats.median is not None else "\u2013",
-        histogram=histogram, pass_rates=pass_rates, names=names,
+        histogram=histogram,
+        pass_rates=pass_rates,
+        names=names,
         rates={n: f"{100 * stats.pass_rate(n):.0f}%" for n in names},
-        problems=_common_problems(names, tallies), marks=MARKS,
-        rows=_rows(batch, stems, names), has_rows=bool(batch.submissions))
+        problems=_common_problems(names, tallies),
+        marks=MARKS,
+        rows=_rows(batch, stems, names),
+        has_rows=bool(batch.submissions),
+    )

@@ -1,5 +1,6 @@
 """``grades.csv``: one row per submission, one column per exercise, for gradebooks and
 spreadsheets."""
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,9 @@ def spreadsheet_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def iter_grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None
-                    ) -> Iterator[str]:
+def iter_grades_csv(
+    batch: BatchResult, exercise_names: Sequence[str] | None = None
+) -> Iterator[str]:
     """``grades_csv`` in chunks of one row, for writing without holding the whole table.
 
     The columns are checked here, before the first row: a bad name raises at the call.
@@ -49,13 +51,21 @@ def _rows(batch: BatchResult, names: list[str]) -> Iterator[str]:
 
     yield row([*FIXED_COLUMNS, *names])
     for submission in batch.submissions:
-        scores = ({e.name: fmt_number(e.score) for e in submission.exercises}
-                  if submission.status == GRADED else {})
+        scores = (
+            {e.name: fmt_number(e.score) for e in submission.exercises}
+            if submission.status == GRADED
+            else {}
+        )
         score = submission.score if submission.status == GRADED else 0.0
-        yield row([spreadsheet_text(submission.student), spreadsheet_text(submission.submission),
-                   "" if submission.status == NOT_GRADED else fmt_number(score),
-                   fmt_number(submission.max_score),
-                   *(scores.get(n, "") for n in names)])
+        yield row(
+            [
+                spreadsheet_text(submission.student),
+                spreadsheet_text(submission.submission),
+                "" if submission.status == NOT_GRADED else fmt_number(score),
+                fmt_number(submission.max_score),
+                *(scores.get(n, "") for n in names),
+            ]
+        )
 
 
 def grades_csv(batch: BatchResult, exercise_names: Sequence[str] | None = None) -> str:

@@ -5,6 +5,7 @@ Shared by every student-facing report (feedback pages, Gradescope). A hidden che
 expected values are left out unless the instructor reveals them
 (:meth:`grader.results.CheckResult.shown_message`); ``grades.json`` keeps everything.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,18 +40,22 @@ class FailureGroup:
         return f"{count} checks failed the same way ({shown}{more})"
 
 
-def failure_groups(exercise: ExerciseResult, reveal_expected: bool = False
-                   ) -> tuple[FailureGroup, ...]:
+def failure_groups(
+    exercise: ExerciseResult, reveal_expected: bool = False
+) -> tuple[FailureGroup, ...]:
     """Failed checks grouped by the message a student sees, in order of first failure:
     an untouched exercise says its NotImplementedError once, not once per case."""
     groups: dict[str, list[str]] = {}
     for check in exercise.checks:
         if not check.passed:
-            groups.setdefault(check.shown_message(reveal_expected) or "(no message)",
-                              []).append(check.name)
+            groups.setdefault(check.shown_message(reveal_expected) or "(no message)", []).append(
+                check.name
+            )
     total = len(exercise.checks)
-    return tuple(FailureGroup(tuple(names), message, len(names) == total)
-                 for message, names in groups.items())
+    return tuple(
+        FailureGroup(tuple(names), message, len(names) == total)
+        for message, names in groups.items()
+    )
 
 
 STATUS_EXPLANATIONS = {
@@ -75,13 +80,19 @@ def explanation(exercise: ExerciseResult) -> str:
     return text
 
 
-def shown_groups(exercise: ExerciseResult, reveal_expected: bool = False
-                 ) -> tuple[FailureGroup, ...]:
+def shown_groups(
+    exercise: ExerciseResult, reveal_expected: bool = False
+) -> tuple[FailureGroup, ...]:
     """The groups worth showing: none when every check stopped on the one error shown
     below them (the error says it better, with its traceback)."""
     groups = failure_groups(exercise, reveal_expected)
-    if (exercise.error and exercise.status in (ERROR, TIMEOUT) and len(groups) == 1
-            and groups[0].all_checks or exercise.status == MISSING):
+    if (
+        exercise.error
+        and exercise.status in (ERROR, TIMEOUT)
+        and len(groups) == 1
+        and groups[0].all_checks
+        or exercise.status == MISSING
+    ):
         return ()
     return groups
 
@@ -91,8 +102,9 @@ def problem_text(exercise: ExerciseResult, reveal_expected: bool = False) -> str
     if exercise.status == PASSED:
         return ""
     parts = [explanation(exercise)]
-    parts += [f"{group.heading}:\n{group.message}"
-              for group in shown_groups(exercise, reveal_expected)]
+    parts += [
+        f"{group.heading}:\n{group.message}" for group in shown_groups(exercise, reveal_expected)
+    ]
     if exercise.error:
         parts.append(exercise.error)
     return "\n\n".join(part for part in parts if part)

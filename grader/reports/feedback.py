@@ -7,6 +7,7 @@ student-derived text is escaped: by Jinja2's autoescaping in HTML, by fenced cod
 on the page their instructor or classmates open. Hidden checks' expected values are
 left out unless ``reveal_expected``.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,12 +26,18 @@ from grader.results import (
     SubmissionResult,
 )
 
-TAMPER_NOTE = ("These cells differ from the released notebook although they are locked. "
-               "This does not change your score; your instructor may look at them.")
-SKIPPED_NOTE = ("These cells only show what your functions do (they train for a long time "
-                "when you run them); your score does not depend on them.")
-SUBSTITUTION_NOTE = ("Your notebook imports modules under names this assignment does not "
-                     "ship; the grader used the release's own modules instead:")
+TAMPER_NOTE = (
+    "These cells differ from the released notebook although they are locked. "
+    "This does not change your score; your instructor may look at them."
+)
+SKIPPED_NOTE = (
+    "These cells only show what your functions do (they train for a long time "
+    "when you run them); your score does not depend on them."
+)
+SUBSTITUTION_NOTE = (
+    "Your notebook imports modules under names this assignment does not "
+    "ship; the grader used the release's own modules instead:"
+)
 
 
 @dataclass(frozen=True)
@@ -69,18 +76,23 @@ def _status_class(status: str) -> str:
     return status if status in EXERCISE_STATUSES else "unknown"
 
 
-def _exercise_view(number: int, exercise: ExerciseResult, reveal_expected: bool
-                   ) -> ExerciseView:
+def _exercise_view(number: int, exercise: ExerciseResult, reveal_expected: bool) -> ExerciseView:
     passed = exercise.status == PASSED
-    return ExerciseView(exercise.name, exercise.status, _status_class(exercise.status),
-                        score_text(exercise.score, exercise.max_score), explanation(exercise),
-                        () if passed else shown_groups(exercise, reveal_expected),
-                        "" if passed else exercise.error,
-                        "" if passed else f"exercise-{number}")
+    return ExerciseView(
+        exercise.name,
+        exercise.status,
+        _status_class(exercise.status),
+        score_text(exercise.score, exercise.max_score),
+        explanation(exercise),
+        () if passed else shown_groups(exercise, reveal_expected),
+        "" if passed else exercise.error,
+        "" if passed else f"exercise-{number}",
+    )
 
 
-def feedback_view(submission: SubmissionResult, assignment_title: str,
-                  reveal_expected: bool = False) -> FeedbackView:
+def feedback_view(
+    submission: SubmissionResult, assignment_title: str, reveal_expected: bool = False
+) -> FeedbackView:
     """What one student is told, as plain data."""
     return FeedbackView(
         title=f"{assignment_title}: feedback for {submission.student}",
@@ -89,13 +101,20 @@ def feedback_view(submission: SubmissionResult, assignment_title: str,
         score=score_text(submission.score, submission.max_score),
         graded=submission.status == GRADED,
         reason="" if submission.status == GRADED else (submission.error or "unknown error"),
-        reason_heading=("Nothing was graded:" if submission.status == MISSING
-                        else "The notebook could not be graded:"),
-        exercises=tuple(_exercise_view(number, exercise, reveal_expected)
-                        for number, exercise in enumerate(submission.exercises, 1)),
-        cell_errors=submission.cell_errors, substitutions=submission.substitutions,
+        reason_heading=(
+            "Nothing was graded:"
+            if submission.status == MISSING
+            else "The notebook could not be graded:"
+        ),
+        exercises=tuple(
+            _exercise_view(number, exercise, reveal_expected)
+            for number, exercise in enumerate(submission.exercises, 1)
+        ),
+        cell_errors=submission.cell_errors,
+        substitutions=submission.substitutions,
         tampered_cells=submission.tampered_cells if submission.tampered else (),
-        skipped_cells=submission.skipped_cells)
+        skipped_cells=submission.skipped_cells,
+    )
 
 
 # ---------------------------------------------------------------- Markdown
@@ -119,29 +138,45 @@ def md_fenced(text: str) -> str:
     return f"{fence}text\n{body.rstrip(chr(10))}\n{fence}"
 
 
-def feedback_markdown(submission: SubmissionResult, assignment_title: str,
-                      reveal_expected: bool = False) -> str:
+def feedback_markdown(
+    submission: SubmissionResult, assignment_title: str, reveal_expected: bool = False
+) -> str:
     """The feedback page for one submission as Markdown."""
     view = feedback_view(submission, assignment_title, reveal_expected)
-    lines = [f"# {md_inline(view.title)}", "", f"Notebook: {md_inline(view.file_name)}", "",
-             f"**Total score: {view.score}**", ""]
+    lines = [
+        f"# {md_inline(view.title)}",
+        "",
+        f"Notebook: {md_inline(view.file_name)}",
+        "",
+        f"**Total score: {view.score}**",
+        "",
+    ]
     if not view.graded:
         lines += [view.reason_heading, "", md_fenced(view.reason), ""]
     if view.exercises:
         lines += ["| Exercise | Status | Score |", "| --- | --- | ---: |"]
-        lines += [f"| {md_inline(e.name)} | {md_inline(e.status)} | {e.score} |"
-                  for e in view.exercises]
+        lines += [
+            f"| {md_inline(e.name)} | {md_inline(e.status)} | {e.score} |" for e in view.exercises
+        ]
         lines.append("")
     for exercise in view.problems:
-        lines += [f"## {md_inline(exercise.name)}: {md_inline(exercise.status)}", "",
-                  md_inline(exercise.explanation), ""]
+        lines += [
+            f"## {md_inline(exercise.name)}: {md_inline(exercise.status)}",
+            "",
+            md_inline(exercise.explanation),
+            "",
+        ]
         for group in exercise.failures:
             lines += [f"- {md_inline(group.heading)}", "", md_fenced(group.message), ""]
         if exercise.error:
             lines += ["Error:", "", md_fenced(exercise.error), ""]
     if view.cell_errors:
-        lines += ["## Cells of your notebook that raised an error", "",
-                  md_fenced("\n".join(view.cell_errors)), ""]
+        lines += [
+            "## Cells of your notebook that raised an error",
+            "",
+            md_fenced("\n".join(view.cell_errors)),
+            "",
+        ]
     if view.skipped_cells:
         lines += ["## Cells not run while grading", "", SKIPPED_NOTE, ""]
         lines += [f"- {md_inline(line)}" for line in view.skipped_cells] + [""]
@@ -149,17 +184,28 @@ def feedback_markdown(submission: SubmissionResult, assignment_title: str,
         lines += ["## Imports the grader resolved", "", SUBSTITUTION_NOTE, ""]
         lines += [f"- {md_inline(line)}" for line in view.substitutions] + [""]
     if view.tampered_cells:
-        lines += ["## Locked cells that were changed", "", TAMPER_NOTE, "",
-                  md_fenced("\n".join(view.tampered_cells)), ""]
+        lines += [
+            "## Locked cells that were changed",
+            "",
+            TAMPER_NOTE,
+            "",
+            md_fenced("\n".join(view.tampered_cells)),
+            "",
+        ]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- HTML
 
-def feedback_html(submission: SubmissionResult, assignment_title: str,
-                  reveal_expected: bool = False) -> str:
+
+def feedback_html(
+    submission: SubmissionResult, assignment_title: str, reveal_expected: bool = False
+) -> str:
     """The feedback page for one submission as one self-contained HTML file (inline CSS, no JS)."""
-    return render("feedback.html.j2",
-                  view=feedback_view(submission, assignment_title, reveal_expected),
-                  tamper_note=TAMPER_NOTE, substitution_note=SUBSTITUTION_NOTE,
-                  skipped_note=SKIPPED_NOTE)
+    return render(
+        "feedback.html.j2",
+        view=feedback_view(submission, assignment_title, reveal_expected),
+        tamper_note=TAMPER_NOTE,
+        substitution_note=SUBSTITUTION_NOTE,
+        skipped_note=SKIPPED_NOTE,
+    )

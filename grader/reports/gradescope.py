@@ -1,4 +1,5 @@
 """Gradescope autograder ``results.json`` for one submission: one test per exercise."""
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,20 @@ OUTPUT_FORMAT = "text"
 
 
 def _test(name: str, score: float, max_score: float, passed: bool, output: str) -> dict[str, Any]:
-    return {"name": clean_text(name), "score": score, "max_score": max_score,
-            "status": "passed" if passed else "failed", "output": clean_text(output),
-            "output_format": OUTPUT_FORMAT, "visibility": "visible"}
+    return {
+        "name": clean_text(name),
+        "score": score,
+        "max_score": max_score,
+        "status": "passed" if passed else "failed",
+        "output": clean_text(output),
+        "output_format": OUTPUT_FORMAT,
+        "visibility": "visible",
+    }
 
 
-def gradescope_results(submission: SubmissionResult, execution_time: float | None = None,
-                       reveal_expected: bool = False) -> str:
+def gradescope_results(
+    submission: SubmissionResult, execution_time: float | None = None, reveal_expected: bool = False
+) -> str:
     """The ``results.json`` Gradescope reads after the autograder ran (indented, newline-ended).
 
     ``score`` is the submission's total, which equals the sum of the test scores;
@@ -29,18 +37,21 @@ def gradescope_results(submission: SubmissionResult, execution_time: float | Non
     expected values are left out unless ``reveal_expected``.
     """
     if submission.status == GRADED:
-        tests = [_test(e.name, e.score, e.max_score, e.status == PASSED,
-                       problem_text(e, reveal_expected)) for e in submission.exercises]
+        tests = [
+            _test(
+                e.name, e.score, e.max_score, e.status == PASSED, problem_text(e, reveal_expected)
+            )
+            for e in submission.exercises
+        ]
         output = f"Score: {score_text(submission.score, submission.max_score)}"
         if submission.cell_errors:
-            output += ("\n\nCells of your notebook that raised an error:\n"
-                       + "\n".join(submission.cell_errors))
+            output += "\n\nCells of your notebook that raised an error:\n" + "\n".join(
+                submission.cell_errors
+            )
         if submission.substitutions:
-            output += ("\n\nImports the grader resolved:\n"
-                       + "\n".join(submission.substitutions))
+            output += "\n\nImports the grader resolved:\n" + "\n".join(submission.substitutions)
         if submission.skipped_cells:
-            output += ("\n\nCells not run while grading:\n"
-                       + "\n".join(submission.skipped_cells))
+            output += "\n\nCells not run while grading:\n" + "\n".join(submission.skipped_cells)
     else:
         error = submission.error or "unreadable notebook"
         tests = [_test("notebook", 0, submission.max_score, False, error)]
@@ -48,6 +59,12 @@ def gradescope_results(submission: SubmissionResult, execution_time: float | Non
     result: dict[str, Any] = {"score": submission.score if submission.status == GRADED else 0}
     if execution_time is not None:
         result["execution_time"] = execution_time
-    result.update({"output": clean_text(output), "output_format": OUTPUT_FORMAT,
-                   "stdout_visibility": "visible", "tests": tests})
+    result.update(
+        {
+            "output": clean_text(output),
+            "output_format": OUTPUT_FORMAT,
+            "stdout_visibility": "visible",
+            "tests": tests,
+        }
+    )
     return json.dumps(result, indent=2) + "\n"

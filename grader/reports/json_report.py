@@ -1,4 +1,5 @@
 """``grades.json``: the full machine-readable record, plus a JSON Schema documenting its shape."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ def iter_grades_json(batch: BatchResult) -> Iterator[str]:
     """
     header = json.dumps(batch_header_to_dict(batch), indent=INDENT)
     assert header.endswith("\n}")
-    yield header[:-2] + ',\n' + ' ' * INDENT + '"submissions": '
+    yield header[:-2] + ",\n" + " " * INDENT + '"submissions": '
     if not batch.submissions:
         yield "[]\n}\n"
         return
@@ -49,15 +50,21 @@ _STRING = {"type": "string"}
 
 _CHECK = {
     "type": "object",
-    "description": ("One hidden check of an exercise: a case, or a property such as "
-                    "'arguments unchanged'."),
+    "description": (
+        "One hidden check of an exercise: a case, or a property such as 'arguments unchanged'."
+    ),
     "required": ["name", "passed", "message", "student_message"],
     "additionalProperties": False,
-    "properties": {"name": _STRING, "passed": {"type": "boolean"}, "message": _STRING,
-                   "student_message": {
-                       "type": ["string", "null"],
-                       "description": "What students see of a failed hidden check (no expected "
-                                      "values); null when the message hides nothing."}},
+    "properties": {
+        "name": _STRING,
+        "passed": {"type": "boolean"},
+        "message": _STRING,
+        "student_message": {
+            "type": ["string", "null"],
+            "description": "What students see of a failed hidden check (no expected "
+            "values); null when the message hides nothing.",
+        },
+    },
 }
 
 _EXERCISE = {
@@ -68,45 +75,77 @@ _EXERCISE = {
         "score": _NUMBER,
         "max_score": _NUMBER,
         "status": {"enum": list(EXERCISE_STATUSES)},
-        "error": {**_STRING,
-                  "description": "For error/timeout: what happened, with the traceback tail."},
+        "error": {
+            **_STRING,
+            "description": "For error/timeout: what happened, with the traceback tail.",
+        },
         "checks": {"type": "array", "items": _CHECK},
     },
 }
 
 _SUBMISSION = {
     "type": "object",
-    "required": ["student", "submission", "score", "max_score", "status", "error",
-                 "exercises", "content_hash", "cell_errors", "tampered", "tampered_cells",
-                 "substitutions", "skipped_cells"],
+    "required": [
+        "student",
+        "submission",
+        "score",
+        "max_score",
+        "status",
+        "error",
+        "exercises",
+        "content_hash",
+        "cell_errors",
+        "tampered",
+        "tampered_cells",
+        "substitutions",
+        "skipped_cells",
+    ],
     "additionalProperties": False,
     "properties": {
         "student": _STRING,
         "submission": _STRING,
         "score": _NUMBER,
         "max_score": _NUMBER,
-        "status": {"enum": list(SUBMISSION_STATUSES),
-                   "description": "unreadable: not a gradable notebook; missing: an "
-                                  "nbgrader submission folder with no notebook (both score "
-                                  "0); not_graded: a fault of the grader or its machine (no "
-                                  "score; a rerun grades it again)."},
+        "status": {
+            "enum": list(SUBMISSION_STATUSES),
+            "description": "unreadable: not a gradable notebook; missing: an "
+            "nbgrader submission folder with no notebook (both score "
+            "0); not_graded: a fault of the grader or its machine (no "
+            "score; a rerun grades it again).",
+        },
         "error": {"type": ["string", "null"], "description": "Why a submission was not graded."},
-        "exercises": {"type": "object",
-                      "description": "Keyed by exercise name, in assignment order.",
-                      "additionalProperties": _EXERCISE},
+        "exercises": {
+            "type": "object",
+            "description": "Keyed by exercise name, in assignment order.",
+            "additionalProperties": _EXERCISE,
+        },
         "content_hash": _STRING,
-        "cell_errors": {"type": "array", "items": _STRING,
-                        "description": "One line per notebook cell that raised."},
-        "tampered": {"type": ["boolean", "null"],
-                     "description": "Locked cells differ from the release (null: not checkable)."},
-        "tampered_cells": {"type": "array", "items": _STRING,
-                           "description": "grade_ids of locked cells changed or deleted."},
-        "substitutions": {"type": "array", "items": _STRING,
-                          "description": "Helper modules imported under another name, and "
-                                         "the release's module used instead."},
-        "skipped_cells": {"type": "array", "items": _STRING,
-                          "description": "The notebook's demonstration cells not run while "
-                                         "grading (e.g. long training runs), and why."},
+        "cell_errors": {
+            "type": "array",
+            "items": _STRING,
+            "description": "One line per notebook cell that raised.",
+        },
+        "tampered": {
+            "type": ["boolean", "null"],
+            "description": "Locked cells differ from the release (null: not checkable).",
+        },
+        "tampered_cells": {
+            "type": "array",
+            "items": _STRING,
+            "description": "grade_ids of locked cells changed or deleted.",
+        },
+        "substitutions": {
+            "type": "array",
+            "items": _STRING,
+            "description": "Helper modules imported under another name, and "
+            "the release's module used instead.",
+        },
+        "skipped_cells": {
+            "type": "array",
+            "items": _STRING,
+            "description": "The notebook's demonstration cells not run while "
+            "grading (e.g. long training runs), and why.",
+        },
     },
 }
 
@@ -120,21 +159,38 @@ GRADES_SCHEMA: dict[str, Any] = {
     "properties": {
         "assignment": _STRING,
         "max_score": _NUMBER,
-        "exercises": {"type": "array", "items": _STRING,
-                      "description": "The assignment's exercises, in order."},
+        "exercises": {
+            "type": "array",
+            "items": _STRING,
+            "description": "The assignment's exercises, in order.",
+        },
         "environment": {
             "type": "object",
-            "description": ("What graded the batch, so that a regrade can be compared like "
-                            "for like."),
-            "required": ["grader_version", "python", "numpy", "blas", "limits", "isolation",
-                         "sandbox"],
+            "description": (
+                "What graded the batch, so that a regrade can be compared like for like."
+            ),
+            "required": [
+                "grader_version",
+                "python",
+                "numpy",
+                "blas",
+                "limits",
+                "isolation",
+                "sandbox",
+            ],
             "additionalProperties": False,
-            "properties": {"grader_version": _STRING, "python": _STRING, "numpy": _STRING,
-                           "blas": _STRING, "limits": {"type": "object"},
-                           "isolation": {"type": "boolean",
-                                         "description": "Dependencies answered by the reference."},
-                           "sandbox": {**_STRING,
-                                       "description": "How student code was confined."}},
+            "properties": {
+                "grader_version": _STRING,
+                "python": _STRING,
+                "numpy": _STRING,
+                "blas": _STRING,
+                "limits": {"type": "object"},
+                "isolation": {
+                    "type": "boolean",
+                    "description": "Dependencies answered by the reference.",
+                },
+                "sandbox": {**_STRING, "description": "How student code was confined."},
+            },
         },
         "submissions": {"type": "array", "items": _SUBMISSION},
     },

@@ -6,6 +6,7 @@ one stray control character in a student's output would otherwise make the
 whole file unparsable for everyone. Produced one suite at a time
 (``iter_junit_xml``): a tree of 10 000 suites alone takes hundreds of MiB.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -29,7 +30,7 @@ MESSAGE_LIMIT = 200  # the ``message`` attribute is a one-line summary; the body
 def _summary(text: str) -> str:
     """First non-blank line, shortened: what dashboards show in a list."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return first if len(first) <= MESSAGE_LIMIT else first[:MESSAGE_LIMIT - 1] + "\u2026"
+    return first if len(first) <= MESSAGE_LIMIT else first[: MESSAGE_LIMIT - 1] + "\u2026"
 
 
 def _outcome(case: ET.Element, tag: str, kind: str, text: str) -> None:
@@ -54,14 +55,22 @@ def _exercise_cases(suite: ET.Element, student: str, exercise: ExerciseResult) -
         if check.passed:
             continue
         if errored:
-            _outcome(case, "error", exercise.status,
-                     "\n\n".join(t for t in (check.message, exercise.error) if t))
+            _outcome(
+                case,
+                "error",
+                exercise.status,
+                "\n\n".join(t for t in (check.message, exercise.error) if t),
+            )
             reported = True
         else:
             _outcome(case, "failure", "failed", check.message)
     if errored and not reported:
-        _outcome(_case(suite, classname, exercise.name), "error", exercise.status,
-                 exercise.error or f"exercise {exercise.status}")
+        _outcome(
+            _case(suite, classname, exercise.name),
+            "error",
+            exercise.status,
+            exercise.error or f"exercise {exercise.status}",
+        )
 
 
 def _count(suite: ET.Element) -> None:
@@ -75,13 +84,19 @@ def _suite(submission: SubmissionResult) -> ET.Element:
     student = clean_text(submission.student)
     suite = ET.Element("testsuite", name=student)
     properties = ET.SubElement(suite, "properties")
-    for key, value in (("submission", clean_text(submission.submission)),
-                       ("score", fmt_number(submission.score)),
-                       ("max_score", fmt_number(submission.max_score))):
+    for key, value in (
+        ("submission", clean_text(submission.submission)),
+        ("score", fmt_number(submission.score)),
+        ("max_score", fmt_number(submission.max_score)),
+    ):
         ET.SubElement(properties, "property", name=key, value=value)
     if submission.status != GRADED:
-        _outcome(_case(suite, student, "notebook"), "error", submission.status,
-                 submission.error or "unreadable notebook")
+        _outcome(
+            _case(suite, student, "notebook"),
+            "error",
+            submission.status,
+            submission.error or "unreadable notebook",
+        )
     for exercise in submission.exercises:
         _exercise_cases(suite, student, exercise)
     _count(suite)
@@ -122,7 +137,7 @@ def iter_junit_xml(batch: BatchResult) -> Iterator[str]:
         return
     end = "</testsuites>"
     empty = ET.tostring(root, encoding="unicode", short_empty_elements=False)
-    yield declaration + empty[:-len(end)]
+    yield declaration + empty[: -len(end)]
     for submission in batch.submissions:
         suite = _suite(submission)
         ET.indent(suite, level=1)

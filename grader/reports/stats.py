@@ -5,6 +5,7 @@ median (as in the gradebook), a ``not_graded`` one (the grader's fault) is left 
 graded submission lacking the exercise counts as not passed, 0 points. Accumulated one
 submission at a time, so a report can gather everything it needs in a single pass.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -40,8 +41,9 @@ class BatchStats:
         return cls(exercises={name: ExerciseTally() for name in exercises})
 
     @classmethod
-    def of(cls, submissions: Iterable[SubmissionResult],
-           exercises: Iterable[str] = ()) -> BatchStats:
+    def of(
+        cls, submissions: Iterable[SubmissionResult], exercises: Iterable[str] = ()
+    ) -> BatchStats:
         stats = cls.start(exercises)
         for submission in submissions:
             stats.add(submission)

@@ -4,6 +4,7 @@ Every value a template prints first loses the characters XML 1.0 cannot carry
 (:func:`grader.reports._common.clean_text`), then is escaped; nothing a student wrote is
 ever marked safe.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,13 @@ def _finalize(value: Any) -> Any:
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("grader.reports", "templates"),
-        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render(template: str, **context: Any) -> str:

@@ -12,6 +12,7 @@ per-submission pipeline (:mod:`grader.grading.pipeline`), never the engine.
 This module imports neither (nor anything at run time), so that the engine can name the
 interface without loading a runner.
 """
+
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence

@@ -11,6 +11,7 @@ run, with identical results. Tasks take and return plain data (bytes, strings,
 Grading is Python in the worker, so give each worker process one thread:
 ``dask worker tcp://scheduler:8786 --nworkers <cores> --nthreads 1``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,7 @@ class DaskRunner:
     Use it as a context manager; it holds a client connection until closed.
     """
 
-    def __init__(self, address: str, *, chunk: int = CHUNK,
-                 timeout: float = CONNECT_TIMEOUT):
+    def __init__(self, address: str, *, chunk: int = CHUNK, timeout: float = CONNECT_TIMEOUT):
         self.address, self.chunk = address, max(1, chunk)
         self.client = _connect(address, timeout)
 
@@ -124,13 +124,21 @@ def release_payload(context: Context) -> dict[str, Any]:
     assignment, options = context.assignment, context.options
     names = sorted((assignment.notebook_name, *assignment.helper_files))
     files = {name: (assignment.source_dir / name).read_bytes() for name in names}
-    settings = {"limits": asdict(options.limits), "isolation": options.isolation,
-                "all_or_nothing": options.all_or_nothing, "sandbox": options.sandbox}
+    settings = {
+        "limits": asdict(options.limits),
+        "isolation": options.isolation,
+        "all_or_nothing": options.all_or_nothing,
+        "sandbox": options.sandbox,
+    }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for name in names:
         digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + files[name])
-    return {"key": digest.hexdigest(), "folder": assignment.source_dir.name,
-            "files": files, "options": settings}
+    return {
+        "key": digest.hexdigest(),
+        "folder": assignment.source_dir.name,
+        "files": files,
+        "options": settings,
+    }
 
 
 # --- on the workers ---------------------------------------------------------------------
@@ -140,15 +148,17 @@ _contexts: dict[str, tuple[Context, tempfile.TemporaryDirectory]] = {}
 _sandboxes: dict[tuple[int, str], Sandbox] = {}
 
 
-def _grade_chunk(release: dict[str, Any], items: list[tuple[str, str, bytes]]
-                 ) -> dict[str, Any]:
+def _grade_chunk(release: dict[str, Any], items: list[tuple[str, str, bytes]]) -> dict[str, Any]:
     """A task: grade notebooks given as (student, where it came from, bytes)."""
     try:
         context = _context(release)
         sandbox = _sandbox(release["key"], context)
-        return {"results": [submission_to_dict(grade_bytes(student, path, data, sandbox,
-                                                           context))
-                            for student, path, data in items]}
+        return {
+            "results": [
+                submission_to_dict(grade_bytes(student, path, data, sandbox, context))
+                for student, path, data in items
+            ]
+        }
     except Exception as exc:  # plain data back, never a pickled exception of ours
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -162,10 +172,13 @@ def _context(release: dict[str, Any]) -> Context:
                 (root / name).parent.mkdir(parents=True, exist_ok=True)
                 (root / name).write_bytes(data)
             settings = release["options"]
-            options = Options(limits=Limits(**settings["limits"]),
-                              isolation=settings["isolation"],
-                              all_or_nothing=settings["all_or_nothing"], jobs=1,
-                              sandbox=settings.get("sandbox"))
+            options = Options(
+                limits=Limits(**settings["limits"]),
+                isolation=settings["isolation"],
+                all_or_nothing=settings["all_or_nothing"],
+                jobs=1,
+                sandbox=settings.get("sandbox"),
+            )
             _contexts[release["key"]] = (prepare(root, options), folder)
         return _contexts[release["key"]][0]
 
@@ -200,21 +213,22 @@ def _connect(address: str, timeout: float):
         from distributed import Client
         from distributed.comm.addressing import parse_address, parse_host_port
     except ImportError:
-        raise UsageError("--dask needs dask.distributed: pip install 'nb-autograder[dask]'"
-                         ) from None
+        raise UsageError(
+            "--dask needs dask.distributed: pip install 'nb-autograder[dask]'"
+        ) from None
     try:
         scheme, location = parse_address(address)
         if scheme in ("tcp", "tls"):  # fail fast: the client would retry until timeout
             socket.create_connection(parse_host_port(location, 8786), timeout=timeout).close()
     except (ValueError, TypeError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"cannot reach a Dask scheduler at {address!r}: "
-                         f"{reason or type(exc).__name__}") from None
+        raise UsageError(
+            f"cannot reach a Dask scheduler at {address!r}: {reason or type(exc).__name__}"
+        ) from None
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, ValueError, TimeoutError) as exc:
-        raise UsageError(f"cannot connect to the Dask scheduler at {address!r}: {exc}"
-                         ) from None
+        raise UsageError(f"cannot connect to the Dask scheduler at {address!r}: {exc}") from None
 
 
 if TYPE_CHECKING:  # for mypy: a runner of the interface

@@ -11,6 +11,7 @@ batch, and a submission that waits out a time limit holds up only its own worker
 Elsewhere the workers are threads. :func:`local_runner` makes a
 :class:`~grader.runners.Runner` of them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -69,8 +70,9 @@ class LocalRunner:
         self.close()
 
 
-def local_runner(jobs: int = 0, mode: str = "auto", sandboxes: Sequence[Sandbox] = ()
-                 ) -> LocalRunner:
+def local_runner(
+    jobs: int = 0, mode: str = "auto", sandboxes: Sequence[Sandbox] = ()
+) -> LocalRunner:
     """A runner with ``jobs`` workers (0: one per core).
 
     ``mode``: ``processes`` (forked workers; Linux), ``threads``, ``serial`` (this
@@ -83,21 +85,29 @@ def local_runner(jobs: int = 0, mode: str = "auto", sandboxes: Sequence[Sandbox]
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     jobs = jobs or default_jobs()
     if mode == "auto":
-        mode = ("serial" if jobs == 1 else
-                "processes" if sys.platform.startswith("linux") else "threads")
+        mode = (
+            "serial"
+            if jobs == 1
+            else "processes"
+            if sys.platform.startswith("linux")
+            else "threads"
+        )
     return LocalRunner(jobs, mode, sandboxes)
 
 
-def _serial(submissions: Sequence[Submission], context: Context, sandbox: Sandbox | None
-            ) -> Results:
-    with (contextlib.nullcontext(sandbox) if sandbox is not None
-          else new_sandbox(context.options)) as sandbox:
+def _serial(
+    submissions: Sequence[Submission], context: Context, sandbox: Sandbox | None
+) -> Results:
+    with (
+        contextlib.nullcontext(sandbox) if sandbox is not None else new_sandbox(context.options)
+    ) as sandbox:
         for position, submission in enumerate(submissions):
             yield position, grade_one(submission, sandbox, context)
 
 
-def _threads(submissions: Sequence[Submission], context: Context, jobs: int,
-             given: Sequence[Sandbox] = ()) -> Results:
+def _threads(
+    submissions: Sequence[Submission], context: Context, jobs: int, given: Sequence[Sandbox] = ()
+) -> Results:
     sandboxes: list[Sandbox] = []  # started here, closed here
     free: list[Sandbox] = list(given)  # a sandbox serves one thread at a time
 
@@ -141,8 +151,12 @@ class _Worker:
     in_flight: dict[int, str] = field(default_factory=dict)  # position -> path
 
 
-def _processes(submissions: Sequence[Submission], context: Context, jobs: int,
-               sandboxes: Sequence[Sandbox] = ()) -> Results:
+def _processes(
+    submissions: Sequence[Submission],
+    context: Context,
+    jobs: int,
+    sandboxes: Sequence[Sandbox] = (),
+) -> Results:
     fork = multiprocessing.get_context("fork")
     workers: list[_Worker] = []
     pending = iter(enumerate(submissions))
@@ -167,8 +181,12 @@ def _processes(submissions: Sequence[Submission], context: Context, jobs: int,
             # its sandbox if one was started (the helper's socket is inherited); it closes
             # the grader's ends it inherits, so that it sees EOF once the grader is gone
             parents_ends = [worker.connection for worker in workers] + [ours]
-            process = fork.Process(target=_worker_main, name="grader-worker", daemon=True,
-                                   args=(theirs, context, index, sandboxes, parents_ends))
+            process = fork.Process(
+                target=_worker_main,
+                name="grader-worker",
+                daemon=True,
+                args=(theirs, context, index, sandboxes, parents_ends),
+            )
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))
@@ -198,8 +216,9 @@ def _receive(worker: _Worker) -> tuple[int, dict | None, str | None]:
     except (EOFError, OSError, ValueError):
         worker.process.join(1.0)
         paths = ", ".join(worker.in_flight.values())
-        raise WorkerError(f"a grading worker stopped (exit code {worker.process.exitcode}) "
-                          f"while grading {paths}") from None
+        raise WorkerError(
+            f"a grading worker stopped (exit code {worker.process.exitcode}) while grading {paths}"
+        ) from None
 
 
 def _stop(workers: list[_Worker], gracefully: bool) -> None:
@@ -221,9 +240,13 @@ def _stop(workers: list[_Worker], gracefully: bool) -> None:
         worker.connection.close()
 
 
-def _worker_main(connection: Connection, context: Context, index: int = 0,
-                 sandboxes: Sequence[Sandbox] = (), parents_ends: Sequence[Connection] = ()
-                 ) -> None:
+def _worker_main(
+    connection: Connection,
+    context: Context,
+    index: int = 0,
+    sandboxes: Sequence[Sandbox] = (),
+    parents_ends: Sequence[Connection] = (),
+) -> None:
     """One worker process: grade what arrives until told to stop, or until the grader is
     gone (killed even: its end of the pipe closes, and only the grader holds it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle

@@ -10,10 +10,20 @@ server (:mod:`grader.sandbox.server`, :mod:`grader.sandbox.session`) implements 
     with Sandbox(Limits(call_timeout=5)) as sandbox, sandbox.open(cells) as session:
         results = session.calls(batch)
 """
+
 from grader.sandbox.backend import Limits, SandboxBackend, SandboxError, SandboxSession
 from grader.sandbox.messages import CallBatch, CallResult, CellResult
 from grader.sandbox.server import Sandbox
 from grader.sandbox.session import Session
 
-__all__ = ["Sandbox", "Session", "Limits", "SandboxError", "SandboxBackend", "SandboxSession",
-           "CallBatch", "CallResult", "CellResult"]
+__all__ = [
+    "Sandbox",
+    "Session",
+    "Limits",
+    "SandboxError",
+    "SandboxBackend",
+    "SandboxSession",
+    "CallBatch",
+    "CallResult",
+    "CellResult",
+]

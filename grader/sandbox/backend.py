@@ -20,6 +20,7 @@ one; another (a container per worker, say) implements the same methods:
 :class:`Limits` are the same for every back end; what each one enforces, and how, is
 its own documentation's business (see :attr:`SandboxBackend.isolation`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -76,9 +77,15 @@ class SandboxSession(Protocol):
     def cell_label(self, index: int) -> str:
         """How a student finds cell ``index``: ``cell 23 (linear_forward)``."""
 
-    def calls(self, batch: CallBatch, callbacks: Mapping[str, Callable[..., Any]] = {}, *,
-              expected: Sequence[tuple[bytes, bytes]] | None = None,
-              timeout: float | None = None, why: str = "") -> list[CallResult]:
+    def calls(
+        self,
+        batch: CallBatch,
+        callbacks: Mapping[str, Callable[..., Any]] = {},
+        *,
+        expected: Sequence[tuple[bytes, bytes]] | None = None,
+        timeout: float | None = None,
+        why: str = "",
+    ) -> list[CallResult]:
         """Call ``batch.function`` once per argument set, each within ``timeout`` seconds
         (default ``limits.call_timeout``; ``why`` says where that limit comes from).
 
@@ -116,10 +123,16 @@ class SandboxBackend(Protocol):
     def wait_ready(self) -> None:
         """Wait until the back end can open sessions; :class:`SandboxError` if it cannot."""
 
-    def open(self, cells: Sequence[str], helper_dir: Path | None = None,
-             aliases: Mapping[str, str] | None = None, *, limits: Limits | None = None,
-             numbers: Sequence[int] | None = None, names: Sequence[str] | None = None
-             ) -> SandboxSession:
+    def open(
+        self,
+        cells: Sequence[str],
+        helper_dir: Path | None = None,
+        aliases: Mapping[str, str] | None = None,
+        *,
+        limits: Limits | None = None,
+        numbers: Sequence[int] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> SandboxSession:
         """Run one submission's ``cells`` and return its session (a context manager).
 
         ``helper_dir``: a folder the cells may import modules from (read-only);

@@ -6,6 +6,7 @@ that breaks the protocol, ending included, is :class:`Broken`. What the child se
 is decoded by :mod:`grader.sandbox.wire` only, and a call's result is checked field by
 field (:func:`read_result`).
 """
+
 from __future__ import annotations
 
 import socket
@@ -112,9 +113,15 @@ def decode_value(data: bytes) -> Any:
         raise Broken(f"the submission's process sent unreadable data ({exc})") from None
 
 
-def read_result(message: dict, read_frame: Callable[[float], bytes], deadline: float,
-                arguments: bytes, expected: tuple[bytes, bytes] | None, output_chars: int,
-                seconds: float) -> CallResult:
+def read_result(
+    message: dict,
+    read_frame: Callable[[float], bytes],
+    deadline: float,
+    arguments: bytes,
+    expected: tuple[bytes, bytes] | None,
+    output_chars: int,
+    seconds: float,
+) -> CallResult:
     """A call's result: the child's reply ``message``, then for a value the frames
     ``read_frame`` reads: the value's encoding, and the arguments' after the call unless
     they kept their fingerprint (then they are ``arguments``, as sent). A frame equal to
@@ -139,5 +146,6 @@ def read_result(message: dict, read_frame: Callable[[float], bytes], deadline: f
         value, args_after = decoded
         if not matches[1] and type(args_after) is not tuple:
             args_after = ()
-    return CallResult(status, value, args_after, *reply_texts(message, output_chars), seconds,
-                      *matches)
+    return CallResult(
+        status, value, args_after, *reply_texts(message, output_chars), seconds, *matches
+    )

@@ -6,6 +6,7 @@ from stdin and answers on a SOCK_SEQPACKET socket: first ``ready`` or ``failed``
 (:func:`greeting`), then one reply per request of :class:`grader.sandbox.server.Sandbox`.
 :func:`stop` asks it to exit, kills it if it does not, and removes what it left.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,14 @@ from pathlib import Path
 from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
-SOURCES = {"zygote": "inside/zygote.py", "mounts": "inside/mounts.py",
-           "isolation": "inside/isolation.py", "sealing": "sealing.py", "wire": "wire.py",
-           "child": "inside/child.py"}
+SOURCES = {
+    "zygote": "inside/zygote.py",
+    "mounts": "inside/mounts.py",
+    "isolation": "inside/isolation.py",
+    "sealing": "sealing.py",
+    "wire": "wire.py",
+    "child": "inside/child.py",
+}
 BOOTSTRAP = (
     "import json, sys, types\n"
     "payload = json.loads(sys.stdin.buffer.read())\n"
@@ -29,10 +35,15 @@ BOOTSTRAP = (
     "sys.modules['_sandbox_zygote'] = module\n"
     "exec(compile(payload['sources']['zygote'], '<_sandbox_zygote>', 'exec'), module.__dict__)\n"
     "del json, types, module\n"
-    "sys.modules['_sandbox_zygote'].main(payload)\n")
+    "sys.modules['_sandbox_zygote'].main(payload)\n"
+)
 ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LD_LIBRARY_PATH")  # passed on
-SETTINGS = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1"}
+SETTINGS = {
+    "MPLBACKEND": "Agg",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 def spawn(settings: dict[str, Any]) -> tuple[subprocess.Popen, socket.socket, IO[bytes]]:
@@ -46,9 +57,14 @@ def spawn(settings: dict[str, Any]) -> tuple[subprocess.Popen, socket.socket, IO
     env = {key: os.environ[key] for key in ENVIRONMENT if key in os.environ}
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOTSTRAP], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=[zygote_end.fileno()],
-            env={**env, **SETTINGS}, start_new_session=True)
+            [sys.executable, "-I", "-c", BOOTSTRAP],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            pass_fds=[zygote_end.fileno()],
+            env={**env, **SETTINGS},
+            start_new_session=True,
+        )
     except OSError:
         parent_end.close()
         stderr.close()
@@ -85,8 +101,9 @@ def why_not_started(process: subprocess.Popen, stderr: IO[bytes]) -> str:
     return stderr.read()[-2000:].decode(errors="replace").strip()
 
 
-def stop(process: subprocess.Popen, control: socket.socket, stderr: IO[bytes],
-         leftovers: list[str]) -> None:
+def stop(
+    process: subprocess.Popen, control: socket.socket, stderr: IO[bytes], leftovers: list[str]
+) -> None:
     """Ask the helper to exit (it kills its children first), kill it after 10 s, and
     remove ``leftovers`` (folders it should have removed itself)."""
     try:

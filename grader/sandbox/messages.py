@@ -8,6 +8,7 @@ callback (:class:`Callback`: with the kit's contract for its arguments). The hel
 the end read the child's untrusted replies field by field, each text cut to what the
 grader keeps of it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,8 +58,9 @@ class CellResult:
         """One line for reports, e.g. ``cell 3: NameError: name 'x' is not defined``
         (``label``: how to name the cell, by default ``cell <index + 1>``)."""
         first_line = (self.message.splitlines() or [""])[0]
-        return (f"{label or f'cell {self.index + 1}'}: "
-                + ": ".join(p for p in (self.error_type, first_line) if p))
+        return f"{label or f'cell {self.index + 1}'}: " + ": ".join(
+            p for p in (self.error_type, first_line) if p
+        )
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ def compiled(number: int, source: str) -> bytes | None:
     if len(source) > COMPILED_CHARS:
         return None
     try:
-        return marshal.dumps(compile(source, f"<cell {number}>", "exec", dont_inherit=True,
-                                     optimize=0))
+        return marshal.dumps(
+            compile(source, f"<cell {number}>", "exec", dont_inherit=True, optimize=0)
+        )
     except Exception:  # SyntaxError, ValueError (a null byte), RecursionError...
         return None
 
@@ -120,11 +123,18 @@ class CallBatch:
 
     @cached_property
     def request(self) -> bytes:
-        return wire.to_child({"op": "calls", "function": self.function,
-                              "callbacks": sorted(self.callbacks),
-                              "calls": [[tuple(args), seed, sealing.fingerprint(tuple(args))]
-                                        for args, seed in self.calls],
-                              "answers": self.answers})
+        return wire.to_child(
+            {
+                "op": "calls",
+                "function": self.function,
+                "callbacks": sorted(self.callbacks),
+                "calls": [
+                    [tuple(args), seed, sealing.fingerprint(tuple(args))]
+                    for args, seed in self.calls
+                ],
+                "answers": self.answers,
+            }
+        )
 
     @cached_property
     def arguments(self) -> tuple[bytes, ...]:
@@ -138,8 +148,9 @@ class CallBatch:
         bounds = []
         for args, _seed in self.calls:
             dimension, elements = _extent(tuple(args))
-            bounds.append((max(CALLBACK_DIMENSION, dimension),
-                           max(CALLBACK_ELEMENTS, 4 * elements)))
+            bounds.append(
+                (max(CALLBACK_DIMENSION, dimension), max(CALLBACK_ELEMENTS, 4 * elements))
+            )
         return tuple(bounds)
 
 
@@ -162,8 +173,13 @@ def answer(message: dict, callbacks: Mapping[str, Callable], bound: tuple[int, i
     raises in the student's call. ``bound``: (largest dimension, values) the check allows.
     Never raises: what a submission asks costs its own call at most."""
     name, args, kwargs = message.get("name"), message.get("args"), message.get("kwargs")
-    if (type(name) is not str or name not in callbacks or type(args) is not tuple
-            or type(kwargs) is not dict or any(type(key) is not str for key in kwargs)):
+    if (
+        type(name) is not str
+        or name not in callbacks
+        or type(args) is not tuple
+        or type(kwargs) is not dict
+        or any(type(key) is not str for key in kwargs)
+    ):
         shown = name[:100] if type(name) is str else type(name).__name__
         error = f"no callback {shown!r} here"
     elif any(have > most for have, most in zip(_extent((args, kwargs)), bound)):
@@ -173,16 +189,16 @@ def answer(message: dict, callbacks: Mapping[str, Callable], bound: tuple[int, i
         refusal = _refusal(name, callbacks[name], args, kwargs, bound[1])
         if refusal is None:
             try:
-                return wire.to_child({"op": "callback", "ok": True,
-                                      "value": callbacks[name](*args, **kwargs)})
+                return wire.to_child(
+                    {"op": "callback", "ok": True, "value": callbacks[name](*args, **kwargs)}
+                )
             except Exception as exc:  # the reference failed on these arguments
                 refusal = _exception_text(exc)
         error = refusal
     return wire.to_child({"op": "callback", "ok": False, "error": _cut(error, MESSAGE_CHARS)})
 
 
-def _refusal(name: str, callback: Callable, args: tuple, kwargs: dict, budget: int
-             ) -> str | None:
+def _refusal(name: str, callback: Callable, args: tuple, kwargs: dict, budget: int) -> str | None:
     """Why the callback's contract refuses these arguments; None when it has no objection."""
     if type(callback) is not Callback or callback.contract is None:
         return None
@@ -191,8 +207,10 @@ def _refusal(name: str, callback: Callable, args: tuple, kwargs: dict, budget: i
     except Exception as exc:  # ValueError: outside the exercise's contract
         return f"{name} refused its arguments: {_exception_text(exc, with_type=False)}"
     if type(values) is not int or values > budget:
-        return (f"{name} refused: its answer would hold {values} values, more than this "
-                f"check's data allows ({budget})")
+        return (
+            f"{name} refused: its answer would hold {values} values, more than this "
+            f"check's data allows ({budget})"
+        )
     return None
 
 
@@ -207,8 +225,10 @@ def _exception_text(exc: Exception, with_type: bool = True) -> str:
 # what the child sends for a result that printed nothing (most of them): known bytes,
 # not decoded again (``_QUIET_OK`` of :mod:`grader.sandbox.inside.child`
 # makes the same with the same wire.encode)
-QUIET_RESULTS = {wire.encode(message): message for message in
-                 ({"op": "result", "status": "ok", "output": "", "parts": n} for n in (1, 2))}
+QUIET_RESULTS = {
+    wire.encode(message): message
+    for message in ({"op": "result", "status": "ok", "output": "", "parts": n} for n in (1, 2))
+}
 
 
 @dataclass
@@ -274,7 +294,7 @@ def traceback_lines(value: Any) -> tuple[str, ...]:
     head = []
     if len(value) > TRACEBACK_LINES:
         head = [f"{CUT}: {len(value) - TRACEBACK_LINES + 1} earlier lines"]
-        value = value[1 - TRACEBACK_LINES:]
+        value = value[1 - TRACEBACK_LINES :]
     return tuple(head + [_cut(line, LINE_CHARS) for line in value if type(line) is str])
 
 
@@ -285,17 +305,24 @@ def _field(message: dict, key: str, limit: int, keep_end: bool = False) -> str:
 
 def reply_texts(message: dict, output_chars: int) -> tuple[str, str, tuple[str, ...], str]:
     """error_type, message, traceback and output of a reply, as the grader keeps them."""
-    return (_field(message, "error_type", TYPE_CHARS), _field(message, "message", MESSAGE_CHARS),
-            traceback_lines(message.get("traceback")),
-            _field(message, "output", output_chars, keep_end=True))
+    return (
+        _field(message, "error_type", TYPE_CHARS),
+        _field(message, "message", MESSAGE_CHARS),
+        traceback_lines(message.get("traceback")),
+        _field(message, "output", output_chars, keep_end=True),
+    )
 
 
 def cell_result(index: int, message: dict, output_chars: int) -> CellResult:
     """A cell's result from the child's reply, read field by field."""
     status = ERROR if message.get("status") == ERROR else OK
     seconds = message.get("seconds")
-    return CellResult(index, status, *reply_texts(message, output_chars),
-                      seconds if type(seconds) is float else 0.0)
+    return CellResult(
+        index,
+        status,
+        *reply_texts(message, output_chars),
+        seconds if type(seconds) is float else 0.0,
+    )
 
 
 def exit_text(status: int | None) -> str:
@@ -308,8 +335,11 @@ def exit_text(status: int | None) -> str:
             name = signal.Signals(number).name
         except ValueError:
             name = f"signal {number}"
-        hints: dict[int, str] = {signal.SIGXCPU: ": CPU time limit reached",
-                                 signal.SIGSEGV: ": it crashed", signal.SIGKILL: ""}
+        hints: dict[int, str] = {
+            signal.SIGXCPU: ": CPU time limit reached",
+            signal.SIGSEGV: ": it crashed",
+            signal.SIGKILL: "",
+        }
         hint = hints.get(number, "")
         return f" (killed by {name}{hint})"
     if os.WIFEXITED(status):

@@ -10,6 +10,7 @@ the functions below, which it exports too.
 The sandbox child runs this file from source text (the helper process loads it before
 :mod:`grader.sandbox.wire`), so it uses the standard library and numpy only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,12 @@ MAX_DEPTH = 50
 MAX_INT_BITS = 1023  # larger ints may fit no float: nothing could compare them
 DTYPES = frozenset(
     ["|b1", "|i1", "|u1"]
-    + [order + code for order in "<>" for code in
-       ("i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")])
+    + [
+        order + code
+        for order in "<>"
+        for code in ("i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")
+    ]
+)
 _DOUBLE = struct.Struct("<d")
 
 
@@ -61,8 +66,10 @@ def _feed(update, value: Any, depth: int) -> bool:
         return all(_feed(update, item, depth + 1) for item in value)
     elif kind is dict:
         update(b"{%d;" % len(value))
-        return all(_feed(update, key, depth + 1) and _feed(update, item, depth + 1)
-                   for key, item in value.items())
+        return all(
+            _feed(update, key, depth + 1) and _feed(update, item, depth + 1)
+            for key, item in value.items()
+        )
     elif kind is np.ndarray or isinstance(value, np.generic):
         dtype = value.dtype.str
         if dtype not in DTYPES:
@@ -84,6 +91,7 @@ def _feed(update, value: Any, depth: int) -> bool:
 # exact arguments itself, which gives it no more than a callback would; anything else
 # is still asked of the grader.
 
+
 def question(salt: bytes, name: str, args: tuple) -> bytes | None:
     """The canonical bytes of a call ``name(*args)`` (positional arguments only), or None
     when the arguments hold something :func:`fingerprint` does not read."""
@@ -97,7 +105,7 @@ def positional(names, args: tuple, kwargs: dict) -> tuple | None:
     """``args`` with ``kwargs`` appended in ``names`` order; None if they do not fit."""
     if names is None or len(args) + len(kwargs) != len(names):
         return None
-    rest = names[len(args):]
+    rest = names[len(args) :]
     if set(kwargs) != set(rest):
         return None
     return tuple(args) + tuple(kwargs[name] for name in rest)

@@ -15,6 +15,7 @@ scratch tmpfs; when the zygote ends, the kernel kills every process left. Elsewh
 with ``GRADER_SANDBOX=rlimits``: resource limits, a process group, an empty scratch
 folder ("rlimits only"). A Sandbox may be shared by threads, one Session per thread.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,24 @@ from grader.sandbox.messages import (
 from grader.sandbox.session import Session
 
 # Limits, SandboxError and the message types are re-exported: callers import them from here
-__all__ = ["Sandbox", "Limits", "Session", "CellResult", "CallResult", "CallBatch",
-           "SandboxError", "hidden_paths",
-           "MODES", "MODE_VARIABLE", "OK", "ERROR", "MISSING", "TIMEOUT", "DIED", "NOT_RUN"]
+__all__ = [
+    "Sandbox",
+    "Limits",
+    "Session",
+    "CellResult",
+    "CallResult",
+    "CallBatch",
+    "SandboxError",
+    "hidden_paths",
+    "MODES",
+    "MODE_VARIABLE",
+    "OK",
+    "ERROR",
+    "MISSING",
+    "TIMEOUT",
+    "DIED",
+    "NOT_RUN",
+]
 
 PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "h5py")
 MODES = ("auto", "namespaces", "rlimits")
@@ -70,10 +86,17 @@ class Sandbox:
     (~0.4 s) while the caller goes on, and the first use waits for it (errors included).
     """
 
-    def __init__(self, limits: Limits = Limits(), *, preload: Sequence[str] = PRELOAD,
-                 scratch_root: Path | None = None, start_timeout: float = 60.0,
-                 hide: Sequence[Path | str] = (), mode: str | None = None,
-                 wait: bool = True):
+    def __init__(
+        self,
+        limits: Limits = Limits(),
+        *,
+        preload: Sequence[str] = PRELOAD,
+        scratch_root: Path | None = None,
+        start_timeout: float = 60.0,
+        hide: Sequence[Path | str] = (),
+        mode: str | None = None,
+        wait: bool = True,
+    ):
         self.limits = limits
         self._preload, self._start_timeout = tuple(preload), start_timeout
         self._scratch_root = None if scratch_root is None else str(scratch_root)
@@ -148,18 +171,24 @@ class Sandbox:
         if self._mode == "auto" and _namespace_failure is not None:
             self._mode, self._reason = "rlimits", _namespace_failure
         try:
-            process, control, stderr = helper.spawn({
-                "preload": list(self._preload), "blocked": __name__.partition(".")[0],
-                "mode": self._mode, "reason": self._reason,
-                # only namespaces use it; its children must never read it
-                # (grader.sandbox.inside.zygote.main)
-                "hide": self._hide if self._mode != "rlimits" else []})
+            process, control, stderr = helper.spawn(
+                {
+                    "preload": list(self._preload),
+                    "blocked": __name__.partition(".")[0],
+                    "mode": self._mode,
+                    "reason": self._reason,
+                    # only namespaces use it; its children must never read it
+                    # (grader.sandbox.inside.zygote.main)
+                    "hide": self._hide if self._mode != "rlimits" else [],
+                }
+            )
         except OSError as exc:
             raise SandboxError(f"cannot start the sandbox: {exc}") from None
         self._process, self._control, self._stderr = process, control, stderr
         self._leftovers: list[str] = []
-        self._finalizer = weakref.finalize(self, helper.stop, process, control, stderr,
-                                           self._leftovers)
+        self._finalizer = weakref.finalize(
+            self, helper.stop, process, control, stderr, self._leftovers
+        )
 
     def _handshake(self) -> dict:
         ready = helper.greeting(self._control, self._start_timeout)
@@ -167,24 +196,38 @@ class Sandbox:
             # it had time to write why it failed before the finalizer closes stderr
             detail = helper.why_not_started(self._process, self._stderr)
             self._finalizer()
-            raise SandboxError("the sandbox's helper process did not start"
-                               + (f": {detail}" if detail else ""))
+            raise SandboxError(
+                "the sandbox's helper process did not start" + (f": {detail}" if detail else "")
+            )
         if ready.get("op") != "ready":
             self._finalizer()
         return ready
 
-    def open(self, cells: Sequence[str], helper_dir: Path | None = None,
-             aliases: Mapping[str, str] | None = None, *, limits: Limits | None = None,
-             numbers: Sequence[int] | None = None, names: Sequence[str] | None = None
-             ) -> Session:
+    def open(
+        self,
+        cells: Sequence[str],
+        helper_dir: Path | None = None,
+        aliases: Mapping[str, str] | None = None,
+        *,
+        limits: Limits | None = None,
+        numbers: Sequence[int] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> Session:
         """Fork a child for one submission and run its cells (see :attr:`Session.cell_results`).
 
         ``numbers``: each cell's number as the notebook shows it (all cells counted, from
         1; default: its position in ``cells`` + 1), used in tracebacks and reports;
         ``names``: how a student finds each cell (its exercise or function), for reports."""
         self._started()
-        session = Session(self, list(cells), helper_dir, dict(aliases or {}), limits or self.limits,
-                          numbers=numbers, names=names)
+        session = Session(
+            self,
+            list(cells),
+            helper_dir,
+            dict(aliases or {}),
+            limits or self.limits,
+            numbers=numbers,
+            names=names,
+        )
         with self._lock:
             self._sessions.add(session)
         try:
@@ -240,8 +283,7 @@ class Sandbox:
                 raise SandboxError(f"the sandbox's helper process stopped answering: {reason}")
             return json.loads(data)
 
-    def fork_child(self, request: dict, helper_dir: str | None
-                   ) -> tuple[int, socket.socket, str]:
+    def fork_child(self, request: dict, helper_dir: str | None) -> tuple[int, socket.socket, str]:
         """A new child process for a session: its pid, its socket and its scratch folder.
         ``request``: the session's set-up (limits, aliases); ``helper_dir``: opened here
         and handed over (the helper process may not see the path)."""
@@ -280,8 +322,9 @@ class Sandbox:
     def kill_child(self, pid: int, scratch: str, grace: float | None = None) -> int | None:
         """Kill a child's processes; with ``grace``, wait for its exit status."""
         try:
-            return self._request({"op": "kill", "pid": pid, "wait": grace is not None,
-                                  "grace": grace or 0.0})["status"]
+            return self._request(
+                {"op": "kill", "pid": pid, "wait": grace is not None, "grace": grace or 0.0}
+            )["status"]
         except SandboxError:  # the helper is gone, and its children with it
             if not self.strong:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -300,8 +343,9 @@ def _mode(mode: str | None) -> tuple[str, str]:
         mode = os.environ.get(MODE_VARIABLE, "").strip().lower() or "auto"
         source = f"{MODE_VARIABLE}={mode}"
     if mode not in MODES:
-        raise SandboxError(f"unknown sandbox mode {mode!r} from {source} "
-                           f"(known: {', '.join(MODES)})")
+        raise SandboxError(
+            f"unknown sandbox mode {mode!r} from {source} (known: {', '.join(MODES)})"
+        )
     return mode, f"asked for with {source}" if mode == "rlimits" else ""
 
 

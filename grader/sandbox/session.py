@@ -16,6 +16,7 @@ child from answers sealed by their question (:func:`grader.sandbox.wire.seal`), 
 others are remembered by the exact bytes asked (:class:`ReplyMemo`). The messages
 themselves are in :mod:`grader.sandbox.messages`.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,9 @@ class ForkServer(Protocol):
 
     memo: ReplyMemo  # callback answers, shared by the server's sessions
 
-    def fork_child(self, request: dict, helper_dir: str | None
-                   ) -> tuple[int, socket.socket, str]: ...
+    def fork_child(
+        self, request: dict, helper_dir: str | None
+    ) -> tuple[int, socket.socket, str]: ...
 
     def kill_child(self, pid: int, scratch: str, grace: float | None = None) -> int | None: ...
 
@@ -80,19 +82,31 @@ class Session:
 
     Made by :meth:`grader.sandbox.server.Sandbox.open`, which then calls :meth:`start`."""
 
-    def __init__(self, server: ForkServer, cells: list[str], helper_dir: Path | None,
-                 aliases: dict[str, str], limits: Limits, *,
-                 numbers: Sequence[int] | None = None, names: Sequence[str] | None = None):
+    def __init__(
+        self,
+        server: ForkServer,
+        cells: list[str],
+        helper_dir: Path | None,
+        aliases: dict[str, str],
+        limits: Limits,
+        *,
+        numbers: Sequence[int] | None = None,
+        names: Sequence[str] | None = None,
+    ):
         self._server, self._cells, self.limits = server, cells, limits
-        self._numbers = [int(n) for n in numbers] if numbers is not None else [
-            i + 1 for i in range(len(cells))]
+        self._numbers = (
+            [int(n) for n in numbers] if numbers is not None else [i + 1 for i in range(len(cells))]
+        )
         self._names = list(names) if names is not None else [""] * len(cells)
         if len(self._numbers) != len(cells) or len(self._names) != len(cells):
             raise ValueError("numbers and names must give one entry per cell")
         cpu = limits.cpu_seconds or math.ceil(limits.submission_timeout) + 1
         self._helper_dir = None if helper_dir is None else str(Path(helper_dir).resolve())
-        self._request = {"helper_dir": self._helper_dir, "aliases": aliases,
-                         "limits": {**asdict(limits), "cpu_seconds": int(cpu)}}
+        self._request = {
+            "helper_dir": self._helper_dir,
+            "aliases": aliases,
+            "limits": {**asdict(limits), "cpu_seconds": int(cpu)},
+        }
         self._deadline = time.monotonic() + limits.submission_timeout
         self._results: dict[int, CellResult] = {}
         self._skip: set[int] = set()
@@ -107,11 +121,14 @@ class Session:
 
     def cell_errors(self) -> list[str]:
         """One line per cell that did not run cleanly, for reports (the first 50, then a count)."""
-        lines = [cell.summary(self.cell_label(cell.index)) for cell in self.cell_results
-                 if cell.status != OK]
+        lines = [
+            cell.summary(self.cell_label(cell.index))
+            for cell in self.cell_results
+            if cell.status != OK
+        ]
         if len(lines) > CELL_ERRORS_SHOWN:
             hidden = len(lines) - CELL_ERRORS_SHOWN + 1
-            lines[CELL_ERRORS_SHOWN - 1:] = [f"... and {hidden} more cells with errors"]
+            lines[CELL_ERRORS_SHOWN - 1 :] = [f"... and {hidden} more cells with errors"]
         return lines
 
     def cell_label(self, index: int) -> str:
@@ -128,16 +145,28 @@ class Session:
         """The child's scratch folder, as a path the grader can open (not the child's path)."""
         return None if self._child is None else self._server.view(self._child[2])
 
-    def call(self, function: str, args: Sequence[Any] = (), *,
-             callbacks: Mapping[str, Callable[..., Any]] = {},
-             seed_global_random: int | None = None, timeout: float | None = None) -> CallResult:
+    def call(
+        self,
+        function: str,
+        args: Sequence[Any] = (),
+        *,
+        callbacks: Mapping[str, Callable[..., Any]] = {},
+        seed_global_random: int | None = None,
+        timeout: float | None = None,
+    ) -> CallResult:
         """Call the submission's ``function(*args)``; names in ``callbacks`` run in this process."""
         batch = CallBatch(function, ((tuple(args), seed_global_random),), tuple(callbacks))
         return self.calls(batch, callbacks, timeout=timeout)[0]
 
-    def calls(self, batch: CallBatch, callbacks: Mapping[str, Callable[..., Any]] = {}, *,
-              expected: Sequence[tuple[bytes, bytes]] | None = None,
-              timeout: float | None = None, why: str = "") -> list[CallResult]:
+    def calls(
+        self,
+        batch: CallBatch,
+        callbacks: Mapping[str, Callable[..., Any]] = {},
+        *,
+        expected: Sequence[tuple[bytes, bytes]] | None = None,
+        timeout: float | None = None,
+        why: str = "",
+    ) -> list[CallResult]:
         """Make every call of ``batch``, each with its own deadline of ``timeout`` seconds
         (``why``: where that limit comes from, in words, for the message of a timeout).
 
@@ -149,11 +178,17 @@ class Session:
         if self._closed:
             raise SandboxError("the session is closed")
         if set(callbacks) != set(batch.callbacks):
-            raise ValueError(f"callbacks {sorted(callbacks)} are not the batch's "
-                             f"{sorted(batch.callbacks)}")
+            raise ValueError(
+                f"callbacks {sorted(callbacks)} are not the batch's {sorted(batch.callbacks)}"
+            )
         if self._child is None and not self.start():
-            return [CallResult(TIMEOUT, message="the submission used up its time "
-                               f"({self.limits.submission_timeout:g} s) before this call")]
+            return [
+                CallResult(
+                    TIMEOUT,
+                    message="the submission used up its time "
+                    f"({self.limits.submission_timeout:g} s) before this call",
+                )
+            ]
         results: list[CallResult] = []
         identity = tuple(sorted(callbacks.items(), key=lambda item: item[0]))
         started = time.monotonic()
@@ -177,10 +212,15 @@ class Session:
                     if callbacks:
                         self._server.memo.put(memo_key, reply)
                     self._channel.send_data(reply, deadline)
-                result = read_result(message, self._read_frame, deadline,
-                                     batch.arguments[index],
-                                     expected[index] if expected else None,
-                                     self.limits.output_bytes, time.monotonic() - started)
+                result = read_result(
+                    message,
+                    self._read_frame,
+                    deadline,
+                    batch.arguments[index],
+                    expected[index] if expected else None,
+                    self.limits.output_bytes,
+                    time.monotonic() - started,
+                )
                 results.append(result)
                 if result.status == MISSING:
                     break
@@ -194,12 +234,16 @@ class Session:
             return results
         except Timeout:
             self._stop()
-            limit = ("before the submission's time ran out" if deadline == self._deadline
-                     else f"within {timeout:g} s" + (f" ({why})" if why else ""))
+            limit = (
+                "before the submission's time ran out"
+                if deadline == self._deadline
+                else f"within {timeout:g} s" + (f" ({why})" if why else "")
+            )
             results.append(timed_out(batch.function, limit, time.monotonic() - started))
         except Broken as exc:
-            results.append(CallResult(DIED, message=self._ended(exc),
-                                      seconds=time.monotonic() - started))
+            results.append(
+                CallResult(DIED, message=self._ended(exc), seconds=time.monotonic() - started)
+            )
         return results
 
     def close(self) -> None:
@@ -251,26 +295,34 @@ class Session:
             deadline = min(time.monotonic() + self.limits.cells_timeout, self._deadline)
             current = todo[0] if todo else None
             try:
-                cells = [[i, self._cells[i], compiled(self._numbers[i], self._cells[i]),
-                          self._numbers[i]] for i in todo]
+                cells = [
+                    [
+                        i,
+                        self._cells[i],
+                        compiled(self._numbers[i], self._cells[i]),
+                        self._numbers[i],
+                    ]
+                    for i in todo
+                ]
                 self._channel.send({"op": "cells", "cells": cells}, deadline)
                 for current in todo:
                     # one cell may take as long as one call; all cells together cells_timeout
-                    message = self._recv(min(time.monotonic() + self.limits.call_timeout,
-                                             deadline))
+                    message = self._recv(min(time.monotonic() + self.limits.call_timeout, deadline))
                     if message["op"] != "cell" or message.get("index") != current:
                         raise Broken(UNEXPECTED)
-                    self._record(current, cell_result(current, message,
-                                                       self.limits.output_bytes))
+                    self._record(current, cell_result(current, message, self.limits.output_bytes))
                 return True
             except Timeout:
                 where = self._interrupt(current) if current is not None else None
                 self._stop()
                 if current is None:
                     return False
-                limit = ("the submission's time" if time.monotonic() >= self._deadline
-                         else f"the time limit ({self.limits.call_timeout:g} s a cell, "
-                              f"{self.limits.cells_timeout:g} s for all cells)")
+                limit = (
+                    "the submission's time"
+                    if time.monotonic() >= self._deadline
+                    else f"the time limit ({self.limits.call_timeout:g} s a cell, "
+                    f"{self.limits.cells_timeout:g} s for all cells)"
+                )
                 # the message does not name ``where``: whether the child could say in
                 # time is a race (a fork bomb, say), and a regrade must read the same
                 self._fail(current, TIMEOUT, f"did not finish within {limit}")
@@ -297,8 +349,11 @@ class Session:
             message = self._recv(time.monotonic() + INTERRUPT_GRACE)
         except (OSError, Timeout, Broken):
             return None
-        if (message.get("op") != "cell" or message.get("index") != index
-                or message.get("error_type") != "KeyboardInterrupt"):
+        if (
+            message.get("op") != "cell"
+            or message.get("index") != index
+            or message.get("error_type") != "KeyboardInterrupt"
+        ):
             return None
         frames = traceback_lines(message.get("traceback"))
         found = re.match(r'File "<cell \d+>", line \d+, in (\w+)', frames[-1] if frames else "")
@@ -307,7 +362,8 @@ class Session:
     def _fail(self, index: int, status: str, message: str) -> None:
         self._skip.add(index)
         self._results[index] = CellResult(
-            index, status, message=f"{message}; the grader did not run this cell again")
+            index, status, message=f"{message}; the grader did not run this cell again"
+        )
 
     def _record(self, index: int, result: CellResult) -> None:
         self._results.setdefault(index, result)  # the first run is the one reported

@@ -25,6 +25,7 @@ The sandbox child runs this file from source text, where ``grader`` cannot be
 imported, hence the fallbacks below: a plain base class, and the sealing module that
 the helper process loaded from source before this one.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,8 +82,9 @@ def encode(value: Any, *, max_bytes: int | None = None) -> bytes:
     Raises :class:`WireError` only when the result would exceed ``max_bytes``.
     """
     budget = [max_bytes if max_bytes is not None else math.inf]
-    data = _dumps(_to_json(value, 0, set(), budget), ensure_ascii=True,
-                  separators=(",", ":")).encode("ascii")
+    data = _dumps(
+        _to_json(value, 0, set(), budget), ensure_ascii=True, separators=(",", ":")
+    ).encode("ascii")
     if max_bytes is not None and len(data) > max_bytes:
         raise WireError(f"the value takes {len(data)} bytes, over the limit of {max_bytes}")
     return data
@@ -129,9 +131,13 @@ def _spend(budget: list, amount: float) -> None:
 
 
 _BASES: tuple[tuple[type, Callable[[Any], Any]], ...] = (
-    (int, int.__int__), (float, float.__float__), (str, str.__str__),
-    (tuple, lambda v: tuple.__getitem__(v, slice(None))), (list, list.copy),
-    (dict, lambda v: dict(dict.items(v))))
+    (int, int.__int__),
+    (float, float.__float__),
+    (str, str.__str__),
+    (tuple, lambda v: tuple.__getitem__(v, slice(None))),
+    (list, list.copy),
+    (dict, lambda v: dict(dict.items(v))),
+)
 
 
 def _to_json(value: Any, depth: int, active: set, budget: list) -> Any:
@@ -177,8 +183,12 @@ def _container(value, kind, depth: int, active: set, budget: list, key: int | No
             pairs = [(_key(k), v) for k, v in value.items()]
             if any(k is None for k, _v in pairs):
                 return {"$unsupported": "dict with keys that are not strings"}
-            return {"$dict": [[_to_json(k, depth + 1, active, budget),
-                               _to_json(v, depth + 1, active, budget)] for k, v in pairs]}
+            return {
+                "$dict": [
+                    [_to_json(k, depth + 1, active, budget), _to_json(v, depth + 1, active, budget)]
+                    for k, v in pairs
+                ]
+            }
         items = [_to_json(item, depth + 1, active, budget) for item in value]
         return items if kind is list else {"$tuple": items}
     finally:
@@ -239,7 +249,7 @@ def _from_json(node: Any, depth: int, budget: list) -> Any:
         return [_from_json(item, depth + 1, budget) for item in node]
     if kind is not dict or len(node) != 1:
         raise WireError("malformed data: an object must have exactly one tag")
-    (tag, body), = node.items()
+    ((tag, body),) = node.items()
     if tag == "$tuple" and type(body) is list:
         return tuple(_from_json(item, depth + 1, budget) for item in body)
     if tag == "$dict" and type(body) is list:
@@ -282,10 +292,12 @@ def _read_array(dtype: Any, shape: Any, text: Any, budget: list) -> np.ndarray:
 
 
 if sys.version_info >= (3, 11):
+
     def strict_base64(data: bytes) -> bytes:
         """Base64 with no stray character, and padding only at the end."""
         return binascii.a2b_base64(data, strict_mode=True)
 else:  # Python 3.10 has no strict mode: the same checks (tests/test_wire_base64.py)
+
     def strict_base64(data: bytes) -> bytes:
         return base64.b64decode(data, validate=True)
 
@@ -293,6 +305,7 @@ else:  # Python 3.10 has no strict mode: the same checks (tests/test_wire_base64
 # The other direction, grader -> sandbox child, is pickle: the child is the reader, it
 # runs the submission's code anyway, and whatever it makes of the data harms no one else.
 # Unpickling is several times faster than decode(), for every request of every child.
+
 
 def to_child(value: Any) -> bytes:
     """``value`` for the sandbox child to read with :func:`from_grader` (never the reverse)."""

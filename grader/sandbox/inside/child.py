@@ -17,6 +17,7 @@ have their fingerprint (``parts``: 1 or 2), so the grader can tell an exact answ
 its bytes alone. Calls run back to back: the grader's per-call deadlines start when the
 previous result arrives.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -71,7 +72,7 @@ class _Tail(io.TextIOBase):
     def write(self, text) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self._text = (self._text + text[-self._size:])[-self._size:]
+        self._text = (self._text + text[-self._size :])[-self._size :]
         return len(text)
 
     def writable(self) -> bool:
@@ -158,8 +159,13 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
         return
     for index, source, code, number in request["cells"]:
         started = time.perf_counter()
-        reply = {"op": "cell", "index": index, **_run_cell(number, source, code, namespace),
-                 "output": tail.take(), "seconds": time.perf_counter() - started}
+        reply = {
+            "op": "cell",
+            "index": index,
+            **_run_cell(number, source, code, namespace),
+            "output": tail.take(),
+            "seconds": time.perf_counter() - started,
+        }
         _send(sock, _encode(reply, limit))
     while True:
         request = _recv(sock)
@@ -172,8 +178,21 @@ def _serve_child(sock: socket.socket, namespace: dict, tail: _Tail, limit: int) 
             if function is None or not callable(function):
                 _send(sock, wire.encode({"op": "result", "status": "missing"}))
                 break
-            _send(sock, *_call(sock, function, args, seed, request["callbacks"], namespace,
-                               tail, limit, answers, fingerprint))
+            _send(
+                sock,
+                *_call(
+                    sock,
+                    function,
+                    args,
+                    seed,
+                    request["callbacks"],
+                    namespace,
+                    tail,
+                    limit,
+                    answers,
+                    fingerprint,
+                ),
+            )
 
 
 def _run_cell(number: int, source: str, code: bytes | None, namespace: dict) -> dict:
@@ -182,8 +201,12 @@ def _run_cell(number: int, source: str, code: bytes | None, namespace: dict) -> 
     filename = f"<cell {number}>"  # the number Jupyter shows
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
-        exec(marshal.loads(code) if code is not None else
-             compile(source, filename, "exec", dont_inherit=True, optimize=0), namespace)
+        exec(
+            marshal.loads(code)
+            if code is not None
+            else compile(source, filename, "exec", dont_inherit=True, optimize=0),
+            namespace,
+        )
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a cell's own failure
         return {"status": "error", **_describe(exc)}
     return {"status": "ok"}
@@ -208,9 +231,18 @@ class _Answers:
         return (False, None) if data is None else (True, wire.from_grader(data))
 
 
-def _call(sock: socket.socket, function, args: tuple, seed, callbacks: list,
-          namespace: dict, tail: _Tail, limit: int, answers: _Answers | None = None,
-          fingerprint: bytes | None = None) -> list:
+def _call(
+    sock: socket.socket,
+    function,
+    args: tuple,
+    seed,
+    callbacks: list,
+    namespace: dict,
+    tail: _Tail,
+    limit: int,
+    answers: _Answers | None = None,
+    fingerprint: bytes | None = None,
+) -> list:
     """Frames of one call's result: meta data, then (if it returned) the value, and the
     arguments unless they still match ``fingerprint`` (the grader has them then)."""
     args = tuple(args)
@@ -238,16 +270,29 @@ def _call(sock: socket.socket, function, args: tuple, seed, callbacks: list,
         if fingerprint is None or sealing.fingerprint(args) != fingerprint:
             parts.append(wire.encode(args, max_bytes=limit))
     except BaseException as exc:
-        return [_encode({**reply, "status": "error", "error_type": type(exc).__name__,
-                         "message": "the result could not be sent back to the grader: "
-                         + _text(exc), "traceback": []}, limit)]
-    meta = (_QUIET_OK[len(parts)] if not reply["output"] else
-            wire.encode({**reply, "parts": len(parts)}))
+        return [
+            _encode(
+                {
+                    **reply,
+                    "status": "error",
+                    "error_type": type(exc).__name__,
+                    "message": "the result could not be sent back to the grader: " + _text(exc),
+                    "traceback": [],
+                },
+                limit,
+            )
+        ]
+    meta = (
+        _QUIET_OK[len(parts)]
+        if not reply["output"]
+        else wire.encode({**reply, "parts": len(parts)})
+    )
     return [meta, *parts]
 
 
-_QUIET_OK = {n: wire.encode({"op": "result", "status": "ok", "output": "", "parts": n})
-             for n in (1, 2)}
+_QUIET_OK = {
+    n: wire.encode({"op": "result", "status": "ok", "output": "", "parts": n}) for n in (1, 2)
+}
 
 
 def _proxy(sock: socket.socket, name: str, answers: _Answers | None = None):
@@ -256,8 +301,7 @@ def _proxy(sock: socket.socket, name: str, answers: _Answers | None = None):
             found, value = answers.find(name, args, kwargs)
             if found:
                 return value
-        _send(sock, wire.encode({"op": "callback", "name": name, "args": args,
-                                 "kwargs": kwargs}))
+        _send(sock, wire.encode({"op": "callback", "name": name, "args": args, "kwargs": kwargs}))
         reply = _recv(sock)
         if reply is None:
             os._exit(0)
@@ -274,9 +318,17 @@ def _encode(reply: dict, limit: int) -> bytes:
         return wire.encode(reply, max_bytes=limit)
     except BaseException as exc:
         message = "the result could not be sent back to the grader: " + _text(exc)
-        return wire.encode({"op": reply["op"], "index": reply.get("index"), "status": "error",
-                            "error_type": type(exc).__name__, "message": message,
-                            "traceback": [], "output": reply.get("output", "")})
+        return wire.encode(
+            {
+                "op": reply["op"],
+                "index": reply.get("index"),
+                "status": "error",
+                "error_type": type(exc).__name__,
+                "message": message,
+                "traceback": [],
+                "output": reply.get("output", ""),
+            }
+        )
 
 
 def _text(exc: BaseException) -> str:
@@ -289,15 +341,25 @@ def _text(exc: BaseException) -> str:
 def _describe(exc: BaseException) -> dict:
     """Type, message and the student's own frames (``<cell N>``) of an exception."""
     try:
-        frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
-                  if frame.filename.startswith("<cell ")][-TRACEBACK_FRAMES:]
-        lines = [f'File "{f.filename}", line {f.lineno}, in {f.name[:200]}'
-                 + (f"\n    {f.line[:LINE_CHARS]}" if f.line else "") for f in frames]
-        if (isinstance(exc, SyntaxError) and isinstance(exc.filename, str)
-                and exc.filename.startswith("<cell ")):
+        frames = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if frame.filename.startswith("<cell ")
+        ][-TRACEBACK_FRAMES:]
+        lines = [
+            f'File "{f.filename}", line {f.lineno}, in {f.name[:200]}'
+            + (f"\n    {f.line[:LINE_CHARS]}" if f.line else "")
+            for f in frames
+        ]
+        if (
+            isinstance(exc, SyntaxError)
+            and isinstance(exc.filename, str)
+            and exc.filename.startswith("<cell ")
+        ):
             code = str(exc.text or "").strip()[:LINE_CHARS]
-            lines.append(f'File "{exc.filename}", line {exc.lineno}'
-                         + (f"\n    {code}" if code else ""))
+            lines.append(
+                f'File "{exc.filename}", line {exc.lineno}' + (f"\n    {code}" if code else "")
+            )
     except BaseException:
         lines = []
     return {"error_type": type(exc).__name__[:200], "message": _text(exc), "traceback": lines}

@@ -20,6 +20,7 @@ rlimits only), :func:`become_child` is what a forked child does before any stude
 its own session, resource limits, fds and environment, and :func:`confine` where it has
 a uid of its own. Nothing here is secret: a submission's process holds this module too.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,13 +50,18 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 # counts one submission's processes only
 UID_BASE, UID_SLOTS = 1 << 30, 64
 _OPEN_FILES = 1024  # soft and hard: a submission cannot raise it
-_CHILD_ENVIRONMENT = ("LANG", "LC_ALL", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                      "MKL_NUM_THREADS")
+_CHILD_ENVIRONMENT = (
+    "LANG",
+    "LC_ALL",
+    "MPLBACKEND",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 
 
 class Unavailable(Exception):
     """Namespaces cannot be had here; the message says why."""
-
 
 
 def prctl(option: int, value: int) -> None:
@@ -115,8 +121,10 @@ def max_fd() -> int:
 class Namespace:
     """The zygote's side of the namespaces: setup once, then scratch folders and uids."""
 
-    description = ("namespaces (mount, pid, network, IPC): grader files hidden, file system "
-                   "read-only, one unprivileged uid per submission")
+    description = (
+        "namespaces (mount, pid, network, IPC): grader files hidden, file system "
+        "read-only, one unprivileged uid per submission"
+    )
 
     def __init__(self) -> None:
         # still the grader's /proc: our own pid there, and a handle to find our children's
@@ -149,8 +157,13 @@ class Namespace:
         self.scratch_count += 1
         path = f"{self.root}/scratch/{self.scratch_count}"
         os.mkdir(path, 0o700)
-        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              f"size={max(size, 4096)},nr_inodes=4096,mode=0700,uid={uid},gid={uid}")
+        mount(
+            "tmpfs",
+            path,
+            "tmpfs",
+            MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            f"size={max(size, 4096)},nr_inodes=4096,mode=0700,uid={uid},gid={uid}",
+        )
         return path
 
     def release(self, uid: int | None, scratch: str) -> None:
@@ -183,8 +196,9 @@ class Namespace:
                     fields = dict(line.split(":", 1) for line in handle if ":" in line)
             except OSError:
                 continue
-            if (fields.get("State", "").split()[:1] not in (["Z"], ["X"])
-                    and fields.get("Uid", "").split()[:1] == [str(uid)]):
+            if fields.get("State", "").split()[:1] not in (["Z"], ["X"]) and fields.get(
+                "Uid", ""
+            ).split()[:1] == [str(uid)]:
                 pids.append(int(entry))
         return pids
 
@@ -216,8 +230,9 @@ class Namespace:
             dirs.sort()
             for name in sorted(files):
                 info = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
-                listing.append((os.path.join(root, name), info.st_size, info.st_mtime_ns,
-                                info.st_mode))
+                listing.append(
+                    (os.path.join(root, name), info.st_size, info.st_mtime_ns, info.st_mode)
+                )
         stat = os.fstat(fd)
         key = (stat.st_dev, stat.st_ino, tuple(listing))
         if key not in self.helpers:
@@ -268,8 +283,9 @@ def no_new_privileges() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def become_child(fd: int, scratch: str, limits: dict, uid: int | None, zygote: int,
-                 nproc_base: int) -> None:
+def become_child(
+    fd: int, scratch: str, limits: dict, uid: int | None, zygote: int, nproc_base: int
+) -> None:
     """Everything before student code: own session, limits, empty cwd, fds 0-3, no privileges."""
     os.setsid()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

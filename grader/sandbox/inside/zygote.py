@@ -16,6 +16,7 @@ zygote sends ``ready`` (or ``failed``); then ``fork`` (the child's socket attach
 and in namespace mode the helper folder opened) -> ``{"pid", "scratch"}``;
 ``kill`` -> ``{"status"}``; ``exit``.
 """
+
 from __future__ import annotations
 
 import gc
@@ -92,10 +93,17 @@ def main(payload: dict) -> None:
     gc.collect()
     gc.freeze()  # fewer copy-on-write page faults in the children
     description = box.description if box is not None else f"rlimits only: {reason}"
-    control.send(json.dumps({
-        "op": "ready", "pid": box.outer_pid if box is not None else os.getpid(),
-        "pycache": None if box is not None else sys.pycache_prefix,
-        "isolation": description, "strong": box is not None}).encode())
+    control.send(
+        json.dumps(
+            {
+                "op": "ready",
+                "pid": box.outer_pid if box is not None else os.getpid(),
+                "pycache": None if box is not None else sys.pycache_prefix,
+                "isolation": description,
+                "strong": box is not None,
+            }
+        ).encode()
+    )
     _serve(control)
 
 
@@ -115,8 +123,13 @@ def _load(name: str, source: str) -> types.ModuleType:
 
 def _python_folders() -> list[str]:
     """What submissions need to read: this Python, its packages, and the libraries loaded."""
-    folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-               os.path.dirname(os.path.realpath(sys.executable))}
+    folders = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+    }
     folders.update(entry for entry in sys.path if entry and os.path.isdir(entry))
     try:
         with open("/proc/self/maps") as handle:
@@ -138,8 +151,9 @@ class _Blocker:
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname == self.package or fullname.startswith(self.package + "."):
-            raise ModuleNotFoundError(f"the {self.package} package is not available to "
-                                      "submissions", name=fullname)
+            raise ModuleNotFoundError(
+                f"the {self.package} package is not available to submissions", name=fullname
+            )
         return None
 
 
@@ -204,8 +218,9 @@ def _serve(control: socket.socket) -> None:
         os._exit(0)
 
 
-def _fork(control: socket.socket, request: dict, fds: list[int],
-          children: dict[int, _Child]) -> dict:
+def _fork(
+    control: socket.socket, request: dict, fds: list[int], children: dict[int, _Child]
+) -> dict:
     limits, uid, helper_dir = request["limits"], None, request.get("helper_dir")
     if box is not None:
         uid = box.take_uid()
@@ -240,8 +255,10 @@ def _reap(key: int, grace: float, children: dict[int, _Child]) -> int | None:
     if entry is None:
         return None
     deadline = time.monotonic() + grace
-    while (time.monotonic() < deadline  # unreaped, the pid cannot be reused meanwhile
-           and os.waitid(os.P_PID, entry.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None):
+    while (
+        time.monotonic() < deadline  # unreaped, the pid cannot be reused meanwhile
+        and os.waitid(os.P_PID, entry.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+    ):
         time.sleep(0.002)
     _signal(entry.pid)
     try:
