@@ -12,7 +12,7 @@ Speed comes from doing less per call, not from trusting the child more: a
 :class:`CallBatch` sends all of one function's argument sets in one request (encoded once
 per batch of submissions), results stream back, a result whose bytes equal the expected
 encoding is not decoded at all, callbacks a correct submission makes are answered in the
-child from answers sealed by their question (:func:`grader.sandbox.wire.seal`), and the
+child from answers sealed by their question (:func:`grader.sandbox.sealing.seal`), and the
 others are remembered by the exact bytes asked (:class:`ReplyMemo`). The messages
 themselves are in :mod:`grader.sandbox.messages`.
 """
