@@ -6,6 +6,7 @@ Grading pipeline (:mod:`grader.grading`): submission -> notebook -> extracted co
 :mod:`grader.runners` and driven by the one engine, :mod:`grader.engine`
 (``grader.grade(paths)``). Assignments are kits (:mod:`grader.assignments`).
 """
+
 from grader.version import __version__
 
 __all__ = ["__version__", "grade", "Options", "Limits"]

@@ -7,21 +7,32 @@ any process starts: building it finds the submissions and the release (cheap, no
 process); :meth:`GradingJob.run` starts the sandboxes, computes the expected values,
 grades (resuming from a journal when given one) and returns the :class:`BatchResult`.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from grader.assignments import get_kit
 from grader.errors import GraderError, UsageError
-from grader.grading.locations import (assignment_groups, assignment_of, find_folder,
-                                      release_assignment)
-from grader.grading.options import (Options, hiding, release_folder, sandbox_isolation,
-                                    start_sandboxes)
+from grader.grading.locations import (
+    assignment_groups,
+    assignment_of,
+    find_folder,
+    release_assignment,
+)
+from grader.grading.options import (
+    Options,
+    hiding,
+    release_folder,
+    sandbox_isolation,
+    start_sandboxes,
+)
 from grader.grading.submissions import Submission, find_submissions, nbgrader_assignments
 from grader.results import BatchResult, SubmissionResult
 from grader.terminal import printable
@@ -50,12 +61,20 @@ class GradingJob:
     name the release parameter (``--release`` for the command).
     """
 
-    def __init__(self, paths: Path | str | Iterable[Path | str], *,
-                 release_dir: Path | str | None = None, options: Options | None = None,
-                 journal: Path | str | None = None, fresh: bool = False,
-                 runner: Runner | None = None, hide: Sequence[Path] = (),
-                 warn: Warn = _python_warning, argument: str = "release_dir",
-                 submissions: Sequence[Submission] | None = None) -> None:
+    def __init__(
+        self,
+        paths: Path | str | Iterable[Path | str],
+        *,
+        release_dir: Path | str | None = None,
+        options: Options | None = None,
+        journal: Path | str | None = None,
+        fresh: bool = False,
+        runner: Runner | None = None,
+        hide: Sequence[Path] = (),
+        warn: Warn = _python_warning,
+        argument: str = "release_dir",
+        submissions: Sequence[Submission] | None = None,
+    ) -> None:
         self.paths = _paths(paths)
         self.warn = warn
         if submissions is None:
@@ -65,9 +84,13 @@ class GradingJob:
         self.release_dir = self._release(release_dir, argument)
         assignments = nbgrader_assignments(self.submissions)
         if len(assignments) > 1:
-            warn(printable(f"notebooks of {len(assignments)} nbgrader assignments "
-                           f"({', '.join(assignments)}) are all graded against "
-                           f"{self.release_dir}; pass submitted/*/<assignment> to grade one"))
+            warn(
+                printable(
+                    f"notebooks of {len(assignments)} nbgrader assignments "
+                    f"({', '.join(assignments)}) are all graded against "
+                    f"{self.release_dir}; pass submitted/*/<assignment> to grade one"
+                )
+            )
         self.options = hiding(options or Options(), self.submissions, *hide)
         self.journal = Path(journal) if journal is not None else None
         self.fresh, self.runner = fresh, runner
@@ -87,8 +110,12 @@ class GradingJob:
         """The submissions that hold a notebook (not the empty nbgrader folders)."""
         return [submission for submission in self.submissions if not submission.missing]
 
-    def run(self, progress: Callable[[SubmissionResult], None] | None = None, *,
-            prepared: Callable[[Context], None] | None = None) -> BatchResult:
+    def run(
+        self,
+        progress: Callable[[SubmissionResult], None] | None = None,
+        *,
+        prepared: Callable[[Context], None] | None = None,
+    ) -> BatchResult:
         """Grade every submission. ``prepared`` sees the context before any grading (a
         caller's last chance to refuse, e.g. a bound above the maximum score)."""
         from grader.grading.batch import finish, grade_submissions
@@ -98,8 +125,11 @@ class GradingJob:
             # the workers' sandboxes start first: their helpers load numpy while this
             # process computes the expected values
             self.options = replace(self.options, preload=_preload(self.release_dir))
-            started = ([] if self.runner is not None else
-                       start_sandboxes(self.options, len(self.notebooks), stack))
+            started = (
+                []
+                if self.runner is not None
+                else start_sandboxes(self.options, len(self.notebooks), stack)
+            )
             self.context = context = prepare(self.release_dir, self.options)
             if prepared is not None:
                 prepared(context)
@@ -118,10 +148,12 @@ class GradingJob:
             if self.journal is not None:
                 from grader.resume import Journal, fingerprint
 
-                journal = stack.enter_context(Journal(self.journal, fingerprint(context),
-                                                      fresh=self.fresh))
-            results = grade_submissions(self.submissions, context, progress,
-                                        journal=journal, runner=runner)
+                journal = stack.enter_context(
+                    Journal(self.journal, fingerprint(context), fresh=self.fresh)
+                )
+            results = grade_submissions(
+                self.submissions, context, progress, journal=journal, runner=runner
+            )
             self.reused = journal.reused if journal is not None else 0
         return finish(context, results, isolation)
 
@@ -138,9 +170,13 @@ def _tell(submissions: Sequence[Submission], warn: Warn) -> None:
             warn(printable(submission.warning))
 
 
-def jobs_by_assignment(paths: Path | str | Iterable[Path | str], *,
-                       warn: Warn = _python_warning, argument: str = "release_dir",
-                       **job: Any) -> dict[str, GradingJob]:
+def jobs_by_assignment(
+    paths: Path | str | Iterable[Path | str],
+    *,
+    warn: Warn = _python_warning,
+    argument: str = "release_dir",
+    **job: Any,
+) -> dict[str, GradingJob]:
     """One job per assignment the submissions belong to (their nbgrader folder or notebook
     metadata; see :func:`grader.grading.locations.assignment_groups`), by assignment name:
     a folder of several assignments' notebooks is graded against each one's release."""
@@ -148,9 +184,17 @@ def jobs_by_assignment(paths: Path | str | Iterable[Path | str], *,
     _tell(submissions, warn)
     override = argument if argument.startswith("--") else f"{argument}=..."
     groups = assignment_groups(submissions, override)
-    return {name: GradingJob(paths, submissions=group, warn=warn, argument=argument,
-                             release_dir=find_folder(name, "release", override), **job)
-            for name, group in groups.items()}
+    return {
+        name: GradingJob(
+            paths,
+            submissions=group,
+            warn=warn,
+            argument=argument,
+            release_dir=find_folder(name, "release", override),
+            **job,
+        )
+        for name, group in groups.items()
+    }
 
 
 def _preload(release_dir: Path) -> tuple[str, ...] | None:
@@ -164,17 +208,23 @@ def _preload(release_dir: Path) -> tuple[str, ...] | None:
         return None
 
 
-def grade(paths: Path | str | Iterable[Path | str], *, release_dir: Path | str | None = None,
-          options: Options | None = None,
-          progress: Callable[[SubmissionResult], None] | None = None,
-          journal: Path | str | None = None, fresh: bool = False,
-          runner: Runner | None = None) -> BatchResult:
+def grade(
+    paths: Path | str | Iterable[Path | str],
+    *,
+    release_dir: Path | str | None = None,
+    options: Options | None = None,
+    progress: Callable[[SubmissionResult], None] | None = None,
+    journal: Path | str | None = None,
+    fresh: bool = False,
+    runner: Runner | None = None,
+) -> BatchResult:
     """Grade notebooks (files, folders, nbgrader trees) against the released assignment.
 
     See :class:`GradingJob` for the arguments. Paths without a notebook give an empty
     batch. Warnings (several notebooks in one nbgrader folder, weak isolation) are
     issued as :class:`UserWarning`; errors are :class:`grader.errors.GraderError`.
     """
-    job = GradingJob(paths, release_dir=release_dir, options=options, journal=journal,
-                     fresh=fresh, runner=runner)
+    job = GradingJob(
+        paths, release_dir=release_dir, options=options, journal=journal, fresh=fresh, runner=runner
+    )
     return job.run(progress)

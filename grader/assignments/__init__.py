@@ -6,6 +6,7 @@ package registers more under the entry point group ``grader.assignments``::
     [project.entry-points."grader.assignments"]
     my_assignment = "my_course_kit:KIT"
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,7 +36,7 @@ def available() -> list[str]:
     return sorted({*_builtin(), *_registered()})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_kit(name: str) -> Kit:
     """The kit of assignment ``name``; a usage error names the known ones."""
     from grader.assignments.kit import Kit
@@ -46,13 +47,15 @@ def get_kit(name: str) -> Kit:
         try:
             loaded = _registered()[name].load()
         except Exception as exc:  # a course's package that does not import
-            raise UnknownAssignmentError(f"the kit of {name!r} does not load: "
-                                         f"{type(exc).__name__}: {exc}") from None
+            raise UnknownAssignmentError(
+                f"the kit of {name!r} does not load: {type(exc).__name__}: {exc}"
+            ) from None
         loaded = getattr(loaded, "KIT", loaded)  # "module" or "module:KIT"
     else:
         known = ", ".join(available()) or "none"
         raise UnknownAssignmentError(f"unknown assignment {name!r} (known: {known})")
     if not isinstance(loaded, Kit) or loaded.name != name:
-        raise UnknownAssignmentError(f"the kit registered as {name!r} is not a "
-                                     f"grader.assignments.kit.Kit named {name!r}")
+        raise UnknownAssignmentError(
+            f"the kit registered as {name!r} is not a grader.assignments.kit.Kit named {name!r}"
+        )
     return loaded

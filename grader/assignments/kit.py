@@ -9,11 +9,13 @@ ship its kit as a package of its own and register it under the entry point group
 reference, the hidden cases and the rules of grading. ``docs/authoring.md`` walks
 through writing one.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 # How a check's label starts when it is the notebook's own, public example.
 EXAMPLE_LABEL = "the notebook's example"
@@ -51,8 +53,7 @@ class Kit:
     signatures: Mapping[str, Signature]
     reference: Any
     hidden_cases: Callable[[Path], Mapping[str, Sequence[Case]]]
-    generated_files: Callable[[Path], Mapping[str, bytes]] = field(
-        default=lambda source_dir: {})
+    generated_files: Callable[[Path], Mapping[str, bytes]] = field(default=lambda source_dir: {})
     # graded functions an exercise may call: with isolation on, the grader answers them
     # with the reference, so that one mistake costs points only once
     dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -85,8 +86,9 @@ class Kit:
             raise ValueError(f"kit {self.name!r}: no signature for {', '.join(missing)}")
         unknown = [name for name in self.dependencies if name not in self.exercises]
         if unknown:
-            raise ValueError(f"kit {self.name!r}: dependencies of unknown exercises "
-                             f"{', '.join(unknown)}")
+            raise ValueError(
+                f"kit {self.name!r}: dependencies of unknown exercises {', '.join(unknown)}"
+            )
 
     def reference_function(self, name: str) -> Callable:
         return getattr(self.reference, name)

@@ -6,13 +6,14 @@ its cells name the exercises (``# GRADED FUNCTION: <name>`` in solution cells)
 and their points (nbgrader ``points`` on the test cell that calls
 ``<name>_test``). Every convention is checked here, so later steps can trust it.
 """
+
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from nbformat import NotebookNode
 
@@ -96,8 +97,9 @@ def find_source_notebook(source_dir: Path) -> Path:
     return notebooks[0]
 
 
-def _check_cells(path: Path, notebook: NotebookNode, known: tuple[str, ...],
-                 require_solutions: bool = True) -> dict[str, int]:
+def _check_cells(
+    path: Path, notebook: NotebookNode, known: tuple[str, ...], require_solutions: bool = True
+) -> dict[str, int]:
     """Validate markers and tags; return exercise name -> index of its solution cell."""
     seen_ids: set[str] = set()
     solution_cells: dict[str, int] = {}
@@ -119,19 +121,28 @@ def _check_cells(path: Path, notebook: NotebookNode, known: tuple[str, ...],
         if name is None:
             if regions:
                 raise SourceNotebookError(
-                    path, "solution markers outside a '# GRADED FUNCTION:' cell", label)
+                    path, "solution markers outside a '# GRADED FUNCTION:' cell", label
+                )
             continue
         if name not in known:
-            raise SourceNotebookError(path, f"unknown exercise {name!r} (this assignment has: "
-                                      f"{', '.join(known)})", label)
+            raise SourceNotebookError(
+                path, f"unknown exercise {name!r} (this assignment has: {', '.join(known)})", label
+            )
         if name in solution_cells:
             raise SourceNotebookError(path, f"exercise {name!r} is graded twice", label)
         if not nbgrader_meta(cell).get("solution"):
-            raise SourceNotebookError(path, f"graded cell of {name!r} is not an nbgrader "
-                                      "solution cell (metadata.nbgrader.solution)", label)
+            raise SourceNotebookError(
+                path,
+                f"graded cell of {name!r} is not an nbgrader "
+                "solution cell (metadata.nbgrader.solution)",
+                label,
+            )
         if require_solutions and not regions:
-            raise SourceNotebookError(path, f"graded cell of {name!r} has no '{BEGIN_SOLUTION}'"
-                                      f" / '{END_SOLUTION}' markers", label)
+            raise SourceNotebookError(
+                path,
+                f"graded cell of {name!r} has no '{BEGIN_SOLUTION}' / '{END_SOLUTION}' markers",
+                label,
+            )
         if not re.search(rf"^def {re.escape(name)}\(", cell.source, re.MULTILINE):
             raise SourceNotebookError(path, f"graded cell does not define {name}()", label)
         solution_cells[name] = index
@@ -148,12 +159,16 @@ def _test_cell(path: Path, notebook: NotebookNode, name: str, after: int) -> tup
         if cell.cell_type == "code" and call.search(cell.source):
             meta = nbgrader_meta(cell)
             if not (meta.get("grade") and meta.get("locked")):
-                raise SourceNotebookError(path, f"test cell of {name!r} must be an nbgrader "
-                                          "grade cell and locked", cell_label(index, cell))
+                raise SourceNotebookError(
+                    path,
+                    f"test cell of {name!r} must be an nbgrader grade cell and locked",
+                    cell_label(index, cell),
+                )
             points = meta.get("points")
             if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
-                raise SourceNotebookError(path, f"test cell of {name!r} has no valid points",
-                                          cell_label(index, cell))
+                raise SourceNotebookError(
+                    path, f"test cell of {name!r} has no valid points", cell_label(index, cell)
+                )
             return index, float(points)
     raise SourceNotebookError(path, f"no test cell calls {name}_test() after the graded cell")
 
@@ -169,8 +184,13 @@ def test_modules(source_dir: Path, exercises: Sequence[str]) -> set[str]:
         except SyntaxError:
             continue
         defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-        defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
-                    for target in node.targets if isinstance(target, ast.Name)}
+        defined |= {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
         if defined & wanted:
             found.add(path.stem)
     return found
@@ -181,8 +201,11 @@ def helper_files(folder: Path, notebook_name: str) -> tuple[str, ...]:
     found = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if (not path.is_file() or relative.as_posix() == notebook_name
-                or any(part.startswith(".") or part in IGNORED_FILES for part in relative.parts)):
+        if (
+            not path.is_file()
+            or relative.as_posix() == notebook_name
+            or any(part.startswith(".") or part in IGNORED_FILES for part in relative.parts)
+        ):
             continue
         found.append(relative.as_posix())
     return tuple(found)
@@ -209,18 +232,30 @@ def _read_folder(folder: Path, require_solutions: bool) -> tuple[Assignment, Not
     for name in kit.exercises:
         test_index, points = _test_cell(path, notebook, name, solution_cells[name])
         if kit.points is not None and kit.points.get(name) != points:
-            raise SourceNotebookError(path, f"test cell of {name!r} gives {points:g} points, "
-                                      f"the kit {kit.points.get(name)}",
-                                      cell_label(test_index, notebook.cells[test_index]))
-        exercises.append(Exercise(
-            name=name, points=points,
-            solution_cell=nbgrader_meta(notebook.cells[solution_cells[name]]).get("grade_id", ""),
-            test_cell=nbgrader_meta(notebook.cells[test_index]).get("grade_id", "")))
+            raise SourceNotebookError(
+                path,
+                f"test cell of {name!r} gives {points:g} points, the kit {kit.points.get(name)}",
+                cell_label(test_index, notebook.cells[test_index]),
+            )
+        exercises.append(
+            Exercise(
+                name=name,
+                points=points,
+                solution_cell=nbgrader_meta(notebook.cells[solution_cells[name]]).get(
+                    "grade_id", ""
+                ),
+                test_cell=nbgrader_meta(notebook.cells[test_index]).get("grade_id", ""),
+            )
+        )
     helpers = helper_files(folder, path.name)
     assignment = Assignment(
-        name=meta["assignment"], title=meta.get("title", meta["assignment"]),
-        source_dir=folder, notebook_name=path.name, exercises=tuple(exercises),
-        helper_files=helpers)
+        name=meta["assignment"],
+        title=meta.get("title", meta["assignment"]),
+        source_dir=folder,
+        notebook_name=path.name,
+        exercises=tuple(exercises),
+        helper_files=helpers,
+    )
     return assignment, notebook
 
 

@@ -4,13 +4,14 @@ Used to build the solved notebooks and by tests. The kernel runs in a folder tha
 holds only the student files, and with a shadow ``grader`` package first on its
 path, so anything that tries to import the kit fails loudly.
 """
+
 from __future__ import annotations
 
 import copy
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
@@ -20,12 +21,19 @@ from nbformat import NotebookNode
 from grader.errors import GenerationError
 
 KERNEL = "python3"
-_BLOCKER = ('raise ImportError("the grader package is not available to student notebooks: '
-            'a student folder must work without it")\n')
+_BLOCKER = (
+    'raise ImportError("the grader package is not available to student notebooks: '
+    'a student folder must work without it")\n'
+)
 
 
-def run_notebook(notebook: NotebookNode, files: Mapping[str, bytes], *,
-                 allow_errors: bool = False, timeout: int = 300) -> NotebookNode:
+def run_notebook(
+    notebook: NotebookNode,
+    files: Mapping[str, bytes],
+    *,
+    allow_errors: bool = False,
+    timeout: int = 300,
+) -> NotebookNode:
     """Execute a copy of ``notebook`` in a temporary folder holding ``files``."""
     executed = copy.deepcopy(notebook)
     with tempfile.TemporaryDirectory(prefix="grader-run-") as tmp:
@@ -35,20 +43,27 @@ def run_notebook(notebook: NotebookNode, files: Mapping[str, bytes], *,
         for relative, data in files.items():
             (work / relative).parent.mkdir(parents=True, exist_ok=True)
             (work / relative).write_bytes(data)
-        env = dict(os.environ, PYTHONPATH=str(shadow.parent), MPLBACKEND="Agg",
-                   PYTHONDONTWRITEBYTECODE="1")
+        env = dict(
+            os.environ, PYTHONPATH=str(shadow.parent), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1"
+        )
         # IPC sockets in the private temp folder: nothing listens on the network
         manager = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(Path(tmp, "kernel")))
         client = NotebookClient(
-            executed, km=manager, timeout=timeout, kernel_name=KERNEL,
-            allow_errors=allow_errors, record_timing=False,
-            resources={"metadata": {"path": str(work)}})
+            executed,
+            km=manager,
+            timeout=timeout,
+            kernel_name=KERNEL,
+            allow_errors=allow_errors,
+            record_timing=False,
+            resources={"metadata": {"path": str(work)}},
+        )
         try:
             client.execute(env=env, cwd=str(work))
         except CellExecutionError as exc:
             summary = str(exc).strip().splitlines()
-            raise GenerationError(f"{_failed_cell(executed)}: "
-                                  f"{summary[-1] if summary else exc}") from None
+            raise GenerationError(
+                f"{_failed_cell(executed)}: {summary[-1] if summary else exc}"
+            ) from None
         finally:
             if manager.has_kernel:
                 manager.shutdown_kernel(now=True)
@@ -76,9 +91,12 @@ def merge_streams(outputs: list) -> list:
     merged: list = []
     for output in outputs:
         previous = merged[-1] if merged else None
-        if (output.get("output_type") == "stream" and previous is not None
-                and previous.get("output_type") == "stream"
-                and previous.get("name") == output.get("name")):
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
             previous["text"] = previous["text"] + output["text"]
         else:
             merged.append(output)

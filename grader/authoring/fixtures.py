@@ -7,10 +7,12 @@ containers keep their children in order under names "0", "1", ... with the dict
 keys in a ``keys`` attribute. Files are written without timestamps so that
 regeneration is byte-identical.
 """
+
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import h5py
 import numpy as np

@@ -5,6 +5,7 @@ the source with solutions replaced by stubs (nbgrader's ClearSolutions) and outp
 cleared; the solutions are the source without markers, executed next to the
 release's files. :func:`write` and :func:`stale_files` are the only side effects.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,20 +19,27 @@ from nbgrader.preprocessors import ClearSolutions, ComputeChecksums
 from traitlets.config import Config
 
 from grader import atomic
-from grader.authoring.assignment import (BEGIN_SOLUTION, END_SOLUTION, Assignment, cell_label,
-                               load_assignment)
 from grader.assignments import get_kit
 from grader.assignments.kit import Kit
 from grader.authoring import reference
-from grader.errors import GenerationError, SourceNotebookError, UsageError
+from grader.authoring.assignment import (
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    Assignment,
+    cell_label,
+    load_assignment,
+)
 from grader.authoring.execute import run_notebook
+from grader.errors import GenerationError, SourceNotebookError, UsageError
 from grader.grading.notebooks import notebook_bytes
 
-STUB = ("# YOUR CODE STARTS HERE\n"
-        "\n"
-        "# YOUR CODE ENDS HERE\n"
-        'raise NotImplementedError("Not done yet: write your code between the YOUR CODE '
-        'lines above, then delete this line.")')
+STUB = (
+    "# YOUR CODE STARTS HERE\n"
+    "\n"
+    "# YOUR CODE ENDS HERE\n"
+    'raise NotImplementedError("Not done yet: write your code between the YOUR CODE '
+    'lines above, then delete this line.")'
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,9 @@ def solved_notebook(source: NotebookNode) -> NotebookNode:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             lines = cell.source.split("\n")
-            cell.source = "\n".join(line for line in lines
-                                    if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
+            cell.source = "\n".join(
+                line for line in lines if BEGIN_SOLUTION not in line and END_SOLUTION not in line
+            )
     return notebook
 
 
@@ -84,10 +93,12 @@ def build(source_dir: Path) -> Generated:
     """Generate the release and the executed solutions of one source folder, in memory."""
     assignment, source = load_assignment(source_dir)
     if assignment.source_dir.name != assignment.name:  # grading looks for release/<name>
-        raise SourceNotebookError(assignment.source_dir / assignment.notebook_name,
-                                  f"the folder is named {assignment.source_dir.name!r} but "
-                                  f"the notebook's grader.assignment is {assignment.name!r}: "
-                                  "name the folder after the assignment")
+        raise SourceNotebookError(
+            assignment.source_dir / assignment.notebook_name,
+            f"the folder is named {assignment.source_dir.name!r} but "
+            f"the notebook's grader.assignment is {assignment.name!r}: "
+            "name the folder after the assignment",
+        )
     kit = get_kit(assignment.name)
     extracted = reference.generated_files(assignment, source)
     with tempfile.TemporaryDirectory(prefix="grader-reference-") as folder:
@@ -98,8 +109,9 @@ def build(source_dir: Path) -> Generated:
                 generated = _build(assignment, source, kit)
             return replace(generated, kit_folder=kit.reference.folder, kit_files=extracted)
         _check_cases(assignment, kit, kit.reference)
+        generated = _build(assignment, source, kit)  # a failing public test is said first
         _check_agreement(assignment, kit, reference.load(Path(folder)))
-        return _build(assignment, source, kit)
+        return generated
 
 
 def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
@@ -109,8 +121,9 @@ def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
     try:
         cases = kit.hidden_cases(assignment.source_dir)
     except Exception as exc:
-        raise GenerationError(f"{path}: the kit's hidden cases cannot be made: "
-                              f"{type(exc).__name__}: {exc}") from None
+        raise GenerationError(
+            f"{path}: the kit's hidden cases cannot be made: {type(exc).__name__}: {exc}"
+        ) from None
     for name in kit.exercises:
         if not cases.get(name):
             raise GenerationError(f"{path}: the kit has no hidden case for {name}")
@@ -118,25 +131,28 @@ def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
             try:
                 getattr(model, name)(*copy.deepcopy(case.args))
             except Exception as exc:
-                raise GenerationError(f"{path}: hidden case {number} of {name} ({case.label}) "
-                                      f"fails with the reference: {type(exc).__name__}: "
-                                      f"{exc}") from None
+                raise GenerationError(
+                    f"{path}: hidden case {number} of {name} ({case.label}) "
+                    f"fails with the reference: {type(exc).__name__}: "
+                    f"{exc}"
+                ) from None
 
 
 def _check_agreement(assignment: Assignment, kit: Kit, extracted: dict) -> None:
     """A hand-written reference must give the notebook's solutions' results."""
     cases = kit.hidden_cases(assignment.source_dir)
-    found = reference.disagreements(kit.reference, extracted, kit.exercises, cases,
-                                    kit.signatures)
+    found = reference.disagreements(kit.reference, extracted, kit.exercises, cases, kit.signatures)
     if found:
         path = assignment.source_dir / assignment.notebook_name
-        raise GenerationError(f"{path}: the solution cells and the kit's reference module "
-                              f"disagree: {found[0]}")
+        raise GenerationError(
+            f"{path}: the solution cells and the kit's reference module disagree: {found[0]}"
+        )
 
 
 def _build(assignment: Assignment, source: NotebookNode, kit: Kit) -> Generated:
-    release = {name: (assignment.source_dir / name).read_bytes()
-               for name in assignment.helper_files}
+    release = {
+        name: (assignment.source_dir / name).read_bytes() for name in assignment.helper_files
+    }
     release.update(kit.generated_files(assignment.source_dir))
     release[assignment.notebook_name] = notebook_bytes(student_notebook(assignment, source))
     solved = solved_notebook(source)
@@ -147,21 +163,31 @@ def _build(assignment: Assignment, source: NotebookNode, kit: Kit) -> Generated:
         path = assignment.source_dir / assignment.notebook_name
         raise GenerationError(f"{path}: the solved notebook fails in {exc}") from None
     _check_tests_passed(assignment, executed)
-    return Generated(assignment, dict(sorted(release.items())),
-                     {assignment.notebook_name: notebook_bytes(executed)})
+    return Generated(
+        assignment,
+        dict(sorted(release.items())),
+        {assignment.notebook_name: notebook_bytes(executed)},
+    )
 
 
 def _check_tests_passed(assignment: Assignment, executed: NotebookNode) -> None:
     """Every test cell of the solved notebook must have printed the pass line."""
-    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): (index, cell)
-             for index, cell in enumerate(executed.cells)}
+    by_id = {
+        cell.metadata.get("nbgrader", {}).get("grade_id"): (index, cell)
+        for index, cell in enumerate(executed.cells)
+    }
     for exercise in assignment.exercises:
         index, cell = by_id[exercise.test_cell]
-        text = "".join(out.get("text", "") for out in cell.get("outputs", [])
-                       if out.get("output_type") == "stream")
+        text = "".join(
+            out.get("text", "")
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream"
+        )
         if "All tests passed." not in text:
-            raise GenerationError(f"{assignment.source_dir}: the solution of {exercise.name} "
-                                  f"does not pass its public test (cell {cell_label(index, cell)})")
+            raise GenerationError(
+                f"{assignment.source_dir}: the solution of {exercise.name} "
+                f"does not pass its public test (cell {cell_label(index, cell)})"
+            )
 
 
 def source_folders(source_root: Path, names: list[str] | None = None) -> list[Path]:
@@ -195,15 +221,22 @@ def stale_files(results: list[Generated], release_root: Path, solutions_root: Pa
     stale = []
     for result in results:
         folder = result.assignment.source_dir.name
-        trees = [(Path(release_root) / folder, result.release),
-                 (Path(solutions_root) / folder, result.solutions)]
+        trees = [
+            (Path(release_root) / folder, result.release),
+            (Path(solutions_root) / folder, result.solutions),
+        ]
         if result.kit_folder is not None:
             trees.append((result.kit_folder, result.kit_files))
         for tree, wanted in trees:
             present = atomic.read_tree(tree)
             for name in sorted(set(wanted) | set(present)):
                 if wanted.get(name) != present.get(name):
-                    state = ("missing" if name not in present
-                             else "unexpected" if name not in wanted else "differs")
+                    state = (
+                        "missing"
+                        if name not in present
+                        else "unexpected"
+                        if name not in wanted
+                        else "differs"
+                    )
                     stale.append(f"{tree / name} ({state})")
     return stale

@@ -5,6 +5,7 @@ This is the one place where :class:`grader.errors.GraderError` becomes a message
 stderr and an exit code (2 for usage errors, 3 when some submissions could not be
 graded because of a fault of the grader, 1 otherwise).
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,12 +17,12 @@ import click
 # for a format no notebook schema uses. The command is our own process: skip it.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from grader.version import __version__  # noqa: E402
-from grader.errors import GraderError  # noqa: E402
-from grader.terminal import printable  # noqa: E402
 from grader.cli.authoring import release, sample  # noqa: E402
 from grader.cli.common import interrupted_code  # noqa: E402
 from grader.cli.grading import grade  # noqa: E402
+from grader.errors import GraderError  # noqa: E402
+from grader.terminal import printable  # noqa: E402
+from grader.version import __version__  # noqa: E402
 
 
 class _Group(click.Group):
@@ -44,7 +45,6 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="grader")
 def cli() -> None:
     """Autograder kit for Jupyter notebook assignments."""
-
 
 
 cli.add_command(release)

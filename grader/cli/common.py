@@ -1,5 +1,6 @@
 """What the commands share: output folders checked before any work, and SIGTERM taken
 as Ctrl-C so that an interrupted run closes its workers and keeps its results."""
+
 from __future__ import annotations
 
 import contextlib
@@ -48,5 +49,3 @@ def output_folder(path: Path, flag: str, *, create: bool = True) -> Path:
     except OSError as exc:
         raise UsageError(f"cannot create the {flag} folder {path}: {exc.strerror}") from None
     return path
-
-

@@ -1,11 +1,13 @@
 """``grader grade``: arguments in, one grading job per assignment, reports and a summary
 out. The grading itself is :class:`grader.engine.GradingJob`'s."""
+
 from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,46 +23,110 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder for grades.csv, grades.json, junit.xml and feedback/.")
-@click.option("--release", "release_dir", type=click.Path(path_type=Path), default=None,
-              help="The released student folder of the assignment (helpers, points); "
-                   "default: release/<assignment> of this checkout or of the working folder, "
-                   "or $GRADER_RELEASE_ROOT/<assignment>.")
-@click.option("--jobs", type=click.IntRange(min=0), default=0,
-              help="Worker processes grading in parallel on this machine "
-                   "(default: one per core; not used with --dask).")
-@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
-              help="Grade on a Dask cluster instead, e.g. tcp://scheduler:8786 "
-                   "(pip install 'nb-autograder[dask]').")
-@click.option("--fresh", is_flag=True,
-              help="Grade every submission again, ignoring results kept in the output "
-                   "folder's journal from earlier runs.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds (wall clock and CPU) allowed per exercise.")
-@click.option("--memory", "memory_mb", type=click.IntRange(min=64), default=2048,
-              show_default=True, help="Memory limit per submission, in MiB.")
-@click.option("--no-isolation", is_flag=True,
-              help="Grade each exercise with the student's own helper functions.")
-@click.option("--all-or-nothing", is_flag=True,
-              help="An exercise scores its points only when every check passes.")
-@click.option("--fail-under", type=float, default=None,
-              help="Exit 1 when any submission scores below this.")
-@click.option("--gradescope", type=click.Path(path_type=Path), default=None,
-              help="Also write a Gradescope results.json (single submission only).")
-@click.option("--sandbox", "sandbox_mode", type=click.Choice(["auto", "namespaces", "rlimits"]),
-              default=None, help="How to confine student code: namespaces where possible "
-              "(auto, the default; or $GRADER_SANDBOX), required, or resource limits only.")
-@click.option("--reveal-expected", is_flag=True,
-              help="Show students the expected values of failed hidden checks in their "
-                   "feedback and Gradescope results (default: only what kind of problem it "
-                   "was; grades.json always keeps them).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for grades.csv, grades.json, junit.xml and feedback/.",
+)
+@click.option(
+    "--release",
+    "release_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The released student folder of the assignment (helpers, points); "
+    "default: release/<assignment> of this checkout or of the working folder, "
+    "or $GRADER_RELEASE_ROOT/<assignment>.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Worker processes grading in parallel on this machine "
+    "(default: one per core; not used with --dask).",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="Grade on a Dask cluster instead, e.g. tcp://scheduler:8786 "
+    "(pip install 'nb-autograder[dask]').",
+)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Grade every submission again, ignoring results kept in the output "
+    "folder's journal from earlier runs.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds (wall clock and CPU) allowed per exercise.",
+)
+@click.option(
+    "--memory",
+    "memory_mb",
+    type=click.IntRange(min=64),
+    default=2048,
+    show_default=True,
+    help="Memory limit per submission, in MiB.",
+)
+@click.option(
+    "--no-isolation",
+    is_flag=True,
+    help="Grade each exercise with the student's own helper functions.",
+)
+@click.option(
+    "--all-or-nothing",
+    is_flag=True,
+    help="An exercise scores its points only when every check passes.",
+)
+@click.option(
+    "--fail-under", type=float, default=None, help="Exit 1 when any submission scores below this."
+)
+@click.option(
+    "--gradescope",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write a Gradescope results.json (single submission only).",
+)
+@click.option(
+    "--sandbox",
+    "sandbox_mode",
+    type=click.Choice(["auto", "namespaces", "rlimits"]),
+    default=None,
+    help="How to confine student code: namespaces where possible "
+    "(auto, the default; or $GRADER_SANDBOX), required, or resource limits only.",
+)
+@click.option(
+    "--reveal-expected",
+    is_flag=True,
+    help="Show students the expected values of failed hidden checks in their "
+    "feedback and Gradescope results (default: only what kind of problem it "
+    "was; grades.json always keeps them).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs: int,
-          dask_address: str | None, fresh: bool, timeout: float, memory_mb: int,
-          no_isolation: bool, all_or_nothing: bool, fail_under: float | None,
-          gradescope: Path | None, sandbox_mode: str | None, reveal_expected: bool,
-          quiet: bool) -> None:
+def grade(
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    release_dir: Path | None,
+    jobs: int,
+    dask_address: str | None,
+    fresh: bool,
+    timeout: float,
+    memory_mb: int,
+    no_isolation: bool,
+    all_or_nothing: bool,
+    fail_under: float | None,
+    gradescope: Path | None,
+    sandbox_mode: str | None,
+    reveal_expected: bool,
+    quiet: bool,
+) -> None:
     """Grade submitted notebooks (files, folders or an nbgrader course tree).
 
     Each result is kept in OUT/.grader-journal.jsonl as soon as it exists; running
@@ -81,16 +147,26 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     def warn(message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
-    options = Options(limits=Limits(call_timeout=timeout, memory_bytes=memory_mb << 20),
-                      isolation=not no_isolation, all_or_nothing=all_or_nothing, jobs=jobs,
-                      sandbox=sandbox_mode)
+    options = Options(
+        limits=Limits(call_timeout=timeout, memory_bytes=memory_mb << 20),
+        isolation=not no_isolation,
+        all_or_nothing=all_or_nothing,
+        jobs=jobs,
+        sandbox=sandbox_mode,
+    )
     runner = None
     if dask_address is not None:
         from grader.runners.dask_cluster import DaskRunner
 
         runner = DaskRunner(dask_address)
-    settings: dict[str, Any] = dict(options=options, runner=runner, fresh=fresh,
-                                    hide=(out_dir.resolve(),), warn=warn, argument="--release")
+    settings: dict[str, Any] = dict(
+        options=options,
+        runner=runner,
+        fresh=fresh,
+        hide=(out_dir.resolve(),),
+        warn=warn,
+        argument="--release",
+    )
     if release_dir is not None:
         from grader.engine import GradingJob
 
@@ -102,15 +178,21 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
     if gradescope is not None and len(notebooks) != 1:
         names = ", ".join(s.path.name for s in notebooks[:5])
         found = f"found {len(notebooks)}" + (f" ({names})" if names else "")
-        release = next(iter(by_assignment.values())).release_dir if len(by_assignment) == 1 else None
-        _tell_gradescope(gradescope, release,
-                         f"a submission must hold exactly one notebook (.ipynb); {found}")
+        release = (
+            next(iter(by_assignment.values())).release_dir if len(by_assignment) == 1 else None
+        )
+        _tell_gradescope(
+            gradescope, release, f"a submission must hold exactly one notebook (.ipynb); {found}"
+        )
         raise UsageError(f"--gradescope needs exactly one submission, {found}")
     if not notebooks:  # a wrong path or glob in CI must fail, not pass with empty reports
         empty = len(submissions)
-        raise UsageError("no notebooks (*.ipynb) found in " + ", ".join(map(str, paths))
-                         + (f" ({empty} nbgrader submission folders, all empty)" if empty
-                            else "") + "; nothing graded, nothing written")
+        raise UsageError(
+            "no notebooks (*.ipynb) found in "
+            + ", ".join(map(str, paths))
+            + (f" ({empty} nbgrader submission folders, all empty)" if empty else "")
+            + "; nothing graded, nothing written"
+        )
     several = len(by_assignment) > 1  # each assignment's reports in OUT/<assignment>/
     folders = {name: out_dir / name if several else out_dir for name in by_assignment}
     for name, folder in folders.items():
@@ -119,9 +201,11 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
 
     def bounded(context) -> None:
         if fail_under is not None and fail_under > context.assignment.max_score:
-            raise UsageError(f"--fail-under {fail_under:g} is above the maximum score of "
-                             f"{context.assignment.name} ({context.assignment.max_score:g}): "
-                             "every submission would fail")
+            raise UsageError(
+                f"--fail-under {fail_under:g} is above the maximum score of "
+                f"{context.assignment.name} ({context.assignment.max_score:g}): "
+                "every submission would fail"
+            )
 
     batches = []
     with contextlib.ExitStack() as stack:
@@ -130,20 +214,20 @@ def grade(paths: tuple[Path, ...], out_dir: Path, release_dir: Path | None, jobs
             stack.enter_context(runner)
         for name, job in by_assignment.items():
             if several and not quiet:
-                click.echo(f"{job.release_dir.name}: {len(job.submissions)} submissions",
-                           err=True)
+                click.echo(f"{name}: {len(job.submissions)} submissions", err=True)
             batches.append(_run(job, bounded, quiet))
     low, failed_on = [], []
     for (name, job), batch in zip(by_assignment.items(), batches):
-        low += _report(job, batch, folders[name], gradescope, reveal_expected, quiet,
-                       fail_under)
+        low += _report(job, batch, folders[name], gradescope, reveal_expected, quiet, fail_under)
         failed_on += [s.student for s in batch.submissions if s.status == NOT_GRADED]
     if failed_on:  # the run is incomplete: not the students' doing, so before --fail-under
         count = f"{len(failed_on)} submission" + ("" if len(failed_on) == 1 else "s")
-        raise NotGradedError(f"{count} not graded because of a fault of "
-                             f"the grader or of this machine ({_names(failed_on)}); see "
-                             f"{out_dir}/ (grades.json), and run the same command again to "
-                             "grade them")
+        raise NotGradedError(
+            f"{count} not graded because of a fault of "
+            f"the grader or of this machine ({_names(failed_on)}); see "
+            f"{out_dir}/ (grades.json), and run the same command again to "
+            "grade them"
+        )
     if low:
         click.echo(f"below {fail_under:g}: {printable(', '.join(low))}", err=True)
         sys.exit(1)
@@ -153,8 +237,10 @@ def _run(job: GradingJob, bounded: Callable, quiet: bool) -> BatchResult:
     """One assignment's job with a progress bar; Ctrl-C keeps what is graded."""
     done = [0]
     total = len(job.submissions)
-    with click.progressbar(length=total, label="grading", file=sys.stderr, show_pos=True,
-                           hidden=quiet or total <= 1) as bar:
+    with click.progressbar(
+        length=total, label="grading", file=sys.stderr, show_pos=True, hidden=quiet or total <= 1
+    ) as bar:
+
         def advance(_result) -> None:
             done[0] += 1
             bar.update(1)
@@ -163,30 +249,42 @@ def _run(job: GradingJob, bounded: Callable, quiet: bool) -> BatchResult:
             batch = job.run(advance, prepared=bounded)
         except KeyboardInterrupt as exc:
             bar.render_finish()
-            click.echo(f"\ninterrupted: {done[0]} of {total} results are kept in "
-                       f"{job.journal}; run the same command again to grade the rest",
-                       err=True)
+            click.echo(
+                f"\ninterrupted: {done[0]} of {total} results are kept in "
+                f"{job.journal}; run the same command again to grade the rest",
+                err=True,
+            )
             sys.exit(interrupted_code(exc))
     if job.reused and not quiet:
-        click.echo(f"{job.reused} of {total} submissions unchanged since the "
-                   f"last run: results taken from {job.journal}", err=True)
+        click.echo(
+            f"{job.reused} of {total} submissions unchanged since the "
+            f"last run: results taken from {job.journal}",
+            err=True,
+        )
     return batch
 
 
-def _report(job: GradingJob, batch: BatchResult, out_dir: Path, gradescope: Path | None,
-            reveal_expected: bool, quiet: bool, fail_under: float | None) -> list[str]:
+def _report(
+    job: GradingJob,
+    batch: BatchResult,
+    out_dir: Path,
+    gradescope: Path | None,
+    reveal_expected: bool,
+    quiet: bool,
+    fail_under: float | None,
+) -> list[str]:
     """Write one assignment's reports and print its summary; the students below
     ``fail_under``."""
     from grader.reports import CLASS_REPORT, summary_text, write_reports
 
     title = job.context.assignment.title if job.context else batch.assignment
-    written = write_reports(batch, out_dir, title, gradescope,
-                            reveal_expected=reveal_expected)
+    written = write_reports(batch, out_dir, title, gradescope, reveal_expected=reveal_expected)
     if not quiet:
         click.echo(summary_text(batch))
         index = out_dir / CLASS_REPORT
-        click.echo(f"reports in {out_dir}/"
-                   + (f" (class report: {index})" if index in written else ""))
+        click.echo(
+            f"reports in {out_dir}/" + (f" (class report: {index})" if index in written else "")
+        )
     if fail_under is None:
         return []
     return [s.student for s in batch.submissions if s.score < fail_under]
@@ -211,5 +309,3 @@ def _tell_gradescope(target: Path, release_dir: Path | None, problem: str) -> No
 def _names(students: list[str], shown: int = 5) -> str:
     more = len(students) - shown
     return ", ".join(students[:shown]) + (f" and {more} more" if more > 0 else "")
-
-

@@ -13,6 +13,7 @@ Each hidden call is bounded relative to the reference's own time (:func:`call_li
 the plan times the reference on every check, so a student's infinite loop costs about
 a second, not the whole ``--timeout``, while a merely slow function still has room.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,9 +21,10 @@ import math
 import os
 import time
 import types
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from grader.assignments.kit import EXAMPLE_LABEL, Judge, Kit
 from grader.grading.compare import Problem, compare, output_problems
@@ -79,8 +81,7 @@ class CallLimit:
         return f"{self.seconds:g} s" + (f" ({self.why})" if self.why else "")
 
 
-def call_limit(reference_seconds: float, call_timeout: float, relative: bool = True
-               ) -> CallLimit:
+def call_limit(reference_seconds: float, call_timeout: float, relative: bool = True) -> CallLimit:
     """The bound on each call of an exercise: ``RELATIVE_FACTOR`` times its slowest check's
     reference time, at least ``RELATIVE_FLOOR``, at most ``call_timeout``.
 
@@ -91,8 +92,10 @@ def call_limit(reference_seconds: float, call_timeout: float, relative: bool = T
     bound = max(RELATIVE_FLOOR, math.ceil(RELATIVE_FACTOR * reference_seconds))
     if not relative or bound >= call_timeout:
         return CallLimit(call_timeout)
-    return CallLimit(bound, f"{RELATIVE_FACTOR} times what the model solution needs, "
-                            f"at least {RELATIVE_FLOOR:g} s")
+    return CallLimit(
+        bound,
+        f"{RELATIVE_FACTOR} times what the model solution needs, at least {RELATIVE_FLOOR:g} s",
+    )
 
 
 Calls = Callable[..., Sequence[CallResult]]
@@ -114,18 +117,34 @@ def plan(kit: Kit, helper_dir: Path) -> dict[str, ExercisePlan]:
             started = time.perf_counter()
             expected = function(*args)
             slowest = max(slowest, time.perf_counter() - started)
-            checks.append(Check(f"case {number}: {case.label}", case.args, expected, seed,
-                                example=case.label.startswith(EXAMPLE_LABEL),
-                                judge=getattr(case, "judge", None)))
+            checks.append(
+                Check(
+                    f"case {number}: {case.label}",
+                    case.args,
+                    expected,
+                    seed,
+                    example=case.label.startswith(EXAMPLE_LABEL),
+                    judge=getattr(case, "judge", None),
+                )
+            )
         arg_names, outputs = kit.signatures[name]
         dependencies = tuple(kit.dependencies.get(name, ()))
         calls = tuple((check.args, check.global_seed) for check in checks)
         encodings = tuple((wire.encode(c.expected), wire.encode(tuple(c.args))) for c in checks)
         answers = _sealed_answers(kit, name, checks) if dependencies else None
-        plans[name] = ExercisePlan(name, arg_names, outputs, tuple(checks), dependencies,
-                                   reseeds, CallBatch(name, calls, dependencies, answers),
-                                   CallBatch(name, calls), encodings, slowest,
-                                   name not in kit.arguments_may_change)
+        plans[name] = ExercisePlan(
+            name,
+            arg_names,
+            outputs,
+            tuple(checks),
+            dependencies,
+            reseeds,
+            CallBatch(name, calls, dependencies, answers),
+            CallBatch(name, calls),
+            encodings,
+            slowest,
+            name not in kit.arguments_may_change,
+        )
     return plans
 
 
@@ -153,12 +172,17 @@ def _sealed_answers(kit: Kit, name: str, checks: list[Check]) -> dict:
     spied = types.FunctionType(
         function.__code__,
         {**function.__globals__, **{d: recording(d) for d in kit.dependencies[name]}},
-        function.__name__, function.__defaults__, function.__closure__)
+        function.__name__,
+        function.__defaults__,
+        function.__closure__,
+    )
     for check in checks:
         spied(*copy.deepcopy(check.args))
-    return {"salt": salt,
-            "names": {d: list(kit.signatures[d][0]) for d in kit.dependencies[name]},
-            "sealed": sealed}
+    return {
+        "salt": salt,
+        "names": {d: list(kit.signatures[d][0]) for d in kit.dependencies[name]},
+        "sealed": sealed,
+    }
 
 
 def _failure(call: CallResult, limit: CallLimit | None = None) -> str:
@@ -174,12 +198,13 @@ def _failure(call: CallResult, limit: CallLimit | None = None) -> str:
     return f"raised {call.error.strip().splitlines()[-1] if call.error.strip() else 'an error'}"
 
 
-EXAMPLE_ONLY = ("Right only on the notebook's example: the function must compute its result "
-                "from its arguments (no hard-coded values, no global variables).")
+EXAMPLE_ONLY = (
+    "Right only on the notebook's example: the function must compute its result "
+    "from its arguments (no hard-coded values, no global variables)."
+)
 
 
-def _discount_example_only(exercise: ExercisePlan, results: list[CheckResult]
-                           ) -> list[CheckResult]:
+def _discount_example_only(exercise: ExercisePlan, results: list[CheckResult]) -> list[CheckResult]:
     """The notebook's example is public: passing it alone earns nothing.
 
     Otherwise returning the printed expected output would score. Example cases count
@@ -188,12 +213,19 @@ def _discount_example_only(exercise: ExercisePlan, results: list[CheckResult]
     example = {check.name for check in exercise.checks if check.example}
     if not example or any(r.passed for r in results if r.name not in example):
         return results
-    return [CheckResult(r.name, False, EXAMPLE_ONLY) if r.passed and r.name in example else r
-            for r in results]
+    return [
+        CheckResult(r.name, False, EXAMPLE_ONLY) if r.passed and r.name in example else r
+        for r in results
+    ]
 
 
-_SEED_HINT = Problem(*["Seed numpy's generator inside the function, as the notebook shows, "
-                       "so the result does not depend on earlier random calls."] * 2)
+_SEED_HINT = Problem(
+    *[
+        "Seed numpy's generator inside the function, as the notebook shows, "
+        "so the result does not depend on earlier random calls."
+    ]
+    * 2
+)
 
 
 def _same(message: str) -> Problem:
@@ -205,8 +237,9 @@ def _judged(check: Check, problems: list[Problem]) -> CheckResult:
     (the notebook's example is public: its message is shown whole)."""
     message = "\n".join(p.message for p in problems)
     hidden = "\n".join(p.hidden for p in problems)
-    return CheckResult(check.name, not problems, message,
-                       None if check.example or hidden == message else hidden)
+    return CheckResult(
+        check.name, not problems, message, None if check.example or hidden == message else hidden
+    )
 
 
 @dataclass(frozen=True)
@@ -232,10 +265,15 @@ def _not_run(exercise: ExercisePlan, last: CallResult | None, ran: int) -> list[
     """The checks left after a call that ended the process or ran out of time (the
     sandbox makes no further call), each failed: a share of only the checks that ran
     would pay a function for exiting at the first case it cannot handle."""
-    why = ("ran out of time" if last is not None and last.status == "timeout" else
-           "ended the process")
-    return [CheckResult(check.name, False, f"{exercise.name} could not run on this case: "
-                        f"an earlier call {why}.") for check in exercise.checks[ran:]]
+    why = (
+        "ran out of time" if last is not None and last.status == "timeout" else "ended the process"
+    )
+    return [
+        CheckResult(
+            check.name, False, f"{exercise.name} could not run on this case: an earlier call {why}."
+        )
+        for check in exercise.checks[ran:]
+    ]
 
 
 def _problems(exercise: ExercisePlan, check: Check, value: Any) -> list[Problem]:
@@ -246,14 +284,19 @@ def _problems(exercise: ExercisePlan, check: Check, value: Any) -> list[Problem]
     try:
         verdict = check.judge(value, check.expected)
     except Exception as exc:  # a result of another shape than the reference's
-        verdict = (f"{exercise.name} returned a result that could not be judged "
-                   f"({type(exc).__name__}); it must return {', '.join(exercise.output_names)}.")
+        verdict = (
+            f"{exercise.name} returned a result that could not be judged "
+            f"({type(exc).__name__}); it must return {', '.join(exercise.output_names)}."
+        )
     return [] if verdict is None else [_same(str(verdict))]
 
 
-def run_exercise(exercise: ExercisePlan, calls: Calls,
-                 callbacks: Mapping[str, Callable[..., Any]],
-                 limit: CallLimit | None = None) -> ExerciseRun:
+def run_exercise(
+    exercise: ExercisePlan,
+    calls: Calls,
+    callbacks: Mapping[str, Callable[..., Any]],
+    limit: CallLimit | None = None,
+) -> ExerciseRun:
     """Call the student's function on every check and judge each result; each call may
     take ``limit`` (default: the session's own ``call_timeout``)."""
     results: list[CheckResult] = []
@@ -269,29 +312,44 @@ def run_exercise(exercise: ExercisePlan, calls: Calls,
             return ExerciseRun((), ("missing",), f"{exercise.name} is not defined.")
         if outcome.status != "ok":
             error = error or (outcome.error or _failure(outcome, limit))
-            results.append(CheckResult(check.name, False,
-                                       f"{exercise.name} {_failure(outcome, limit)}"))
+            results.append(
+                CheckResult(check.name, False, f"{exercise.name} {_failure(outcome, limit)}")
+            )
             continue  # after a timeout or a crash, the sandbox made no further call
         problems = [] if outcome.value_matches else _problems(exercise, check, outcome.value)
-        changed = [] if outcome.args_match or not exercise.checks_arguments else [
-            name for name, before, after in
-            zip(exercise.arg_names, check.args, outcome.args_after or ())
-            if compare(name, before, after)]
+        changed = (
+            []
+            if outcome.args_match or not exercise.checks_arguments
+            else [
+                name
+                for name, before, after in zip(
+                    exercise.arg_names, check.args, outcome.args_after or ()
+                )
+                if compare(name, before, after)
+            ]
+        )
         mutated += changed
         if problems and check.global_seed is not None:
             problems.append(_SEED_HINT)
         if problems and changed:
-            problems.append(_same(f"It also changed {', '.join(f'`{n}`' for n in changed)} "
-                                  "in place."))
+            problems.append(
+                _same(f"It also changed {', '.join(f'`{n}`' for n in changed)} in place.")
+            )
         results.append(_judged(check, problems))
     results += _not_run(exercise, outcomes[-1] if outcomes else None, len(results))
     results = _discount_example_only(exercise, results)
     if any(result.passed for result in results):
         # judged only when some output was right: for a wrong function it adds nothing
         changed = sorted(set(mutated), key=exercise.arg_names.index)
-        results.append(CheckResult(
-            ARGS_UNCHANGED, not changed,
-            "" if not changed else f"{exercise.name} changed its "
-            f"{'argument' if len(changed) == 1 else 'arguments'} "
-            f"{', '.join(f'`{n}`' for n in changed)} in place; work on a copy instead."))
+        results.append(
+            CheckResult(
+                ARGS_UNCHANGED,
+                not changed,
+                ""
+                if not changed
+                else f"{exercise.name} changed its "
+                f"{'argument' if len(changed) == 1 else 'arguments'} "
+                f"{', '.join(f'`{n}`' for n in changed)} in place; work on a copy instead.",
+            )
+        )
     return ExerciseRun(tuple(results), tuple(statuses), error)

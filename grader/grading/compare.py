@@ -9,6 +9,7 @@ the expected values for a student looking at a hidden check (the kind of problem
 shapes, the keys, how many entries are wrong and by how much), so that feedback never
 hands out a hidden case's answer.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -53,8 +54,14 @@ def _is_number(value: Any) -> bool:
 
 def show_array(array: np.ndarray) -> str:
     """An array as numpy prints it, columns aligned, shortened in the middle when large."""
-    return np.array2string(array, precision=8, separator=" ", threshold=SHOW_VALUES_UP_TO,
-                           edgeitems=EDGE_ITEMS, max_line_width=100)
+    return np.array2string(
+        array,
+        precision=8,
+        separator=" ",
+        threshold=SHOW_VALUES_UP_TO,
+        edgeitems=EDGE_ITEMS,
+        max_line_width=100,
+    )
 
 
 def _wrong_entries(expected: np.ndarray, got: np.ndarray) -> tuple[int, float, tuple]:
@@ -71,11 +78,15 @@ def _wrong_entries(expected: np.ndarray, got: np.ndarray) -> tuple[int, float, t
 def _values_problem(name: str, expected: np.ndarray, got: np.ndarray) -> Problem:
     count, error, where = _wrong_entries(expected, got)
     largest = "not a finite number" if not np.isfinite(error) else f"{error:.2g}"
-    summary = (f"{count} of {expected.size} entries differ from the expected values; "
-               f"the largest relative error is {largest}, at index {where}")
-    return Problem(f"Wrong values in `{name}`: {summary}.\nexpected:\n{show_array(expected)}"
-                   f"\ngot:\n{show_array(got)}",
-                   f"Wrong values in `{name}`: {summary}.")
+    summary = (
+        f"{count} of {expected.size} entries differ from the expected values; "
+        f"the largest relative error is {largest}, at index {where}"
+    )
+    return Problem(
+        f"Wrong values in `{name}`: {summary}.\nexpected:\n{show_array(expected)}"
+        f"\ngot:\n{show_array(got)}",
+        f"Wrong values in `{name}`: {summary}.",
+    )
 
 
 def _keys(keys: list, limit: int = 10) -> str:
@@ -95,8 +106,11 @@ def _array_problems(name: str, expected: np.ndarray, got: Any) -> list[Problem]:
         return [_same(f"Wrong shape for `{name}`: expected {expected.shape}, got {got.shape}.")]
     if got.dtype.kind not in "biuf":
         return [_same(f"`{name}` should hold real numbers, but its dtype is {got.dtype}.")]
-    if (got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
-            and (got.dtype.kind != "f" or not np.isnan(got).any())):
+    if (
+        got.dtype == expected.dtype
+        and got.tobytes() == expected.tobytes()
+        and (got.dtype.kind != "f" or not np.isnan(got).any())
+    ):
         return []  # bit-identical and no NaN (never close to itself): allclose would agree
     if not np.allclose(got.astype(float), expected, rtol=RTOL, atol=ATOL, equal_nan=False):
         return [_values_problem(name, expected, got)]
@@ -112,11 +126,19 @@ def problems(name: str, expected: Any, got: Any) -> list[Problem]:
         missing = [key for key in expected if key not in got]
         extra = [key for key in got if key not in expected]
         if missing:
-            found.append(_same(f"`{name}` is missing the "
-                               f"{'key' if len(missing) == 1 else 'keys'} {_keys(missing)}."))
+            found.append(
+                _same(
+                    f"`{name}` is missing the "
+                    f"{'key' if len(missing) == 1 else 'keys'} {_keys(missing)}."
+                )
+            )
         if extra:
-            found.append(_same(f"`{name}` has unexpected "
-                               f"{'key' if len(extra) == 1 else 'keys'} {_keys(extra)}."))
+            found.append(
+                _same(
+                    f"`{name}` has unexpected "
+                    f"{'key' if len(extra) == 1 else 'keys'} {_keys(extra)}."
+                )
+            )
         for key, value in expected.items():
             if key in got:
                 found += problems(f"{name}[{key!r}]", value, got[key])
@@ -126,13 +148,23 @@ def problems(name: str, expected: Any, got: Any) -> list[Problem]:
         if not isinstance(got, (tuple, list)):
             return [_same(f"`{name}` should be a {kind}, but it is {describe(got)}.")]
         if len(got) != len(expected):
-            return [_same(f"`{name}` should hold {_plural(len(expected), 'item')}, "
-                          f"but it holds {len(got)}.")]
-        return [problem for index, (want, have) in enumerate(zip(expected, got))
-                for problem in problems(f"{name}[{index}]", want, have)]
+            return [
+                _same(
+                    f"`{name}` should hold {_plural(len(expected), 'item')}, "
+                    f"but it holds {len(got)}."
+                )
+            ]
+        return [
+            problem
+            for index, (want, have) in enumerate(zip(expected, got))
+            for problem in problems(f"{name}[{index}]", want, have)
+        ]
     if isinstance(expected, str):
-        return [] if isinstance(got, str) and got == expected else [
-            _same(f"`{name}` should be {expected!r}, but it is {describe(got)}.")]
+        return (
+            []
+            if isinstance(got, str) and got == expected
+            else [_same(f"`{name}` should be {expected!r}, but it is {describe(got)}.")]
+        )
     if isinstance(expected, np.ndarray) and expected.shape != ():
         return _array_problems(name, expected, got)
     if not _is_number(got):
@@ -141,12 +173,19 @@ def problems(name: str, expected: Any, got: Any) -> list[Problem]:
     try:
         have = float(got)
     except (OverflowError, ValueError):
-        return [_same(f"`{name}` should be a number close to the expected one, but it does "
-                      "not fit in a float.")]
+        return [
+            _same(
+                f"`{name}` should be a number close to the expected one, but it does "
+                "not fit in a float."
+            )
+        ]
     if have != want and not np.isclose(have, want, rtol=RTOL, atol=ATOL):  # equal: close
-        return [Problem(f"Wrong value for `{name}`: expected {want!r}, got {have!r}.",
-                        f"Wrong value for `{name}`: got {have!r}, which is not the expected "
-                        "value.")]
+        return [
+            Problem(
+                f"Wrong value for `{name}`: expected {want!r}, got {have!r}.",
+                f"Wrong value for `{name}`: got {have!r}, which is not the expected value.",
+            )
+        ]
     return []
 
 
@@ -155,20 +194,29 @@ def compare(name: str, expected: Any, got: Any) -> list[str]:
     return [problem.message for problem in problems(name, expected, got)]
 
 
-def output_problems(function: str, output_names: tuple[str, ...], expected: Any,
-                    got: Any) -> list[Problem]:
+def output_problems(
+    function: str, output_names: tuple[str, ...], expected: Any, got: Any
+) -> list[Problem]:
     """The problems of a whole return value: one named output, or a tuple of several."""
     if len(output_names) == 1:
         return problems(output_names[0], expected, got)
     if not isinstance(got, (tuple, list)) or len(got) != len(output_names):
         length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-        return [_same(f"{function} should return {len(output_names)} values "
-                      f"({', '.join(output_names)}), but it returned {describe(got)}{length}.")]
-    return [problem for name, want, have in zip(output_names, expected, got)
-            for problem in problems(name, want, have)]
+        return [
+            _same(
+                f"{function} should return {len(output_names)} values "
+                f"({', '.join(output_names)}), but it returned {describe(got)}{length}."
+            )
+        ]
+    return [
+        problem
+        for name, want, have in zip(output_names, expected, got)
+        for problem in problems(name, want, have)
+    ]
 
 
-def compare_outputs(function: str, output_names: tuple[str, ...], expected: Any,
-                    got: Any) -> list[str]:
+def compare_outputs(
+    function: str, output_names: tuple[str, ...], expected: Any, got: Any
+) -> list[str]:
     """:func:`output_problems`, in full."""
     return [p.message for p in output_problems(function, output_names, expected, got)]

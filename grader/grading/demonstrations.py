@@ -8,15 +8,23 @@ any later cell that needs what such a cell computed, is not run while grading. A
 that defines a function or class, or imports, always runs: what the student's
 definitions are never changes. The feedback lists what was left out.
 """
+
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Collection, Sequence
 
 PLACEHOLDER = "pass  # a demonstration: not run while grading\n"
-_DEFINES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
-            ast.Global, ast.Nonlocal)
+_DEFINES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Global,
+    ast.Nonlocal,
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,7 @@ def _reads(tree: ast.Module) -> set[str]:
     return reads
 
 
-def demonstrations(sources: Sequence[str], exercises: Collection[str]
-                   ) -> list[Demonstration]:
+def demonstrations(sources: Sequence[str], exercises: Collection[str]) -> list[Demonstration]:
     """The cells of ``sources`` (plain Python, in order) not to run while grading."""
     if not exercises:
         return []
@@ -57,13 +64,23 @@ def demonstrations(sources: Sequence[str], exercises: Collection[str]
         if tree is None:
             continue
         nodes = list(ast.walk(tree))
-        stored = {node.id for node in nodes
-                  if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))}
+        stored = {
+            node.id
+            for node in nodes
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
+        }
         if any(isinstance(node, _DEFINES) for node in nodes):
             computed -= stored
             continue
-        calls = sorted({node.func.id for node in nodes if isinstance(node, ast.Call)
-                        and isinstance(node.func, ast.Name) and node.func.id in exercises})
+        calls = sorted(
+            {
+                node.func.id
+                for node in nodes
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in exercises
+            }
+        )
         if calls or _reads(tree) & computed:
             found.append(Demonstration(index, tuple(calls)))
             computed |= stored
@@ -72,18 +89,18 @@ def demonstrations(sources: Sequence[str], exercises: Collection[str]
     return found
 
 
-def without_demonstrations(sources: Sequence[str], skipped: Sequence[Demonstration]
-                           ) -> list[str]:
+def without_demonstrations(sources: Sequence[str], skipped: Sequence[Demonstration]) -> list[str]:
     """``sources`` with each skipped cell replaced by a placeholder (cell numbers stay)."""
     left_out = {demonstration.index for demonstration in skipped}
-    return [PLACEHOLDER if index in left_out else source
-            for index, source in enumerate(sources)]
+    return [PLACEHOLDER if index in left_out else source for index, source in enumerate(sources)]
 
 
 def described(demonstration: Demonstration, label: str) -> str:
     """One line for the student's feedback."""
     if demonstration.calls:
         names = ", ".join(demonstration.calls)
-        return (f"{label}: not run while grading (it calls {names}, which the hidden "
-                "checks test on small inputs instead)")
+        return (
+            f"{label}: not run while grading (it calls {names}, which the hidden "
+            "checks test on small inputs instead)"
+        )
     return f"{label}: not run while grading (it uses the results of a cell left out)"

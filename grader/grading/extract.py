@@ -12,13 +12,13 @@ in 4600 lines took it 58 s. So it gets a budget per cell and per notebook
 (:func:`ipython_cost`); past it, :mod:`grader.grading.magic_lines` rewrites the same lines
 in one pass.
 """
-from __future__ import annotations
 
-from typing import Any
+from __future__ import annotations
 
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from IPython.core.inputtransformer2 import TransformerManager
 
@@ -61,15 +61,19 @@ def grade_id(cell: dict) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def to_python(text: str, transformer: TransformerManager | None = None, *,
-              budget: int = CELL_BUDGET, rewrite: bool = True) -> str:
+def to_python(
+    text: str,
+    transformer: TransformerManager | None = None,
+    *,
+    budget: int = CELL_BUDGET,
+    rewrite: bool = True,
+) -> str:
     """Rewrite one cell's IPython syntax into plain Python (syntax errors are left as-is).
 
     IPython's transformer does it when the cell's :func:`ipython_cost` is within
     ``budget``; otherwise :func:`grader.grading.magic_lines.rewrite_lines`, in one pass (or,
     with ``rewrite=False``, nothing)."""
-    way = ("ipython" if ipython_cost(text, budget) <= budget else
-           "lines" if rewrite else "as is")
+    way = "ipython" if ipython_cost(text, budget) <= budget else "lines" if rewrite else "as is"
     return _convert(text, transformer or TransformerManager(), way)
 
 
@@ -96,8 +100,11 @@ def _convert(text: str, transformer: TransformerManager, way: str) -> str:
 # ending one, or leading blank or indented lines. Anything else is left unchanged by
 # it (bar a final newline), so its tokenizer, a third of a submission's grader-side
 # cost, runs only where it can matter.
-_MAYBE_IPYTHON = re.compile(r"^[ \t]*(?:[%!?/,;]|>>>|\.\.\.|In ?\[)|=[ \t]*[%!]|\?[ \t]*$"
-                            r"|\A[ \t]*(?:\r?\n|[ \t])", re.MULTILINE)
+_MAYBE_IPYTHON = re.compile(
+    r"^[ \t]*(?:[%!?/,;]|>>>|\.\.\.|In ?\[)|=[ \t]*[%!]|\?[ \t]*$"
+    r"|\A[ \t]*(?:\r?\n|[ \t])",
+    re.MULTILINE,
+)
 # a long line that may end in a ``?`` token (\r and \f are not tokens either)
 _LONG_HELP_LINE = re.compile(rf"^[^\n]{{{HELP_CHARS},}}\?[ \t\f\r]*$", re.MULTILINE)
 _OVER = 1 << 62
@@ -133,6 +140,7 @@ def _small_cache(function):
     @functools.wraps(function)
     def call(text: str):
         return cached(text) if len(text) <= CACHED_CHARS else function(text)
+
     return call
 
 
@@ -156,8 +164,7 @@ def code_cells(notebook: dict) -> tuple[CodeCell, ...]:
         if cell.get("cell_type") != "code":
             continue
         text = _cell_text(cell)
-        known: list[Any] = (_known(text) if len(text) <= CACHED_CHARS
-                            else [ipython_cost(text), None])
+        known: list[Any] = _known(text) if len(text) <= CACHED_CHARS else [ipython_cost(text), None]
         cost: int = known[0]
         if cost <= min(CELL_BUDGET, left):
             left -= cost
@@ -211,5 +218,5 @@ def cell_names(notebook: dict, exercises: tuple[str, ...] = ()) -> dict[int, str
         elif kind == "code":
             graded = [n for n in defined_functions(_cell_text(cell)) if n in exercises]
             name = graded[0] if graded and graded[0] not in heading else heading
-            names[index] = name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+            names[index] = name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
     return names

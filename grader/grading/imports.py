@@ -13,14 +13,16 @@ only when it mentions ``import``, so a batch of similar notebooks pays for it on
 longer than ``PARSED_CHARS`` is not parsed whole (Python's parser takes ~370 bytes of
 memory per byte of source, in the grader): its import lines are.
 """
+
 from __future__ import annotations
 
 import ast
 import functools
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,11 @@ def defined_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def helper_modules(helper_dir: Path, fixed: Mapping[str, str] | None = None,
-                   lookalikes: Mapping[str, str] | None = None) -> HelperModules:
+def helper_modules(
+    helper_dir: Path,
+    fixed: Mapping[str, str] | None = None,
+    lookalikes: Mapping[str, str] | None = None,
+) -> HelperModules:
     """Parse the helper folder's modules once. ``lookalikes`` (prefix -> module) defaults
     to each module's own name: ``testCases_v2`` looks like ``testCases``."""
     defines = {}
@@ -77,8 +82,9 @@ def helper_modules(helper_dir: Path, fixed: Mapping[str, str] | None = None,
         except (SyntaxError, ValueError, OSError, UnicodeDecodeError):
             continue  # a broken helper fails in the submission as it would in Jupyter
     prefixes = dict(lookalikes) if lookalikes is not None else {m: m for m in defines}
-    return HelperModules(defines, {p: m for p, m in prefixes.items() if m in defines},
-                         dict(fixed or {}))
+    return HelperModules(
+        defines, {p: m for p, m in prefixes.items() if m in defines}, dict(fixed or {})
+    )
 
 
 PARSED_CHARS = 1 << 16  # the cells parsed whole (and remembered); the sandbox's own bound
@@ -98,7 +104,7 @@ def _imports(text: str) -> tuple[_Import, ...]:
         statement = line.group().strip()
         if "(" in statement and ")" not in statement:  # ``from m import (a,\n b)``
             close = text.find(")", line.end(), line.end() + 4096)
-            statement += text[line.end():close + 1] if close >= 0 else ""
+            statement += text[line.end() : close + 1] if close >= 0 else ""
         found += _parsed_imports(statement) if len(statement) <= PARSED_CHARS else ()
     return tuple(found)
 
@@ -113,8 +119,9 @@ def _parsed_imports(text: str) -> tuple[_Import, ...]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             star = any(alias.name == "*" for alias in node.names)
-            found.append(_Import(node.module, None,
-                                 None if star else tuple(a.name for a in node.names)))
+            found.append(
+                _Import(node.module, None, None if star else tuple(a.name for a in node.names))
+            )
         elif isinstance(node, ast.Import):
             found += [_Import(a.name, a.asname or a.name, None) for a in node.names]
     return tuple(i for i in found if "." not in i.module)  # a helper is never a package
@@ -137,8 +144,13 @@ def _parsed_attributes(text: str, name: str) -> frozenset[str]:
         tree = ast.parse(text)
     except _PARSE_ERRORS:
         return frozenset()
-    return frozenset(node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-                     and isinstance(node.value, ast.Name) and node.value.id == name)
+    return frozenset(
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == name
+    )
 
 
 def _looks_like(module: str, helpers: HelperModules) -> str | None:
@@ -159,10 +171,8 @@ def _choose(module: str, names: Sequence[str] | None, helpers: HelperModules) ->
     return family if family in holders else (holders[0] if holders else None)
 
 
-def _wording(module: str, target: str, names: Sequence[str] | None,
-             helpers: HelperModules) -> str:
-    text = (f"`{module}` is not part of this assignment: the release's `{target}` "
-            "was used instead")
+def _wording(module: str, target: str, names: Sequence[str] | None, helpers: HelperModules) -> str:
+    text = f"`{module}` is not part of this assignment: the release's `{target}` was used instead"
     if names and helpers.defines.get(target, frozenset()).issuperset(names):
         text += f" (it defines {', '.join(names)})"
     return text
@@ -180,7 +190,8 @@ def _requests(cells: Sequence[str], helpers: HelperModules) -> dict[str, list[st
                 continue
             if item.names is None and item.bound is not None:  # ``import m [as u]``
                 wanted: Iterable[str] | None = sorted(
-                    set().union(*(_attributes(t, item.bound) for t in cells)))
+                    set().union(*(_attributes(t, item.bound) for t in cells))
+                )
             else:
                 wanted = item.names
             so_far = asked.setdefault(item.module, [])

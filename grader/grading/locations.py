@@ -16,23 +16,19 @@ the variable. The assignment is the one the submissions name (their nbgrader fol
 ``grader.assignment``) when a kit of that name is installed, else the only installed kit.
 Light to import: the command line uses it before loading the rest of the grader.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from grader.assignments import available
 from grader.errors import UsageError
 from grader.grading.submissions import Submission, nbgrader_assignments
 
 RELEASE_ROOT_VARIABLE = "GRADER_RELEASE_ROOT"
-# ``"grader": {"assignment": "<name>"`` unescaped can only be the JSON's own keys (quotes
-# inside strings are escaped): the notebook metadata, as nbformat writes it
-_NAMED = re.compile(rb'"grader":\s*\{\s*"assignment":\s*"([A-Za-z0-9_.-]{1,100})"')
-_TAIL = 4096
 MAX_NOTEBOOK_BYTES = 64 << 20  # grader.grading.notebooks' bound (not imported: nbformat is heavy)
 
 
@@ -56,24 +52,23 @@ def find_folder(assignment: str, kind: str = "release", override: str = "--relea
             return candidate
     variable = os.environ.get(RELEASE_ROOT_VARIABLE) if kind == "release" else None
     if variable:
-        raise UsageError(f"{RELEASE_ROOT_VARIABLE}={variable} has no {assignment} folder "
-                         f"(run `grader release` first, or pass {override})")
+        raise UsageError(
+            f"{RELEASE_ROOT_VARIABLE}={variable} has no {assignment} folder "
+            f"(run `grader release` first, or pass {override})"
+        )
     looked = " or ".join(str(candidate) for candidate in candidates)
     hint = f", set {RELEASE_ROOT_VARIABLE}" if kind == "release" else ""
-    raise UsageError(f"no {kind} folder for {assignment} in {looked} "
-                     f"(run `grader release` first{hint}, or pass {override})")
+    raise UsageError(
+        f"no {kind} folder for {assignment} in {looked} "
+        f"(run `grader release` first{hint}, or pass {override})"
+    )
 
 
 def _named_in_metadata(path: Path) -> str | None:
     """``metadata.grader.assignment`` of a notebook file; None when it cannot tell. The
     file is a student's: any size, nesting, numbers or types (only a hint is at stake)."""
     try:
-        with open(path, "rb") as file:  # nbformat writes the metadata last: its tail first
-            file.seek(max(0, os.fstat(file.fileno()).st_size - _TAIL))
-            named = _NAMED.search(file.read(_TAIL))
-            if named:  # a hint for hundreds of files without parsing each one
-                return named.group(1).decode("utf-8", "replace")
-            file.seek(0)
+        with open(path, "rb") as file:
             data = file.read(MAX_NOTEBOOK_BYTES + 1)
         document = json.loads(data) if len(data) <= MAX_NOTEBOOK_BYTES else None
     except (OSError, ValueError, RecursionError, MemoryError):  # ValueError: digits, UTF-8
@@ -96,9 +91,11 @@ def default_assignment(override: str = "--release") -> str:
     kits = available()
     if len(kits) == 1:
         return kits[0]
-    raise UsageError(f"cannot tell which assignment the submissions are ({len(kits)} are "
-                     f"installed: {', '.join(kits)}; none is named by their nbgrader folder or "
-                     f"notebook metadata): pass {override}")
+    raise UsageError(
+        f"cannot tell which assignment the submissions are ({len(kits)} are "
+        f"installed: {', '.join(kits)}; none is named by their nbgrader folder or "
+        f"notebook metadata): pass {override}"
+    )
 
 
 def _named(submission: Submission, kits: list[str]) -> str | None:
@@ -110,8 +107,9 @@ def _named(submission: Submission, kits: list[str]) -> str | None:
     return name if name in kits else None
 
 
-def assignment_groups(submissions: Sequence[Submission], override: str = "--release"
-                      ) -> dict[str, list[Submission]]:
+def assignment_groups(
+    submissions: Sequence[Submission], override: str = "--release"
+) -> dict[str, list[Submission]]:
     """The submissions by the installed assignment each belongs to (see the module), in
     their order; those that name none join the only group. Several groups are several
     grading jobs; a submission that names none among several is a usage error."""
@@ -122,17 +120,22 @@ def assignment_groups(submissions: Sequence[Submission], override: str = "--rele
         return {default_assignment(override): list(submissions)} if submissions else {}
     unnamed = [s for s, name in zip(submissions, names) if name is None]
     if len(known) > 1 and unnamed:
-        raise UsageError(f"the submissions belong to {len(known)} assignments "
-                         f"({', '.join(known)}) and {len(unnamed)} name none (e.g. "
-                         f"{unnamed[0].path.name}): pass {override} to grade them against one")
-    return {name: [s for s, named in zip(submissions, names) if named in (name, None)]
-            for name in known}
+        raise UsageError(
+            f"the submissions belong to {len(known)} assignments "
+            f"({', '.join(known)}) and {len(unnamed)} name none (e.g. "
+            f"{unnamed[0].path.name}): pass {override} to grade them against one"
+        )
+    return {
+        name: [s for s, named in zip(submissions, names) if named in (name, None)] for name in known
+    }
 
 
 def assignment_of(submissions: Sequence[Submission], override: str = "--release") -> str:
     """The installed assignment kit the submissions belong to (see the module)."""
     groups = assignment_groups(submissions, override)
     if len(groups) > 1:
-        raise UsageError(f"the submissions belong to {len(groups)} assignments "
-                         f"({', '.join(groups)}): pass {override} to grade one")
+        raise UsageError(
+            f"the submissions belong to {len(groups)} assignments "
+            f"({', '.join(groups)}): pass {override} to grade one"
+        )
     return next(iter(groups)) if groups else default_assignment(override)

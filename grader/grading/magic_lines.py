@@ -10,25 +10,35 @@ Where a line opens a statement is tracked with a small scanner (strings, comment
 brackets, backslash continuations) instead of Python's tokenizer; the two can disagree
 only on cells that are broken anyway.
 """
+
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
 
-from IPython.core.inputtransformer2 import (ESCAPE_DOUBLES, ESCAPE_SINGLES, TransformerManager,
-                                            assemble_continued_line,
-                                            find_end_of_continued_line, tr)
+from IPython.core.inputtransformer2 import (
+    ESCAPE_DOUBLES,
+    ESCAPE_SINGLES,
+    TransformerManager,
+    assemble_continued_line,
+    find_end_of_continued_line,
+    tr,
+)
 
 # what can follow an escape character at a line's start and make it an operator instead
 # (a line opening with ``//``, ``/=``, ``%=``, ``!=`` is no IPython syntax)
 _NOT_ESCAPES = ("//", "/=", "%=", "!=")
-_TOKENS = re.compile(r"""(?P<skip>\\[\s\S])|(?P<quote>'''|\"\"\"|['"])|(?P<comment>\#)"""
-                     r"|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<op>[-+*/%&|^@:<>!=]*=)")
+_TOKENS = re.compile(
+    r"""(?P<skip>\\[\s\S])|(?P<quote>'''|\"\"\"|['"])|(?P<comment>\#)"""
+    r"|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<op>[-+*/%&|^@:<>!=]*=)"
+)
 # the rest of a string, from just after its opening quote (disjoint alternatives: linear)
-_CLOSING = {"'": re.compile(r"(?:[^\\']|\\[\s\S])*'"),
-            '"': re.compile(r'(?:[^\\"]|\\[\s\S])*"'),
-            "'''": re.compile(r"(?:[^\\']|\\[\s\S]|'(?!''))*'''"),
-            '"""': re.compile(r'(?:[^\\"]|\\[\s\S]|"(?!""))*"""')}
+_CLOSING = {
+    "'": re.compile(r"(?:[^\\']|\\[\s\S])*'"),
+    '"': re.compile(r'(?:[^\\"]|\\[\s\S])*"'),
+    "'''": re.compile(r"(?:[^\\']|\\[\s\S]|'(?!''))*'''"),
+    '"""': re.compile(r'(?:[^\\"]|\\[\s\S]|"(?!""))*"""'),
+}
 _NAME = re.compile(r"[\w*]")  # a character of a name in IPython's ``name?`` pattern
 
 
@@ -65,8 +75,7 @@ def _scan(line: str, quote: str | None, depth: int) -> _Scan:
             depth += 1
         elif kind == "close":
             depth = max(0, depth - 1)
-        elif kind == "op" and token.group() == "=" and depth == start_depth == 0 \
-                and assign is None:
+        elif kind == "op" and token.group() == "=" and depth == start_depth == 0 and assign is None:
             assign = token.start()
         elif kind == "skip" and token.group() in ("\\\n", "\\\r"):
             return _Scan(None, depth, True, True, assign)
@@ -87,7 +96,7 @@ def _help_target(content: str) -> tuple[str, str] | None:
     if not content.endswith("?"):
         return None
     escape = "??" if content.endswith("??") else "?"
-    head = content[:-len(escape)]
+    head = content[: -len(escape)]
     if head.endswith("?"):
         return None
     start, end = None, len(head)
@@ -131,7 +140,7 @@ def _escaped(lines: list[str], index: int, scan: _Scan) -> tuple[str, int] | Non
     it is IPython syntax (in IPython's order: help, escapes, magic and shell assignments)."""
     line = lines[index]
     body = line.lstrip(" \t\f")
-    indent = line[:len(line) - len(body)]
+    indent = line[: len(line) - len(body)]
     content = body.removesuffix("\n")
     if content.endswith("?") and scan.code_end and scan.depth == 0 and not scan.continued:
         found = _help_target(content)
@@ -141,14 +150,19 @@ def _escaped(lines: list[str], index: int, scan: _Scan) -> tuple[str, int] | Non
         end = find_end_of_continued_line(lines, index)
         text = assemble_continued_line(lines, (index, len(indent)), end)
         escape = text[:2] if text[:2] in ESCAPE_DOUBLES else text[:1]
-        call = tr[escape](text[len(escape):]) if escape in tr else ""
+        call = tr[escape](text[len(escape) :]) if escape in tr else ""
         return indent + call + "\n", end
     if scan.assign is not None:
         after = scan.assign + 1
         after += len(line[after:]) - len(line[after:].lstrip(" \t\f"))
-        kind, rest = line[after:after + 1], line[after + 1:after + 2]
-        if kind == "%" and rest.isidentifier() \
-                or kind == "!" and rest != "=" and not body.startswith("="):
+        kind, rest = line[after : after + 1], line[after + 1 : after + 2]
+        if (
+            kind == "%"
+            and rest.isidentifier()
+            or kind == "!"
+            and rest != "="
+            and not body.startswith("=")
+        ):
             end = find_end_of_continued_line(lines, index)
             text = assemble_continued_line(lines, (index, after), end)
             if kind == "%":
@@ -179,20 +193,25 @@ def rewrite_lines(text: str, transformer: TransformerManager) -> str:
                 continue
         out.append(line)
         quote, depth, continued = scan.quote, scan.depth, scan.continued
-        if opened[0] < index and quote is None and depth == 0 and not continued \
-                and scan.code_end and line.rstrip("\n").endswith("?"):
+        if (
+            opened[0] < index
+            and quote is None
+            and depth == 0
+            and not continued
+            and scan.code_end
+            and line.rstrip("\n").endswith("?")
+        ):
             _help_over_lines(lines, opened, index, out)
         index += 1
     return "".join(out)
 
 
-def _help_over_lines(lines: list[str], opened: tuple[int, int], last: int,
-                     out: list[str]) -> None:
+def _help_over_lines(lines: list[str], opened: tuple[int, int], last: int, out: list[str]) -> None:
     """A statement of several lines that ends in ``name?`` becomes that help call, all of
     it (IPython's ``HelpEnd`` takes the whole logical line)."""
-    piece = "".join(lines[opened[0]:last + 1])
+    piece = "".join(lines[opened[0] : last + 1])
     body = piece.lstrip(" \t\f")
     found = _help_target(body.removesuffix("\n"))
     if found is not None:
-        del out[opened[1]:]
-        out.append(piece[:len(piece) - len(body)] + tr[found[1]](found[0]) + "\n")
+        del out[opened[1] :]
+        out.append(piece[: len(piece) - len(body)] + tr[found[1]](found[0]) + "\n")

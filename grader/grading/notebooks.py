@@ -4,6 +4,7 @@ Every notebook the kit touches goes through here: old formats are upgraded to
 v4, anything that is not a notebook becomes :class:`NotebookReadError`, and
 writing is canonical (same notebook, same bytes).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,7 @@ from grader.terminal import printable
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
 
-def parse_notebook(data: bytes, name: str = "<notebook>", *,
-                   outputs: bool = True) -> NotebookNode:
+def parse_notebook(data: bytes, name: str = "<notebook>", *, outputs: bool = True) -> NotebookNode:
     """Decode ``data`` as a notebook (nbformat 3 or 4), upgraded to v4 and validated.
 
     ``outputs=False`` drops saved outputs before converting and validating: grading
@@ -46,8 +46,9 @@ def submission_notebook(data: bytes, name: str = "<notebook>") -> dict:
     except (NotebookReadError, MemoryError):
         raise
     except Exception as exc:  # an odd document no check here foresaw: still the file's doing
-        raise NotebookReadError(f"{name}: not a valid notebook ({type(exc).__name__}: "
-                                f"{_first_line(exc)})") from None
+        raise NotebookReadError(
+            f"{name}: not a valid notebook ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
 
 
 def _submission_notebook(data: bytes, name: str) -> dict:
@@ -78,28 +79,34 @@ def _decode(data: bytes, name: str) -> tuple[str, dict]:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookReadError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, "
-                                f"column {exc.colno})") from None
+        raise NotebookReadError(
+            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise NotebookReadError(f"{name}: JSON nested too deeply") from None
     except ValueError:  # Python's int-string conversion limit: the only other one json has
-        raise NotebookReadError(f"{name}: not valid JSON (a number of more than "
-                                f"{sys.get_int_max_str_digits()} digits)") from None
+        raise NotebookReadError(
+            f"{name}: not valid JSON (a number of more than {sys.get_int_max_str_digits()} digits)"
+        ) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookReadError(f"{name}: JSON but not a notebook (no 'nbformat' field)")
     version, minor = raw["nbformat"], raw.get("nbformat_minor", 0)
     if type(version) is not int or not 1 <= version <= nbformat.current_nbformat:
         # (True would be read as version 1, 4.0 fail inside nbformat with no message)
-        raise NotebookReadError(f"{name}: not a valid notebook (unsupported nbformat "
-                                f"version {_short(repr(version))})")
+        raise NotebookReadError(
+            f"{name}: not a valid notebook (unsupported nbformat version {_short(repr(version))})"
+        )
     if type(minor) is not int or minor < 0:
-        raise NotebookReadError(f"{name}: not a valid notebook (nbformat_minor "
-                                f"{_short(repr(minor))} is not a whole number)")
+        raise NotebookReadError(
+            f"{name}: not a valid notebook (nbformat_minor "
+            f"{_short(repr(minor))} is not a whole number)"
+        )
     if _LONE_SURROGATE.search(text) and not _encodable(raw):
         # "\ud800" alone decodes to a str that cannot be written as UTF-8: every report,
         # feedback page and journal line quoting it would fail; Jupyter never writes one
-        raise NotebookReadError(f"{name}: not valid Unicode (a lone surrogate escape "
-                                "such as \\ud800)")
+        raise NotebookReadError(
+            f"{name}: not valid Unicode (a lone surrogate escape such as \\ud800)"
+        )
     return text, raw
 
 
@@ -130,15 +137,16 @@ def _encodable(raw) -> bool:
 
 def _short(text: str) -> str:
     text = printable(text)  # file names and messages may quote a student's bytes
-    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1] + "…"
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 
 def _first_line(exc: Exception) -> str:
     """An exception's message, cut to one short printable line. nbformat's validation
     error for a value that fits none of the schemas quotes the value (a whole cell): that
     one names where it is instead."""
-    if getattr(exc, "validator", None) in ("oneOf", "anyOf") \
-            and isinstance(getattr(exc, "instance", None), (dict, list)):
+    if getattr(exc, "validator", None) in ("oneOf", "anyOf") and isinstance(
+        getattr(exc, "instance", None), (dict, list)
+    ):
         where = "/".join(str(part) for part in getattr(exc, "absolute_path", ()))
         return _short(f"{where or 'the notebook'} is not valid under any of the given schemas")
     text = str(exc).strip()
@@ -193,8 +201,12 @@ def _stable_ids(raw: dict, notebook: NotebookNode) -> None:
     raw_cells = raw.get("cells") if raw.get("nbformat") == 4 else None
     taken = {cell.get("id") for cell in raw_cells or [] if isinstance(cell, dict)}
     for index, cell in enumerate(notebook.cells):
-        had_id = (raw_cells is not None and index < len(raw_cells)
-                  and isinstance(raw_cells[index], dict) and "id" in raw_cells[index])
+        had_id = (
+            raw_cells is not None
+            and index < len(raw_cells)
+            and isinstance(raw_cells[index], dict)
+            and "id" in raw_cells[index]
+        )
         if not had_id:
             candidate, suffix = f"cell-{index}", 0
             while candidate in taken:

@@ -4,13 +4,15 @@ Kept apart from :mod:`grader.grading.batch` and light to import (no nbformat, no
 command line starts the workers' sandboxes from these before it loads the rest of the
 grader, so that their helpers load numpy and matplotlib meanwhile.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from grader.errors import UsageError
 from grader.sandbox.server import Limits, Sandbox
@@ -41,8 +43,10 @@ def release_folder(path: Path | str, argument: str | None = None) -> Path:
     if path.exists() and not path.is_dir():
         raise UsageError(f"{name} is a file, not a folder")
     if not path.is_dir():
-        raise UsageError(f"{name} does not exist (run `grader release` first"
-                         + (")" if argument else ", or pass --release)"))
+        raise UsageError(
+            f"{name} does not exist (run `grader release` first"
+            + (")" if argument else ", or pass --release)")
+        )
     return path
 
 
@@ -50,12 +54,12 @@ def new_sandbox(options: Options, *, wait: bool = True) -> Sandbox:
     """The sandbox every worker uses: the same limits, hidden folders and mode."""
     if options.preload is None:
         return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait)
-    return Sandbox(options.limits, hide=options.hide, mode=options.sandbox, wait=wait,
-                   preload=options.preload)
+    return Sandbox(
+        options.limits, hide=options.hide, mode=options.sandbox, wait=wait, preload=options.preload
+    )
 
 
-def hiding(options: Options, submissions: Sequence[Submission],
-           *folders: Path) -> Options:
+def hiding(options: Options, submissions: Sequence[Submission], *folders: Path) -> Options:
     """``options`` whose sandboxes also hide ``folders`` and the submissions' folders:
     a student must not read other students' notebooks nor the reports."""
     from grader.grading.submissions import hidden_folder
@@ -64,8 +68,9 @@ def hiding(options: Options, submissions: Sequence[Submission],
     return replace(options, hide=tuple(sorted(hidden, key=str)))
 
 
-def start_sandboxes(options: Options, submissions: int,
-                    stack: contextlib.ExitStack) -> list[Sandbox]:
+def start_sandboxes(
+    options: Options, submissions: int, stack: contextlib.ExitStack
+) -> list[Sandbox]:
     """One sandbox for each worker that will grade ``submissions`` on this machine,
     started without waiting (closed with ``stack``); hand them to ``jobs.local_runner``."""
     count = min(options.jobs or default_jobs(), submissions)
@@ -82,8 +87,7 @@ def sandbox_isolation(options: Options, started: Sequence[Sandbox] = ()) -> tupl
     if started:
         return started[0].isolation, started[0].strong
     # the same set-up as the workers' sandboxes, without loading numpy and matplotlib
-    with Sandbox(options.limits, hide=options.hide, mode=options.sandbox,
-                 preload=()) as sandbox:
+    with Sandbox(options.limits, hide=options.hide, mode=options.sandbox, preload=()) as sandbox:
         return sandbox.isolation, sandbox.strong
 
 

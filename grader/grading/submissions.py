@@ -9,12 +9,13 @@ In an nbgrader tree a submission folder is one student's one submission: a folde
 no notebook is a ``missing`` submission, and of a folder with several notebooks the most
 recently modified one is graded (ties: the first by name), with a warning naming them all.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from grader.errors import UsageError
 
@@ -81,9 +82,13 @@ def _submission_folders(folder: Path) -> list[Path]:
         pattern = "*"
     else:
         pattern = "**/submitted/*/*"
-    return sorted(found for found in folder.glob(pattern)
-                  if found.is_dir() and _is_submission_folder(found)
-                  and not SKIPPED_DIRS & set(found.relative_to(folder).parts))
+    return sorted(
+        found
+        for found in folder.glob(pattern)
+        if found.is_dir()
+        and _is_submission_folder(found)
+        and not SKIPPED_DIRS & set(found.relative_to(folder).parts)
+    )
 
 
 def _one_per_folder(notebooks: list[Path]) -> tuple[list[Path], dict[Path, str]]:
@@ -100,9 +105,12 @@ def _one_per_folder(notebooks: list[Path]) -> tuple[list[Path], dict[Path, str]]
         members.sort(key=lambda p: p.name)
         newest = max(members, key=_modified)
         chosen.append(newest)
-        warnings[newest] = (f"{_student_of(newest)[0]}: {len(members)} notebooks in {folder} ("
-                            + ", ".join(p.name for p in members) + f"); grading {newest.name}, "
-                            "the most recently modified, as this student's one submission")
+        warnings[newest] = (
+            f"{_student_of(newest)[0]}: {len(members)} notebooks in {folder} ("
+            + ", ".join(p.name for p in members)
+            + f"); grading {newest.name}, "
+            "the most recently modified, as this student's one submission"
+        )
     return chosen, warnings
 
 
@@ -115,8 +123,13 @@ def _modified(path: Path) -> int:
 
 def nbgrader_assignments(submissions: Iterable[Submission]) -> list[str]:
     """The assignment folders (``submitted/<student>/<assignment>/``) the submissions sit in."""
-    return sorted({(s.path if s.missing else s.path.parent).name for s in submissions
-                   if s.missing or _student_of(s.path)[1]})
+    return sorted(
+        {
+            (s.path if s.missing else s.path.parent).name
+            for s in submissions
+            if s.missing or _student_of(s.path)[1]
+        }
+    )
 
 
 def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
@@ -141,8 +154,9 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
     unique, warnings = _one_per_folder(list(dict.fromkeys(p.resolve() for p in notebooks)))
     holding = {folder for path in unique for folder in path.parents}
     empty = [f for f in dict.fromkeys(folders) if f not in holding]
-    named = ([(p, *_student_of(p), False) for p in unique]
-             + [(f, f.parent.name, True, True) for f in empty])
+    named = [(p, *_student_of(p), False) for p in unique] + [
+        (f, f.parent.name, True, True) for f in empty
+    ]
     counts: dict[str, int] = {}
     for _path, student, _tree, _missing in named:
         counts[student] = counts.get(student, 0) + 1
@@ -152,8 +166,12 @@ def find_submissions(paths: Iterable[Path | str]) -> list[Submission]:
             # same id twice: in nbgrader trees, one student's submissions of several
             # assignments get the assignment's name after it; loose files get their
             # parent folder's name in front
-            student = (f"{student}/{path.name if missing else path.parent.name}" if from_tree
-                       else f"{path.parent.name}/{student}")
-        submissions.append(Submission(student=student, path=path, missing=missing,
-                                      warning=warnings.get(path, "")))
+            student = (
+                f"{student}/{path.name if missing else path.parent.name}"
+                if from_tree
+                else f"{path.parent.name}/{student}"
+            )
+        submissions.append(
+            Submission(student=student, path=path, missing=missing, warning=warnings.get(path, ""))
+        )
     return sorted(submissions, key=lambda s: (s.student, str(s.path)))

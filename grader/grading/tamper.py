@@ -5,6 +5,7 @@ imports, the instructions) are compared with the submission's cells of the same
 ``grade_id`` by nbgrader's own checksum. The result is a flag for the instructor,
 never a penalty: grading does not depend on it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,14 @@ def compute_checksum(cell: dict) -> str:
     grade, solution = meta.get("grade", False), meta.get("solution", False)
     locked = False if not meta or solution else True if grade else meta.get("locked", False)
     digest = hashlib.md5()
-    for part in (cell["source"], cell["cell_type"], str(grade), str(solution), str(locked),
-                 meta["grade_id"]):
+    for part in (
+        cell["source"],
+        cell["cell_type"],
+        str(grade),
+        str(solution),
+        str(locked),
+        meta["grade_id"],
+    ):
         digest.update(part.encode("utf-8"))
     if grade:
         digest.update(str(float(meta["points"])).encode("utf-8"))

@@ -4,6 +4,7 @@ Everything specific to this assignment lives in this package: the reference
 solution, the check cases, and the fixture data the release's public tests read.
 The grader sees only :data:`KIT` (see :mod:`grader.assignments.kit`).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -39,16 +40,24 @@ ARGUMENTS_MAY_CHANGE = ("update_parameters",)
 RESEEDING = ("initialize_parameters", "initialize_parameters_deep")
 # module names older releases of the course used for the helper modules
 MODULE_ALIASES = {
-    "testCases_v2": "testCases", "testCases_v3": "testCases", "testCases_v4": "testCases",
-    "testCases_v4a": "testCases", "testCases_v5": "testCases",
-    "dnn_utils_v2": "dnn_utils", "dnn_utils_v3": "dnn_utils",
+    "testCases_v2": "testCases",
+    "testCases_v3": "testCases",
+    "testCases_v4": "testCases",
+    "testCases_v4a": "testCases",
+    "testCases_v5": "testCases",
+    "dnn_utils_v2": "dnn_utils",
+    "dnn_utils_v3": "dnn_utils",
     "public_tests_v2": "public_tests",
 }
 # other names that look like a helper module (the follow-up assignment's dnn_app_utils_v3,
 # public_tests1): an import of one is given the release module that defines what it
 # asks for (see grader.grading.imports)
-MODULE_LOOKALIKES = {"dnn_utils": "dnn_utils", "dnn_app_utils": "dnn_utils",
-                     "testCases": "testCases", "public_tests": "public_tests"}
+MODULE_LOOKALIKES = {
+    "dnn_utils": "dnn_utils",
+    "dnn_app_utils": "dnn_utils",
+    "testCases": "testCases",
+    "public_tests": "public_tests",
+}
 
 # (argument names, output names) of every graded function, for messages and checks
 SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -90,8 +99,10 @@ def public_fixture(source_dir: Path) -> dict:
         tree[name] = {
             "args": list(arg_names),
             "outputs": list(outputs),
-            "cases": [{"label": case.label, "args": list(case.args),
-                       "expected": function(*case.args)} for case in cases[name]],
+            "cases": [
+                {"label": case.label, "args": list(case.args), "expected": function(*case.args)}
+                for case in cases[name]
+            ],
         }
     return tree
 
@@ -114,10 +125,18 @@ def sample_batch(solutions_dir: Path, release_dir: Path) -> dict[str, bytes]:
 
 
 KIT = Kit(
-    name=NAME, exercises=tuple(EXERCISES), signatures=SIGNATURES, reference=reference,
-    hidden_cases=hidden_cases, generated_files=generated_files, dependencies=DEPENDENCIES,
-    reseeding=RESEEDING, arguments_may_change=ARGUMENTS_MAY_CHANGE,
-    module_aliases=MODULE_ALIASES, module_lookalikes=MODULE_LOOKALIKES,
-    preload=("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot",
-             "h5py"),
-    callback_contract=callback_contract, samples=sample_batch)
+    name=NAME,
+    exercises=tuple(EXERCISES),
+    signatures=SIGNATURES,
+    reference=reference,
+    hidden_cases=hidden_cases,
+    generated_files=generated_files,
+    dependencies=DEPENDENCIES,
+    reseeding=RESEEDING,
+    arguments_may_change=ARGUMENTS_MAY_CHANGE,
+    module_aliases=MODULE_ALIASES,
+    module_lookalikes=MODULE_LOOKALIKES,
+    preload=("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "h5py"),
+    callback_contract=callback_contract,
+    samples=sample_batch,
+)

@@ -7,10 +7,12 @@ there, so the arguments must have the shapes the notebook promises: 2-D arrays o
 numbers whose dimensions fit together. From those shapes the size of the answer is
 known before anything is computed, so the grader can refuse one that is too large.
 """
+
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +29,9 @@ def callback_contract(name: str, args: tuple, kwargs: dict) -> int:
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError:  # too many or too few arguments, unknown names...
-        raise ValueError(f"{name} takes the arguments "
-                         f"({', '.join(signature.parameters)})") from None
+        raise ValueError(
+            f"{name} takes the arguments ({', '.join(signature.parameters)})"
+        ) from None
     return check(*bound.args, **bound.kwargs)
 
 
@@ -38,17 +41,22 @@ def _what(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _matrix(value: Any, label: str, rows: int | None = None, columns: int | None = None,
-            why: str = "") -> tuple[int, int]:
+def _matrix(
+    value: Any, label: str, rows: int | None = None, columns: int | None = None, why: str = ""
+) -> tuple[int, int]:
     """(rows, columns) of a 2-D array of real numbers with the given dimensions."""
     if type(value) is not np.ndarray or value.ndim != 2 or value.dtype.kind not in "iuf":
-        raise ValueError(f"`{label}` should be a 2-D numpy array of numbers, "
-                         f"not {_what(value)}")
+        raise ValueError(f"`{label}` should be a 2-D numpy array of numbers, not {_what(value)}")
     want = (rows if rows is not None else "any", columns if columns is not None else "any")
-    if (rows is not None and value.shape[0] != rows
-            or columns is not None and value.shape[1] != columns):
-        raise ValueError(f"`{label}` should have shape ({want[0]}, {want[1]}){why}, "
-                         f"not {value.shape}")
+    if (
+        rows is not None
+        and value.shape[0] != rows
+        or columns is not None
+        and value.shape[1] != columns
+    ):
+        raise ValueError(
+            f"`{label}` should have shape ({want[0]}, {want[1]}){why}, not {value.shape}"
+        )
     return value.shape
 
 
@@ -60,8 +68,10 @@ def _activation(value: Any) -> None:
 
 def _sequence(value: Any, label: str, length: int) -> tuple:
     if type(value) not in (tuple, list) or len(value) != length:
-        raise ValueError(f"`{label}` should be a tuple of {length} items, not {_what(value)}"
-                         + (f" of length {len(value)}" if type(value) in (tuple, list) else ""))
+        raise ValueError(
+            f"`{label}` should be a tuple of {length} items, not {_what(value)}"
+            + (f" of length {len(value)}" if type(value) in (tuple, list) else "")
+        )
     return tuple(value)
 
 
@@ -90,8 +100,10 @@ def _gradients(dZ: Any, cache: Any, label: str, prefix: str) -> int:
     labels = (f"{prefix}[0]", f"{prefix}[1]", f"{prefix}[2]")
     n_cache, n_prev, m_cache = _linear(A_prev, W, b, labels)
     if (n_cache, m_cache) != (n, m):
-        raise ValueError(f"`{label}` of shape {(n, m)} does not fit the cache: "
-                         f"W gives {n_cache} units, A_prev {m_cache} examples")
+        raise ValueError(
+            f"`{label}` of shape {(n, m)} does not fit the cache: "
+            f"W gives {n_cache} units, A_prev {m_cache} examples"
+        )
     return n_prev * m + n * n_prev + n  # dA_prev, dW, db
 
 

@@ -9,18 +9,17 @@ Every case stays inside what the notebook promises: the network is a binary clas
 (one output unit; AL and Y of shape (1, m)), so correct notebooks of older course
 versions, which assert those shapes, pass (tests/test_cases_contract.py).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Callable
 
 import numpy as np
 
 from grader.assignments.kit import EXAMPLE_LABEL, Case
 
 from . import reference as ref
-
-
 
 
 def _count(n: int, noun: str) -> str:
@@ -56,8 +55,11 @@ def _params(rng: np.random.Generator, dims: list[int], scale: float = 1.0) -> di
 
 
 def _linear_cache(rng, n_prev: int, n: int, m: int, scale: float = 1.0):
-    return (rng.standard_normal((n_prev, m)) * scale, rng.standard_normal((n, n_prev)) * scale,
-            rng.standard_normal((n, 1)) * scale)
+    return (
+        rng.standard_normal((n_prev, m)) * scale,
+        rng.standard_normal((n, n_prev)) * scale,
+        rng.standard_normal((n, 1)) * scale,
+    )
 
 
 def _probabilities(rng, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,15 +77,22 @@ def initialize_parameters(rng):
     cases = []
     for _ in range(2):
         n_x, n_h, n_y = (int(n) for n in rng.integers(1, 7, size=3))
-        cases.append(Case(f"{_count(n_x, 'input')}, {_count(n_h, 'hidden unit')}, "
-                          f"{_count(n_y, 'output unit')}", (n_x, n_h, n_y)))
+        cases.append(
+            Case(
+                f"{_count(n_x, 'input')}, {_count(n_h, 'hidden unit')}, "
+                f"{_count(n_y, 'output unit')}",
+                (n_x, n_h, n_y),
+            )
+        )
     return cases
 
 
 def initialize_parameters_deep(rng):
     # any output size: the notebook's own example, [5, 4, 3], has three output units
-    return [Case(_network(len(dims) - 1, dims), (dims,))
-            for dims in (_layer_dims(rng, 1), _layer_dims(rng, 4))]
+    return [
+        Case(_network(len(dims) - 1, dims), (dims,))
+        for dims in (_layer_dims(rng, 1), _layer_dims(rng, 4))
+    ]
 
 
 def linear_forward(rng):
@@ -98,8 +107,10 @@ def linear_activation_forward(rng):
     cases = []
     for m in _examples(rng):
         args = _linear_cache(rng, 4, 3, m, scale=3.0)
-        cases += [Case(f"{act}, {_layer(3, 4, m)}, large values", args + (act,))
-                  for act in ("sigmoid", "relu")]
+        cases += [
+            Case(f"{act}, {_layer(3, 4, m)}, large values", args + (act,))
+            for act in ("sigmoid", "relu")
+        ]
     return cases
 
 
@@ -107,8 +118,11 @@ def L_model_forward(rng):
     cases = []  # one layer (no hidden layer), many layers, one example and several
     for n_layers, m in ((1, 3), (4, 1), (3, 5)):
         dims = _binary_dims(rng, n_layers)
-        cases.append(Case(_network(n_layers, dims, m),
-                          (rng.standard_normal((dims[0], m)), _params(rng, dims))))
+        cases.append(
+            Case(
+                _network(n_layers, dims, m), (rng.standard_normal((dims[0], m)), _params(rng, dims))
+            )
+        )
     return cases
 
 
@@ -124,8 +138,12 @@ def linear_backward(rng):
     cases = []
     for m in _examples(rng):
         n_prev, n = (int(k) for k in rng.integers(1, 6, size=2))
-        cases.append(Case(_layer(n, n_prev, m),
-                          (rng.standard_normal((n, m)), _linear_cache(rng, n_prev, n, m))))
+        cases.append(
+            Case(
+                _layer(n, n_prev, m),
+                (rng.standard_normal((n, m)), _linear_cache(rng, n_prev, n, m)),
+            )
+        )
     return cases
 
 
@@ -135,8 +153,10 @@ def linear_activation_backward(rng):
         linear_cache = _linear_cache(rng, 3, 2, m)
         Z = rng.standard_normal((2, m)) * 3.0
         dA = rng.standard_normal((2, m))
-        cases += [Case(f"{act}, {_layer(2, 3, m)}", (dA, (linear_cache, Z), act))
-                  for act in ("sigmoid", "relu")]
+        cases += [
+            Case(f"{act}, {_layer(2, 3, m)}", (dA, (linear_cache, Z), act))
+            for act in ("sigmoid", "relu")
+        ]
     return cases
 
 
@@ -155,8 +175,12 @@ def update_parameters(rng):
     for n_layers, rate in ((1, 0.5), (3, 0.01)):
         dims = _binary_dims(rng, n_layers)
         grads = {f"d{k}": v for k, v in _params(rng, dims).items()}
-        cases.append(Case(f"{_network(n_layers, dims)}, learning rate {rate}",
-                          (_params(rng, dims), grads, rate)))
+        cases.append(
+            Case(
+                f"{_network(n_layers, dims)}, learning rate {rate}",
+                (_params(rng, dims), grads, rate),
+            )
+        )
     return cases
 
 
@@ -172,13 +196,15 @@ def notebook_cases(test_cases: ModuleType) -> dict[str, list[Case]]:
         "initialize_parameters": [Case(seed_example, (3, 2, 1))],
         "initialize_parameters_deep": [Case(seed_example, ([5, 4, 3],))],
         "linear_forward": [Case(seed_example, t.linear_forward_test_case())],
-        "linear_activation_forward": [Case(f"{seed_example}, {act}", tuple(lin_act_f) + (act,))
-                                      for act in ("sigmoid", "relu")],
+        "linear_activation_forward": [
+            Case(f"{seed_example}, {act}", tuple(lin_act_f) + (act,)) for act in ("sigmoid", "relu")
+        ],
         "L_model_forward": [Case(seed_example, t.L_model_forward_test_case_2hidden())],
         "compute_cost": [Case(seed_example, (AL, Y))],
         "linear_backward": [Case(seed_example, t.linear_backward_test_case())],
-        "linear_activation_backward": [Case(f"{seed_example}, {act}", (dA, act_cache, act))
-                                       for act in ("sigmoid", "relu")],
+        "linear_activation_backward": [
+            Case(f"{seed_example}, {act}", (dA, act_cache, act)) for act in ("sigmoid", "relu")
+        ],
         "L_model_backward": [Case(seed_example, t.L_model_backward_test_case())],
         "update_parameters": [Case(seed_example, (params, grads, 0.1))],
     }
@@ -191,8 +217,10 @@ GENERATORS: dict[str, Callable[[np.random.Generator], list[Case]]] = {
 
 def generated_cases(seed: int) -> dict[str, list[Case]]:
     """Cases drawn with ``seed``: the same seed gives the same cases on every machine."""
-    return {name: GENERATORS[name](np.random.default_rng([seed, index]))
-            for index, name in enumerate(ref.EXERCISES)}
+    return {
+        name: GENERATORS[name](np.random.default_rng([seed, index]))
+        for index, name in enumerate(ref.EXERCISES)
+    }
 
 
 def all_cases(test_cases: ModuleType, *seeds: int) -> dict[str, list[Case]]:

@@ -3,6 +3,7 @@
 This module is the single source of truth for expected values: the public-test
 fixtures and the hidden checks are computed from it. It never ships to students.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -82,10 +83,12 @@ def L_model_forward(X, parameters):
     A = X
     for layer in range(1, n_layers):
         A, cache = linear_activation_forward(
-            A, parameters[f"W{layer}"], parameters[f"b{layer}"], "relu")
+            A, parameters[f"W{layer}"], parameters[f"b{layer}"], "relu"
+        )
         caches.append(cache)
     AL, cache = linear_activation_forward(
-        A, parameters[f"W{n_layers}"], parameters[f"b{n_layers}"], "sigmoid")
+        A, parameters[f"W{n_layers}"], parameters[f"b{n_layers}"], "sigmoid"
+    )
     caches.append(cache)
     return AL, caches
 
@@ -133,10 +136,12 @@ def L_model_backward(AL, Y, caches):
     Y = Y.reshape(AL.shape)
     dAL = -(Y / AL - (1 - Y) / (1 - AL))
     grads[f"dA{n_layers - 1}"], grads[f"dW{n_layers}"], grads[f"db{n_layers}"] = (
-        linear_activation_backward(dAL, caches[n_layers - 1], "sigmoid"))
+        linear_activation_backward(dAL, caches[n_layers - 1], "sigmoid")
+    )
     for layer in range(n_layers - 1, 0, -1):
         grads[f"dA{layer - 1}"], grads[f"dW{layer}"], grads[f"db{layer}"] = (
-            linear_activation_backward(grads[f"dA{layer}"], caches[layer - 1], "relu"))
+            linear_activation_backward(grads[f"dA{layer}"], caches[layer - 1], "relu")
+        )
     return grads
 
 
@@ -153,10 +158,20 @@ def update_parameters(params, grads, learning_rate):
 
 
 __all__ = [
-    "sigmoid", "relu", "sigmoid_backward", "relu_backward",
-    "initialize_parameters", "initialize_parameters_deep", "linear_forward",
-    "linear_activation_forward", "L_model_forward", "compute_cost", "linear_backward",
-    "linear_activation_backward", "L_model_backward", "update_parameters",
+    "sigmoid",
+    "relu",
+    "sigmoid_backward",
+    "relu_backward",
+    "initialize_parameters",
+    "initialize_parameters_deep",
+    "linear_forward",
+    "linear_activation_forward",
+    "L_model_forward",
+    "compute_cost",
+    "linear_backward",
+    "linear_activation_backward",
+    "L_model_backward",
+    "update_parameters",
 ]
 
 EXERCISES = (
