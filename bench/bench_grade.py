@@ -57,8 +57,15 @@ def compute_cost(AL, Y):
 
 def templates(solutions: Path, release: Path) -> dict[str, dict]:
     """Kind of submission -> notebook as plain JSON data."""
+    from grader.assignments.dnn_step_by_step.samples import (
+        CRASH,
+        HANG,
+        MISTAKES,
+        NOTEBOOK,
+        with_function,
+        without_function,
+    )
     from grader.grading.notebooks import notebook_bytes, read_notebook
-    from grader.assignments.dnn_step_by_step.samples import CRASH, HANG, MISTAKES, NOTEBOOK, with_function, without_function
 
     solved = read_notebook(solutions / NOTEBOOK)
     kinds = {"correct": solved, "crash": with_function(solved, *CRASH),
@@ -362,9 +369,9 @@ def main(argv: list[str] | None = None) -> None:
 def bench(args: argparse.Namespace, workdir: Path) -> None:
     import numpy
 
+    from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
     from grader.grading.options import default_jobs
     from grader.sandbox.server import Limits
-    from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
     jobs = args.jobs or default_jobs()
     timeout = args.timeout or Limits().call_timeout

@@ -34,8 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grader.results import (BatchResult, CheckResult, Environment,  # noqa: E402
-                            ExerciseResult, SubmissionResult)
+from grader.results import BatchResult, CheckResult, Environment, ExerciseResult, SubmissionResult  # noqa: E402
 
 EXERCISES = ("initialize_parameters", "initialize_parameters_deep", "linear_forward",
              "linear_activation_forward", "L_model_forward", "compute_cost", "linear_backward",
@@ -118,8 +117,13 @@ def junit_xml_before(batch: BatchResult) -> str:
 def write_reports_before(batch: BatchResult, out_dir: Path, title: str) -> list[Path]:
     """``write_reports`` as it was before streaming: every file built in memory, then written."""
     from grader import atomic
-    from grader.reports import (_encode, feedback_file_stems, feedback_html, feedback_markdown,
-                                grades_csv)
+    from grader.reports import (
+        _encode,
+        feedback_file_stems,
+        feedback_html,
+        feedback_markdown,
+        grades_csv,
+    )
     from grader.results import batch_to_dict
 
     files = {out_dir / "grades.csv": _encode(grades_csv(batch)),

@@ -12,10 +12,16 @@ from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
+from support import (
+    ASSIGNMENT,
+    SOURCE_DIR,
+    SOURCE_ROOT,
+    GeneratedTree,
+    load_module,
+    read_expected_prints,
+)
 
 from grader.cli import cli
-from support import (ASSIGNMENT, SOURCE_DIR, SOURCE_ROOT, GeneratedTree, load_module,
-                     read_expected_prints)
 
 
 @pytest.fixture(scope="session")

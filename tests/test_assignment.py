@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from support import ASSIGNMENT, EXERCISES, NOTEBOOK_NAME, SOURCE_DIR, load_json
+
 from grader.authoring.assignment import load_assignment, solution_regions
 from grader.cli import cli
 from grader.errors import SourceNotebookError

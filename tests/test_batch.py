@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.grading.options import Options
+from grader.assignments.dnn_step_by_step.samples import MISTAKES, sample_batch
 from grader.cli import cli
+from grader.grading.options import Options
 from grader.reports import GRADES_SCHEMA
 from grader.results import batch_to_dict
 from grader.sandbox.server import Limits
-from grader.assignments.dnn_step_by_step.samples import MISTAKES, sample_batch
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
@@ -142,8 +142,8 @@ def test_each_typical_mistake_costs_its_exercise_only(graded, exercise):
 def test_in_place_update_of_older_course_versions_costs_nothing(tmp_path):
     """Older versions of the course had update_parameters write into the caller's dict:
     correct code written that way gets full marks (the kit tolerates it there only)."""
-    from grader.grading.notebooks import notebook_bytes, read_notebook
     from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
+    from grader.grading.notebooks import notebook_bytes, read_notebook
 
     older = with_function(read_notebook(SOLUTIONS / NOTEBOOK), "update_parameters", '''
 def update_parameters(parameters, grads, learning_rate):

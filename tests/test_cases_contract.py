@@ -12,16 +12,14 @@ import re
 import nbformat
 import numpy as np
 import pytest
+from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 
 import grader
 from grader.assignments.dnn_step_by_step import HIDDEN_SEEDS, PUBLIC_SEED, reference
-from grader.assignments.dnn_step_by_step.cases import (EXAMPLE_LABEL, generated_cases,
-                                                        notebook_cases)
-from grader.grading.options import Options
+from grader.assignments.dnn_step_by_step.cases import EXAMPLE_LABEL, generated_cases, notebook_cases
 from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.grading.options import Options
 from grader.sandbox.server import Limits
-
-from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 
 SEEDS = (PUBLIC_SEED, *HIDDEN_SEEDS, 0, 1, 2, 3, 12345)
 FAST = Options(limits=Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0))

@@ -14,13 +14,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 from grader.cli import cli
 from grader.reports import CLASS_REPORT, class_report_html, feedback_file_stems, write_reports
 from grader.reports._common import fmt_points
 from grader.reports.class_report import MESSAGE_WIDTH, shorten
-from grader.results import (BatchResult, CheckResult, Environment, ExerciseResult,
-                            SubmissionResult, batch_from_dict)
-from grader.assignments.dnn_step_by_step.samples import sample_batch
+from grader.results import (
+    BatchResult,
+    CheckResult,
+    Environment,
+    ExerciseResult,
+    SubmissionResult,
+    batch_from_dict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

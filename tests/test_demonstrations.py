@@ -1,8 +1,13 @@
 """Demonstration cells (long training runs in the notebook's own cells) left out of grading."""
 from __future__ import annotations
 
-from grader.grading.demonstrations import (PLACEHOLDER, Demonstration, demonstrations,
-                                           described, without_demonstrations)
+from grader.grading.demonstrations import (
+    PLACEHOLDER,
+    Demonstration,
+    demonstrations,
+    described,
+    without_demonstrations,
+)
 
 TRAIN = ("two_layer_model", "L_layer_model")
 CELLS = [

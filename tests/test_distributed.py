@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.grading.options import Options
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 from grader.cli import cli
+from grader.grading.options import Options
 from grader.results import batch_to_dict
 from grader.sandbox.server import Limits
-from grader.assignments.dnn_step_by_step.samples import sample_batch
 
 distributed = pytest.importorskip("distributed")
 

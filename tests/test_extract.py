@@ -1,8 +1,8 @@
 """Submission notebooks -> plain Python cells."""
-import pytest
 import ast
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.grading.extract import code_cells, to_python

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import grader
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
 from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.reports import feedback_markdown
-from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

@@ -16,14 +16,28 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 from nbgrader.utils import compute_checksum
+from support import (
+    ASSIGNMENT,
+    EXERCISES,
+    NOTEBOOK_NAME,
+    PASS_LINE,
+    RELEASE_DIR,
+    REPO_ROOT,
+    SOLUTIONS_DIR,
+    SOURCE_DIR,
+    SOURCE_ROOT,
+    STUB_MESSAGE,
+    cell_by_id,
+    code_cells,
+    error_outputs,
+    nbgrader,
+    stream_text,
+)
 
-from support import (ASSIGNMENT, EXERCISES, NOTEBOOK_NAME, PASS_LINE, RELEASE_DIR, REPO_ROOT,
-                      SOLUTIONS_DIR, SOURCE_DIR, SOURCE_ROOT, STUB_MESSAGE, cell_by_id, code_cells,
-                      error_outputs, nbgrader, stream_text)
-from grader.authoring import generate
 from grader.atomic import read_tree
-from grader.cli import cli
+from grader.authoring import generate
 from grader.authoring.execute import run_notebook
+from grader.cli import cli
 from grader.grading.notebooks import read_notebook
 
 HELPERS = ("dnn_utils.py", "public_tests.py", "testCases.py")

@@ -14,17 +14,22 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import EXERCISES, RELEASE_DIR, SOLUTIONS_DIR
 
 import grader
-from support import EXERCISES, RELEASE_DIR, SOLUTIONS_DIR
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 from grader.cli import cli
 from grader.errors import UsageError
 from grader.grading.locations import RELEASE_ROOT_VARIABLE, assignment_of, find_folder
-from grader.reports import GRADES_SCHEMA, grades_csv, grades_json, junit_xml, summary_text
-from grader.results import (BatchResult, Environment, ExerciseResult, SubmissionResult,
-                            batch_from_dict)
 from grader.grading.submissions import find_submissions
-from grader.assignments.dnn_step_by_step.samples import sample_batch
+from grader.reports import GRADES_SCHEMA, grades_csv, grades_json, junit_xml, summary_text
+from grader.results import (
+    BatchResult,
+    Environment,
+    ExerciseResult,
+    SubmissionResult,
+    batch_from_dict,
+)
 
 FAST = ["--timeout", "2", "--jobs", "1"]
 ENV = Environment("0.1.0", "3.11.9", "2.0.0", "openblas", {}, True)

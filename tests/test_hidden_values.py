@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.assignments import get_kit
-from grader.grading.checks import plan
-from grader.cli import cli
-from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.assignments.dnn_step_by_step.samples import MISTAKES, NOTEBOOK, with_function
+from grader.cli import cli
+from grader.grading.checks import plan
+from grader.grading.notebooks import notebook_bytes, read_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

@@ -8,13 +8,12 @@ import json
 import nbformat
 import pytest
 from click.testing import CliRunner
+from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 
-from grader.grading import imports
 from grader.assignments.dnn_step_by_step import MODULE_ALIASES, MODULE_LOOKALIKES
 from grader.cli import cli
+from grader.grading import imports
 from grader.grading.notebooks import notebook_bytes, read_notebook
-
-from support import EXERCISES, NOTEBOOK_NAME, RELEASE_DIR, SOLUTIONS_DIR
 
 ACTIVATIONS = "sigmoid, sigmoid_backward, relu, relu_backward"
 

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 import grader
+from grader.assignments.dnn_step_by_step.samples import HANG, NOTEBOOK, sample_batch, with_function
 from grader.grading.batch import grade_submissions
+from grader.grading.extract import code_cells
+from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebook
 from grader.grading.options import Options
 from grader.grading.pipeline import prepare
-from grader.grading.extract import code_cells
-from grader.runners.local import WorkerError, local_runner
-from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebook
-from grader.results import batch_to_dict, submission_to_dict
-from grader.sandbox.server import Limits
 from grader.grading.submissions import find_submissions
-from grader.assignments.dnn_step_by_step.samples import HANG, NOTEBOOK, sample_batch, with_function
+from grader.results import batch_to_dict, submission_to_dict
+from grader.runners.local import WorkerError, local_runner
+from grader.sandbox.server import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

@@ -7,8 +7,8 @@ import json
 import nbformat
 import nbformat.v3 as v3
 import pytest
-
 from support import NOTEBOOK_NAME, SOURCE_DIR
+
 from grader.errors import GraderError, NotebookReadError
 from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebook
 
@@ -90,7 +90,7 @@ def test_notebook_bytes_is_stable_and_canonical():
     assert first == notebook_bytes(notebook)
     assert first == notebook_bytes(parse_notebook(first))  # a fixed point
     assert first.endswith(b"}\n") and not first.endswith(b"\n\n")
-    assert "héllo".encode("utf-8") in first  # UTF-8, not \\u escapes
+    assert "héllo".encode() in first  # UTF-8, not \\u escapes
     # key order and indentation are nbformat's, whatever the input's layout
     shuffled = json.dumps(_reverse_keys(json.loads(first)), indent=4).encode()
     assert shuffled != first

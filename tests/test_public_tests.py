@@ -10,8 +10,8 @@ import copy
 
 import numpy as np
 import pytest
-
 from support import EXERCISES, PASS_LINE, RELEASE_DIR, STUB_MESSAGE, load_module
+
 from grader.assignments.dnn_step_by_step import reference as ref
 
 public_tests = load_module(RELEASE_DIR / "public_tests.py", "_release_public_tests")

@@ -10,10 +10,10 @@ import re
 
 import numpy as np
 import pytest
-
 from support import EXERCISES, SOURCE_DIR, load_module, read_expected_prints, split_prints
-from grader.assignments.dnn_step_by_step import reference
+
 from grader.assignments import dnn_step_by_step as kit
+from grader.assignments.dnn_step_by_step import reference
 
 
 def _outputs(name: str, t) -> list[tuple[str, object]]:

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import REPO_ROOT
 
 from grader.assignments import get_kit
 from grader.authoring import reference
 from grader.authoring.assignment import BEGIN_SOLUTION, load_assignment
-from support import REPO_ROOT
 
 SOURCE = REPO_ROOT / "source_notebooks" / "dnn_step_by_step"
 

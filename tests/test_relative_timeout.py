@@ -10,11 +10,11 @@ import pytest
 
 import grader
 from grader.assignments import get_kit
-from grader.grading.options import Options
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
 from grader.grading.checks import RELATIVE_FACTOR, RELATIVE_FLOOR, call_limit, plan
 from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.grading.options import Options
 from grader.sandbox.server import Limits
-from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

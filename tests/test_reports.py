@@ -16,11 +16,29 @@ import pytest
 import grader.atomic
 import grader.reports.json_report
 import grader.reports.junit
-from grader.reports import (GRADES_SCHEMA, PAGES_MANIFEST, feedback_file_stems, feedback_html,
-                            feedback_markdown, grades_csv, grades_json, gradescope_results,
-                            junit_xml, safe_file_stem, summary_text, write_reports)
-from grader.results import (CheckResult, BatchResult, Environment, ExerciseResult, SubmissionResult,
-                            batch_from_dict, batch_to_dict)
+from grader.reports import (
+    GRADES_SCHEMA,
+    PAGES_MANIFEST,
+    feedback_file_stems,
+    feedback_html,
+    feedback_markdown,
+    grades_csv,
+    grades_json,
+    gradescope_results,
+    junit_xml,
+    safe_file_stem,
+    summary_text,
+    write_reports,
+)
+from grader.results import (
+    BatchResult,
+    CheckResult,
+    Environment,
+    ExerciseResult,
+    SubmissionResult,
+    batch_from_dict,
+    batch_to_dict,
+)
 
 NASTY = ("expected shape (3, 1)\ngot <script>alert(1)</script> & more\n"
          "```python\nprint('fenced')\n```\n  indented line")

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 import grader
-from grader.grading.options import Options
+from grader.assignments.dnn_step_by_step.samples import sample_batch
 from grader.cli import cli
-from grader.runners.local import local_runner
+from grader.grading.options import Options
 from grader.results import submission_to_dict
 from grader.resume import JOURNAL_NAME
+from grader.runners.local import local_runner
 from grader.sandbox.server import Limits
-from grader.assignments.dnn_step_by_step.samples import sample_batch
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

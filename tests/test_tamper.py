@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.grading.options import Options
-from grader.grading.notebooks import read_notebook
-from grader.sandbox.server import Limits
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, original_layout, with_edited_test
+from grader.grading.notebooks import read_notebook
+from grader.grading.options import Options
 from grader.grading.tamper import check, compute_checksum, locked_checksums
+from grader.sandbox.server import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"

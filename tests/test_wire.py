@@ -9,8 +9,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 import pytest
 
-from grader.sandbox import wire
 from grader.errors import GraderError
+from grader.sandbox import wire
 from grader.sandbox.wire import MAX_DEPTH, Unsupported, WireError, decode, encode
 
 

@@ -13,9 +13,9 @@ grader's uid, write into the course files).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbformat import NotebookNode

@@ -18,8 +18,8 @@ import nbformat
 import psutil
 import pytest
 
-from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
+from grader.grading.notebooks import notebook_bytes, read_notebook
 
 from .attack_notebooks import RELEASE, SOLUTIONS, Paths
 from .test_gaming import EXITING

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 from grader.cli import cli
 from grader.grading.notebooks import notebook_bytes, read_notebook
-from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
 from .adversarial_support import processes_with
 from .attack_notebooks import ATTACKS, MARKER_VARIABLE, REFERENCE, RELEASE, SOLUTIONS, Paths

@@ -12,10 +12,10 @@ import time
 import pytest
 
 import grader
-from grader.grading.options import Options
-from grader.grading.notebooks import notebook_bytes, read_notebook
-from grader.sandbox.server import MODE_VARIABLE, Sandbox, SandboxError
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
+from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.grading.options import Options
+from grader.sandbox.server import MODE_VARIABLE, Sandbox, SandboxError
 
 from .adversarial_support import LIMITS, processes_with
 from .attack_notebooks import ATTACKS, MARKER_VARIABLE, RELEASE, SOLUTIONS, Paths

@@ -14,15 +14,15 @@ from click.testing import CliRunner
 
 import grader
 from grader.assignments import get_kit
-from grader.grading.options import Options
-from grader.grading.checks import CallLimit, hung_in_notebook, plan
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_edited_test, with_function
 from grader.cli import cli
 from grader.errors import UsageError
+from grader.grading.checks import CallLimit, hung_in_notebook, plan
 from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.grading.options import Options
+from grader.grading.tamper import check, locked_checksums
 from grader.reports import RESERVED_STEMS, feedback_file_stems
 from grader.results import SubmissionResult
-from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_edited_test, with_function
-from grader.grading.tamper import check, locked_checksums
 
 from .adversarial_support import LIMITS
 from .attack_notebooks import RELEASE, SOLUTIONS

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from grader.assignments import get_kit
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.sandbox.server import Sandbox
-from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
 from .adversarial_support import LIMITS
 from .attack_notebooks import RELEASE, SOLUTIONS, Attack, Paths, _cells, _replace

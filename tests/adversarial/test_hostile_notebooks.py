@@ -15,11 +15,11 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 from grader.cli import cli
 from grader.grading.extract import CELL_BUDGET, code_cells, ipython_cost
 from grader.grading.locations import _named_in_metadata
 from grader.grading.notebooks import notebook_bytes, read_notebook
-from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
 
 from .attack_notebooks import RELEASE, SOLUTIONS
 

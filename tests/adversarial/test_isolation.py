@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox.server import Limits, Sandbox
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
+from grader.sandbox.server import Limits, Sandbox
 
 from .adversarial_support import LIMITS, processes_of_uids_from, processes_with
 from .attack_notebooks import ATTACK_UID_FLOOR, REPO

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 
 import grader
-from grader.grading.options import Options
-from grader.grading.notebooks import notebook_bytes, read_notebook
 from grader.assignments.dnn_step_by_step.samples import NOTEBOOK
+from grader.grading.notebooks import notebook_bytes, read_notebook
+from grader.grading.options import Options
 
 from .adversarial_support import LIMITS
 from .attack_notebooks import RELEASE, SOLUTIONS
