@@ -9,6 +9,7 @@ notebook and each assignment's cost relative to the first one, ``dnn_step_by_ste
 the follow-up assignment trains models, and its grading may cost at most three times
 the first's (the issue's bound), its notebook's long training cells included.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,19 @@ def write_batch(folder: Path, solved: Path, n: int) -> None:
 
 
 def grade(folder: Path, release: Path, out: Path, jobs: int) -> tuple[float, dict]:
-    command = [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out),
-               "--release", str(release), "-q", "--fresh"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--release",
+        str(release),
+        "-q",
+        "--fresh",
+    ]
     if jobs:
         command += ["--jobs", str(jobs)]
     started = time.perf_counter()
@@ -56,10 +68,13 @@ def main() -> None:
     parser.add_argument("--assignments", nargs="*", default=None)
     args = parser.parse_args()
     names = args.assignments or sorted(
-        p.name for p in (REPO / "solutions").iterdir() if (REPO / "release" / p.name).is_dir())
+        p.name for p in (REPO / "solutions").iterdir() if (REPO / "release" / p.name).is_dir()
+    )
     names.sort(key=lambda name: name != BASELINE)
-    print(f"machine: {os.cpu_count()} cores, {platform.system()}, Python "
-          f"{platform.python_version()}; N={args.n} per assignment, jobs={args.jobs or 'auto'}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.system()}, Python "
+        f"{platform.python_version()}; N={args.n} per assignment, jobs={args.jobs or 'auto'}"
+    )
     per_notebook = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         for name in names:
@@ -68,23 +83,29 @@ def main() -> None:
             write_batch(batch, solved, args.n)
             walls = []
             for attempt in range(2):
-                wall, grades = grade(batch, REPO / "release" / name, Path(tmp, f"out-{name}-"
-                                                                          f"{attempt}"), args.jobs)
+                wall, grades = grade(
+                    batch, REPO / "release" / name, Path(tmp, f"out-{name}-{attempt}"), args.jobs
+                )
                 walls.append(wall)
             full = sum(s["score"] == s["max_score"] for s in grades["submissions"])
             skipped = grades["submissions"][0].get("skipped_cells", [])
             per_notebook[name] = min(walls) / args.n
-            print(f"{name}: {min(walls):.2f} s for {args.n} notebooks (runs: "
-                  + ", ".join(f"{w:.2f}" for w in walls) + f"), {per_notebook[name] * 1000:.1f}"
-                  f" ms per notebook; full marks {full}/{args.n}; demonstration cells not "
-                  f"run: {len(skipped)}")
+            print(
+                f"{name}: {min(walls):.2f} s for {args.n} notebooks (runs: "
+                + ", ".join(f"{w:.2f}" for w in walls)
+                + f"), {per_notebook[name] * 1000:.1f}"
+                f" ms per notebook; full marks {full}/{args.n}; demonstration cells not "
+                f"run: {len(skipped)}"
+            )
     base = per_notebook.get(BASELINE)
     if base:
         for name, cost in per_notebook.items():
             if name != BASELINE:
                 ratio = cost / base
-                print(f"{name} / {BASELINE}: {ratio:.2f}x per notebook (bound {BOUND:g}x: "
-                      f"{'within' if ratio <= BOUND else 'OVER'})")
+                print(
+                    f"{name} / {BASELINE}: {ratio:.2f}x per notebook (bound {BOUND:g}x: "
+                    f"{'within' if ratio <= BOUND else 'OVER'})"
+                )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ the fixed cost of a run (one submission) and, when nbgrader is installed,
 ``nbgrader autograde`` of the first K notebooks of the same batch (no infinite
 loops: nbgrader would wait 30 s per cell) against ``grader grade`` of those K.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,16 @@ ASSIGNMENT = "dnn_step_by_step"
 BROKEN_SHARE = 0.08
 HANG_EVERY = 300
 # loops on every input but the notebook's example (3 examples): its demo cell returns
-HIDDEN_HANG = ("compute_cost", '''
+HIDDEN_HANG = (
+    "compute_cost",
+    """
 def compute_cost(AL, Y):
     m = Y.shape[1]
     while m != 3:                                 # never terminates on hidden inputs
         pass
     return np.squeeze((-1 / m) * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)))
-''')
+""",
+)
 
 
 # --- the batch ---------------------------------------------------------------------------
@@ -68,17 +72,23 @@ def templates(solutions: Path, release: Path) -> dict[str, dict]:
     from grader.grading.notebooks import notebook_bytes, read_notebook
 
     solved = read_notebook(solutions / NOTEBOOK)
-    kinds = {"correct": solved, "crash": with_function(solved, *CRASH),
-             "missing_compute_cost": without_function(solved, "compute_cost"),
-             "hang": with_function(solved, *HANG),
-             "hang_hidden": with_function(solved, *HIDDEN_HANG)}
-    kinds.update({f"mistake_{name}": with_function(solved, name, source)
-                  for name, source in MISTAKES.items()})
+    kinds = {
+        "correct": solved,
+        "crash": with_function(solved, *CRASH),
+        "missing_compute_cost": without_function(solved, "compute_cost"),
+        "hang": with_function(solved, *HANG),
+        "hang_hidden": with_function(solved, *HIDDEN_HANG),
+    }
+    kinds.update(
+        {
+            f"mistake_{name}": with_function(solved, name, source)
+            for name, source in MISTAKES.items()
+        }
+    )
     return {kind: json.loads(notebook_bytes(nb)) for kind, nb in kinds.items()}
 
 
-def mix(n: int, hang_every: int = HANG_EVERY, seed: int = 0, hang: str = "hang"
-        ) -> list[str]:
+def mix(n: int, hang_every: int = HANG_EVERY, seed: int = 0, hang: str = "hang") -> list[str]:
     """n kinds: one infinite loop (of kind ``hang``) per ``hang_every``, 8% broken
     (cycling through the mistakes), the rest correct; shuffled."""
     broken = ["crash", "missing_compute_cost"] + [f"mistake_{name}" for name in _mistakes()]
@@ -112,8 +122,14 @@ def personalized(notebook: dict, student: str) -> bytes:
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_batch(folder: Path, n: int, solutions: Path, release: Path,
-                hang_every: int = HANG_EVERY, hang: str = "hang") -> list[tuple[Path, str]]:
+def write_batch(
+    folder: Path,
+    n: int,
+    solutions: Path,
+    release: Path,
+    hang_every: int = HANG_EVERY,
+    hang: str = "hang",
+) -> list[tuple[Path, str]]:
     folder.mkdir(parents=True, exist_ok=True)
     notebooks = templates(solutions, release)
     written = []
@@ -174,8 +190,15 @@ class TreeMemory:
         forking = {parent for parent, sandbox, _ in self._cpu.values() if sandbox}
         split = dict.fromkeys(("parent", "workers", "fork servers"), 0.0)
         for pid, (_parent, sandbox, own) in self._cpu.items():
-            role = ("parent" if pid == self.pid else "workers" if not sandbox
-                    else "fork servers" if pid in forking else None)
+            role = (
+                "parent"
+                if pid == self.pid
+                else "workers"
+                if not sandbox
+                else "fork servers"
+                if pid in forking
+                else None
+            )
             if role:
                 split[role] += own
         split["submissions"] = max(0.0, total - sum(split.values()))
@@ -243,8 +266,9 @@ def busy_seconds() -> float:
 def run_measured(command: list[str], cwd: Path) -> Run:
     before, machine = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds()
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     with TreeMemory(process.pid) as memory:
         output, _ = process.communicate()
     wall = time.perf_counter() - started
@@ -256,8 +280,19 @@ def run_measured(command: list[str], cwd: Path) -> Run:
 
 
 def grade_command(folder: Path, out: Path, args: argparse.Namespace) -> list[str]:
-    command = [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out),
-               "--release", str(args.release), "-q", "--fresh"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--release",
+        str(args.release),
+        "-q",
+        "--fresh",
+    ]
     if args.jobs:
         command += ["--jobs", str(args.jobs)]
     if args.timeout:
@@ -265,8 +300,9 @@ def grade_command(folder: Path, out: Path, args: argparse.Namespace) -> list[str
     return command
 
 
-def check_grades(out: Path, written: list[tuple[Path, str]], timeout: float
-                 ) -> tuple[Counter, int, float]:
+def check_grades(
+    out: Path, written: list[tuple[Path, str]], timeout: float
+) -> tuple[Counter, int, float]:
     """Every correct notebook scored full marks, every other one less (a sanity check);
     how many time limits the batch waited out (one per exercise that timed out), and
     their seconds in all."""
@@ -285,8 +321,7 @@ def check_grades(out: Path, written: list[tuple[Path, str]], timeout: float
             if exercise["status"] == "timeout":
                 bound = re.search(r"within ([\d.]+) s", exercise["error"] or "")
                 limits += 1
-                waited += (float(bound.group(1)) if bound and kind == "hang_hidden"
-                           else timeout)
+                waited += float(bound.group(1)) if bound and kind == "hang_hidden" else timeout
     return outcome, limits, waited
 
 
@@ -297,23 +332,26 @@ def nbgrader_course(root: Path, source: Path, release: Path) -> Path:
     """An nbgrader course folder with this assignment generated by nbgrader itself."""
     course = root / "nbgrader-course"
     target = course / "source" / ASSIGNMENT
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__",
-                                                                   ".ipynb_checkpoints"))
+    shutil.copytree(
+        source, target, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    )
     for path in release.iterdir():  # files generated for the release (test data)
         if path.is_file() and not (target / path.name).exists():
             shutil.copyfile(path, target / path.name)
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\n"
         f"c.CourseDirectory.root = {str(course)!r}\n"
-        f"c.CourseDirectory.db_assignments = [dict(name={ASSIGNMENT!r})]\n")
+        f"c.CourseDirectory.db_assignments = [dict(name={ASSIGNMENT!r})]\n"
+    )
     _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     return course
 
 
 def _nbgrader(course: Path, *args: str) -> float:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True
+    )
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"nbgrader {args[0]} failed: {' | '.join(tail)}")
@@ -332,8 +370,10 @@ def nbgrader_scores(course: Path) -> list[float]:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return [gradebook.find_submission(ASSIGNMENT, student.id).score
-                for student in gradebook.students]
+        return [
+            gradebook.find_submission(ASSIGNMENT, student.id).score
+            for student in gradebook.students
+        ]
 
 
 # --- main --------------------------------------------------------------------------------
@@ -343,19 +383,38 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="submissions (default 1000)")
     parser.add_argument("--jobs", type=int, default=0, help="grader --jobs (default: cores)")
-    parser.add_argument("--timeout", type=float, default=0,
-                        help="grader --timeout (default: the grader's own, 10 s)")
-    parser.add_argument("--hang-every", type=int, default=HANG_EVERY, metavar="K",
-                        help=f"one infinite loop per K submissions (default {HANG_EVERY}; "
-                             "0: none)")
-    parser.add_argument("--hidden-loops", action="store_true",
-                        help="the infinite loops spin on the hidden checks' inputs only (the "
-                             "notebook's demo cell returns): they cost the relative bound")
-    parser.add_argument("--nbgrader", type=int, default=20, metavar="K",
-                        help="also autograde the first K notebooks with nbgrader (0: skip)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep the batch and outputs here (default: a temporary folder, "
-                             "removed at the end)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=0,
+        help="grader --timeout (default: the grader's own, 10 s)",
+    )
+    parser.add_argument(
+        "--hang-every",
+        type=int,
+        default=HANG_EVERY,
+        metavar="K",
+        help=f"one infinite loop per K submissions (default {HANG_EVERY}; 0: none)",
+    )
+    parser.add_argument(
+        "--hidden-loops",
+        action="store_true",
+        help="the infinite loops spin on the hidden checks' inputs only (the "
+        "notebook's demo cell returns): they cost the relative bound",
+    )
+    parser.add_argument(
+        "--nbgrader",
+        type=int,
+        default=20,
+        metavar="K",
+        help="also autograde the first K notebooks with nbgrader (0: skip)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the batch and outputs here (default: a temporary folder, removed at the end)",
+    )
     parser.add_argument("--release", type=Path, default=REPO / "release" / ASSIGNMENT)
     parser.add_argument("--solutions", type=Path, default=REPO / "solutions" / ASSIGNMENT)
     parser.add_argument("--source", type=Path, default=REPO / "source_notebooks" / ASSIGNMENT)
@@ -376,51 +435,72 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
     jobs = args.jobs or default_jobs()
     timeout = args.timeout or Limits().call_timeout
     started = time.perf_counter()
-    written = write_batch(workdir / "submissions", args.n, args.solutions, args.release,
-                          args.hang_every, "hang_hidden" if args.hidden_loops else "hang")
+    written = write_batch(
+        workdir / "submissions",
+        args.n,
+        args.solutions,
+        args.release,
+        args.hang_every,
+        "hang_hidden" if args.hidden_loops else "hang",
+    )
     kinds = Counter(kind for _, kind in written)
     hangs, correct = kinds["hang"] + kinds["hang_hidden"], kinds["correct"]
-    print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}, numpy {numpy.__version__}")
-    print(f"batch: N={args.n} ({correct} correct, {args.n - correct - hangs} with one broken "
-          f"exercise, {hangs} infinite loops{' in hidden checks' if args.hidden_loops else ''})"
-          f" written in {time.perf_counter() - started:.1f} s "
-          f"to {workdir / 'submissions'}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, numpy {numpy.__version__}"
+    )
+    print(
+        f"batch: N={args.n} ({correct} correct, {args.n - correct - hangs} with one broken "
+        f"exercise, {hangs} infinite loops{' in hidden checks' if args.hidden_loops else ''})"
+        f" written in {time.perf_counter() - started:.1f} s "
+        f"to {workdir / 'submissions'}"
+    )
 
     command = grade_command(workdir / "submissions", workdir / "out", args)
     print(f"command: {' '.join(command)}")
     run = run_measured(command, REPO)
     wall, (outcome, limits, waited) = run.wall, check_grades(workdir / "out", written, timeout)
-    print(f"grader: {wall:.1f} s for {args.n} submissions: {args.n / wall:.1f} submissions/s, "
-          f"{wall / args.n:.4f} s/submission (jobs={jobs}, timeout={timeout:g} s)")
-    print(f"peak memory (process tree): RSS {run.memory.peak_rss / 2**20:.0f} MiB, "
-          f"PSS {run.memory.peak_pss / 2**20:.0f} MiB; the grader's own process alone: "
-          f"RSS {run.memory.peak_root_rss / 2**20:.0f} MiB")
-    print(f"cpu (process tree): {run.cpu:.1f} s, {run.cpu / args.n:.4f} s/submission; "
-          f"other processes meanwhile: {run.foreign:.1f} cpu s "
-          f"({run.foreign / (wall * (os.cpu_count() or 1)):.0%} of the machine)")
+    print(
+        f"grader: {wall:.1f} s for {args.n} submissions: {args.n / wall:.1f} submissions/s, "
+        f"{wall / args.n:.4f} s/submission (jobs={jobs}, timeout={timeout:g} s)"
+    )
+    print(
+        f"peak memory (process tree): RSS {run.memory.peak_rss / 2**20:.0f} MiB, "
+        f"PSS {run.memory.peak_pss / 2**20:.0f} MiB; the grader's own process alone: "
+        f"RSS {run.memory.peak_root_rss / 2**20:.0f} MiB"
+    )
+    print(
+        f"cpu (process tree): {run.cpu:.1f} s, {run.cpu / args.n:.4f} s/submission; "
+        f"other processes meanwhile: {run.foreign:.1f} cpu s "
+        f"({run.foreign / (wall * (os.cpu_count() or 1)):.0%} of the machine)"
+    )
     split = run.memory.cpu_split(run.cpu)
-    print("cpu per submission by process: " + ", ".join(
-        f"{role} {1000 * seconds / args.n:.1f} ms" for role, seconds in split.items())
-        + " (submissions' processes: the rest of the tree's CPU, infinite loops included)")
+    print(
+        "cpu per submission by process: "
+        + ", ".join(f"{role} {1000 * seconds / args.n:.1f} ms" for role, seconds in split.items())
+        + " (submissions' processes: the rest of the tree's CPU, infinite loops included)"
+    )
     if limits:
         # the limits counted from grades.json: cells and hidden checks that ran out of time
         waiting = waited / jobs
-        print(f"excluding the timeouts' own waiting ({limits} limits, {waited:g} s in all, "
-              f"waited out by {hangs} submissions / {jobs} jobs = {waiting:.0f} s): "
-              f"{(args.n - hangs) / (wall - waiting):.1f} submissions/s")
+        print(
+            f"excluding the timeouts' own waiting ({limits} limits, {waited:g} s in all, "
+            f"waited out by {hangs} submissions / {jobs} jobs = {waiting:.0f} s): "
+            f"{(args.n - hangs) / (wall - waiting):.1f} submissions/s"
+        )
     print(f"check: {dict(outcome)}")
     if args.n >= 50:
         single = [written[next(i for i, (_, k) in enumerate(written) if k == "correct")]]
         (workdir / "one").mkdir(exist_ok=True)
         shutil.copyfile(single[0][0], workdir / "one" / single[0][0].name)
-        fixed = run_measured(grade_command(workdir / "one", workdir / "out-one", args),
-                             REPO).wall
-        print(f"cost model: {fixed:.1f} s fixed (a run of one submission), then "
-              f"{(wall - fixed) / (args.n - 1):.4f} s per further submission")
+        fixed = run_measured(grade_command(workdir / "one", workdir / "out-one", args), REPO).wall
+        print(
+            f"cost model: {fixed:.1f} s fixed (a run of one submission), then "
+            f"{(wall - fixed) / (args.n - 1):.4f} s per further submission"
+        )
 
     if args.nbgrader:
-        subset = [path for path, kind in written if not kind.startswith("hang")][:args.nbgrader]
+        subset = [path for path, kind in written if not kind.startswith("hang")][: args.nbgrader]
         try:
             course = nbgrader_course(workdir, args.source, args.release)
             nb_wall = nbgrader_autograde(course, subset, NOTEBOOK)
@@ -431,16 +511,23 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
         (workdir / "subset").mkdir(exist_ok=True)
         for path in subset:
             shutil.copyfile(path, workdir / "subset" / path.name)
-        ours = run_measured(grade_command(workdir / "subset", workdir / "out-subset", args),
-                            REPO).wall
+        ours = run_measured(
+            grade_command(workdir / "subset", workdir / "out-subset", args), REPO
+        ).wall
         k = len(subset)
-        print(f"nbgrader autograde: {nb_wall:.1f} s for the first {k} notebooks (no infinite "
-              f"loops; mean score {sum(scores) / len(scores):.1f}): "
-              f"{nb_wall / k:.3f} s/notebook")
-        print(f"grader grade on the same {k}: {ours:.1f} s: {ours / k:.3f} s/notebook "
-              f"-> {nb_wall / ours:.1f}x faster than nbgrader on the same notebooks")
-        print(f"per notebook at N={args.n}: nbgrader {nb_wall / k:.3f} s vs grader "
-              f"{wall / args.n:.4f} s -> {(nb_wall / k) / (wall / args.n):.0f}x faster")
+        print(
+            f"nbgrader autograde: {nb_wall:.1f} s for the first {k} notebooks (no infinite "
+            f"loops; mean score {sum(scores) / len(scores):.1f}): "
+            f"{nb_wall / k:.3f} s/notebook"
+        )
+        print(
+            f"grader grade on the same {k}: {ours:.1f} s: {ours / k:.3f} s/notebook "
+            f"-> {nb_wall / ours:.1f}x faster than nbgrader on the same notebooks"
+        )
+        print(
+            f"per notebook at N={args.n}: nbgrader {nb_wall / k:.3f} s vs grader "
+            f"{wall / args.n:.4f} s -> {(nb_wall / k) / (wall / args.n):.0f}x faster"
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Generation executes the solved notebook in a Jupyter kernel (a few seconds), so 
 generated release + solutions are produced ONCE per session, with the real CLI, into a
 temporary folder, and every test that only reads them shares that result.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -40,19 +41,38 @@ def generated(tmp_path_factory) -> GeneratedTree:
     """`grader release dnn_step_by_step` into a fresh temporary folder, once per session."""
     root = tmp_path_factory.mktemp("generated")
     release_root, solutions_root = root / "release", root / "solutions"
-    result = CliRunner().invoke(cli, [
-        "release", ASSIGNMENT, "--source", str(SOURCE_ROOT),
-        "--release", str(release_root), "--solutions", str(solutions_root)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "release",
+            ASSIGNMENT,
+            "--source",
+            str(SOURCE_ROOT),
+            "--release",
+            str(release_root),
+            "--solutions",
+            str(solutions_root),
+        ],
+    )
     assert result.exit_code == 0, (result.output, result.stderr, result.exception)
     # tests only read these folders; a test that needs to change one copies it first
-    return GeneratedTree(root, release_root, solutions_root, release_root / ASSIGNMENT,
-                         solutions_root / ASSIGNMENT, result.stdout)
+    return GeneratedTree(
+        root,
+        release_root,
+        solutions_root,
+        release_root / ASSIGNMENT,
+        solutions_root / ASSIGNMENT,
+        result.stdout,
+    )
 
 
 @pytest.fixture
 def source_copy(tmp_path) -> Path:
     """A private copy of source_notebooks/ holding only this assignment (to corrupt)."""
     root = tmp_path / "source_notebooks"
-    shutil.copytree(SOURCE_DIR, root / ASSIGNMENT,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        SOURCE_DIR,
+        root / ASSIGNMENT,
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+    )
     return root

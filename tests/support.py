@@ -2,6 +2,7 @@
 
 Imported as ``from support import ...``; the fixtures that use them live in conftest.py.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,13 +23,21 @@ SOLUTIONS_DIR = REPO_ROOT / "solutions" / ASSIGNMENT
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 EXERCISES = (
-    "initialize_parameters", "initialize_parameters_deep", "linear_forward",
-    "linear_activation_forward", "L_model_forward", "compute_cost", "linear_backward",
-    "linear_activation_backward", "L_model_backward", "update_parameters",
+    "initialize_parameters",
+    "initialize_parameters_deep",
+    "linear_forward",
+    "linear_activation_forward",
+    "L_model_forward",
+    "compute_cost",
+    "linear_backward",
+    "linear_activation_backward",
+    "L_model_backward",
+    "update_parameters",
 )
 PASS_LINE = "All tests passed."
-STUB_MESSAGE = ("Not done yet: write your code between the YOUR CODE lines above, "
-                "then delete this line.")
+STUB_MESSAGE = (
+    "Not done yet: write your code between the YOUR CODE lines above, then delete this line."
+)
 
 
 def load_module(path: Path, name: str) -> ModuleType:
@@ -66,8 +75,7 @@ def split_prints(text: str) -> list[tuple[str, str]]:
 
 
 def code_cells(notebook) -> list[tuple[int, dict]]:
-    return [(index, cell) for index, cell in enumerate(notebook.cells)
-            if cell.cell_type == "code"]
+    return [(index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
 
 
 def nbgrader(cell) -> dict:
@@ -81,8 +89,11 @@ def cell_by_id(notebook, grade_id: str):
 
 
 def stream_text(cell) -> str:
-    return "".join(out.get("text", "") for out in cell.get("outputs", [])
-                   if out.get("output_type") == "stream" and out.get("name") == "stdout")
+    return "".join(
+        out.get("text", "")
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stdout"
+    )
 
 
 def error_outputs(cell) -> list:

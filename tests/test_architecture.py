@@ -16,6 +16,7 @@ submodule) give ``-> grader.a.b``; ``from grader.a import name`` gives ``-> grad
 that is not counted as an edge: else a package whose ``__init__`` re-exports from its
 own submodules would always be a cycle with them.
 """
+
 from __future__ import annotations
 
 import ast
@@ -28,8 +29,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "grader"
 MAX_LINES = 400
 # private names any object may have: namedtuple's API, and the standard library's
 # documented private functions
-ALLOWED_PRIVATE = frozenset({"_replace", "_asdict", "_fields", "_make", "_field_defaults",
-                             "_exit", "_getframe"})
+ALLOWED_PRIVATE = frozenset(
+    {"_replace", "_asdict", "_fields", "_make", "_field_defaults", "_exit", "_getframe"}
+)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,9 @@ def _path(module: str) -> str:
 
 
 def _is_type_checking(test: ast.expr) -> bool:
-    return ((isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
-            or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _runtime_nodes(tree: ast.AST):
@@ -98,20 +101,27 @@ def _imports(module: str, tree: ast.AST) -> list[Import]:
             base = node.module or ""
             if node.level:
                 package = _package_of(module).split(".")
-                package = package[:len(package) - node.level + 1]
+                package = package[: len(package) - node.level + 1]
                 base = ".".join(package + ([base] if base else []))
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES
-                       else _known(base) for alias in node.names]
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else _known(base)
+                for alias in node.names
+            ]
         else:
             continue
-        found += [Import(module, target, node.lineno) for target in targets
-                  if target is not None and target != module]
+        found += [
+            Import(module, target, node.lineno)
+            for target in targets
+            if target is not None and target != module
+        ]
     return found
 
 
 def _trees() -> dict[str, ast.Module]:
-    return {name: ast.parse(path.read_text(encoding="utf-8"), str(path))
-            for name, path in MODULES.items()}
+    return {
+        name: ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for name, path in MODULES.items()
+    }
 
 
 TREES = _trees()
@@ -171,8 +181,9 @@ def cycles(graph: dict[str, dict[str, Import]]) -> list[list[Import]]:
     return list(found.values())
 
 
-def _cycle_through(start: str, group: list[str], graph: dict[str, dict[str, Import]]
-                   ) -> list[Import]:
+def _cycle_through(
+    start: str, group: list[str], graph: dict[str, dict[str, Import]]
+) -> list[Import]:
     """A shortest cycle through ``start``, a module of ``group`` (breadth first)."""
     members = set(group)
     came_from: dict[str, Import] = {}
@@ -197,9 +208,11 @@ def _cycle_through(start: str, group: list[str], graph: dict[str, dict[str, Impo
 
 def _is_own(value: ast.expr) -> bool:
     """``self``, ``cls`` or ``super()``: an object's own members."""
-    return ((isinstance(value, ast.Name) and value.id in ("self", "cls"))
-            or (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                and value.func.id == "super"))
+    return (isinstance(value, ast.Name) and value.id in ("self", "cls")) or (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "super"
+    )
 
 
 def private_accesses(module: str, tree: ast.AST) -> list[str]:
@@ -210,21 +223,30 @@ def private_accesses(module: str, tree: ast.AST) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             name = node.attr
-            if (name.startswith("_") and not name.startswith("__")
-                    and name not in ALLOWED_PRIVATE and not _is_own(node.value)):
+            if (
+                name.startswith("_")
+                and not name.startswith("__")
+                and name not in ALLOWED_PRIVATE
+                and not _is_own(node.value)
+            ):
                 found.append(f"{_path(module)}:{node.lineno}: .{name}")
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             if not node.module.startswith("grader"):
                 continue
-            names = [alias.name for alias in node.names
-                     if alias.name.startswith("_") and not alias.name.startswith("__")]
-            found += [f"{_path(module)}:{node.lineno}: import of {node.module}.{name}"
-                      for name in names if f"{node.module}.{name}" not in MODULES
-                      or _package_of(f"{node.module}.{name}") != package]
+            names = [
+                alias.name
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+            found += [
+                f"{_path(module)}:{node.lineno}: import of {node.module}.{name}"
+                for name in names
+                if f"{node.module}.{name}" not in MODULES
+                or _package_of(f"{node.module}.{name}") != package
+            ]
             parts = node.module.split(".")
             private = [i for i, part in enumerate(parts) if part.startswith("_")]
-            if private and not (package + ".").startswith(
-                    ".".join(parts[:private[0]]) + "."):
+            if private and not (package + ".").startswith(".".join(parts[: private[0]]) + "."):
                 found.append(f"{_path(module)}:{node.lineno}: import from {node.module}")
     return found
 
@@ -233,61 +255,84 @@ def private_accesses(module: str, tree: ast.AST) -> list[str]:
 
 
 def test_the_graph_sees_imports_inside_functions_and_skips_type_checking():
-    tree = ast.parse("from typing import TYPE_CHECKING\n"
-                     "from grader import errors\n"
-                     "if TYPE_CHECKING:\n"
-                     "    from grader.results import SubmissionResult\n"
-                     "else:\n"
-                     "    import grader.atomic\n"
-                     "def f():\n"
-                     "    from grader.sandbox.server import Sandbox\n"
-                     "    from grader.sandbox import wire\n")
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "from grader import errors\n"
+        "if TYPE_CHECKING:\n"
+        "    from grader.results import SubmissionResult\n"
+        "else:\n"
+        "    import grader.atomic\n"
+        "def f():\n"
+        "    from grader.sandbox.server import Sandbox\n"
+        "    from grader.sandbox import wire\n"
+    )
     targets = {edge.target for edge in _imports("grader.resume", tree)}
-    assert targets == {"grader.errors", "grader.atomic", "grader.sandbox.server",
-                       "grader.sandbox.wire"}
+    assert targets == {
+        "grader.errors",
+        "grader.atomic",
+        "grader.sandbox.server",
+        "grader.sandbox.wire",
+    }
 
 
 def test_cycles_are_found_and_shown_as_a_path():
     def edge(source: str, target: str) -> Import:
         return Import(source, target, 1)
 
-    graph = {"grader.errors": {"grader.results": edge("grader.errors", "grader.results")},
-             "grader.results": {"grader.resume": edge("grader.results", "grader.resume")},
-             "grader.resume": {"grader.errors": edge("grader.resume", "grader.errors")},
-             "grader.atomic": {"grader.errors": edge("grader.atomic", "grader.errors")}}
+    graph = {
+        "grader.errors": {"grader.results": edge("grader.errors", "grader.results")},
+        "grader.results": {"grader.resume": edge("grader.results", "grader.resume")},
+        "grader.resume": {"grader.errors": edge("grader.resume", "grader.errors")},
+        "grader.atomic": {"grader.errors": edge("grader.atomic", "grader.errors")},
+    }
     assert strongly_connected(graph) == [["grader.errors", "grader.results", "grader.resume"]]
     [cycle] = cycles(graph)  # the same one through each of its modules
     assert [(e.source, e.target) for e in cycle] == [
-        ("grader.errors", "grader.results"), ("grader.results", "grader.resume"),
-        ("grader.resume", "grader.errors")]
+        ("grader.errors", "grader.results"),
+        ("grader.results", "grader.resume"),
+        ("grader.resume", "grader.errors"),
+    ]
 
 
 def test_no_import_cycles():
     found = cycles(import_graph())
     if found:
         shown = "\n\n".join("\n".join(f"  {edge}" for edge in cycle) for cycle in found)
-        pytest.fail(f"{len(found)} import cycles between grader's modules (each shown as "
-                    f"its imports; removing one import of a cycle breaks it):\n{shown}",
-                    pytrace=False)
+        pytest.fail(
+            f"{len(found)} import cycles between grader's modules (each shown as "
+            f"its imports; removing one import of a cycle breaks it):\n{shown}",
+            pytrace=False,
+        )
 
 
 def test_no_module_is_over_the_line_limit():
-    long = {_path(name): count for name, path in MODULES.items()
-            if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        _path(name): count
+        for name, path in MODULES.items()
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     if long:
         pytest.fail(f"modules over {MAX_LINES} lines: {long}", pytrace=False)
 
 
 def test_the_private_rule_is_seen():
-    tree = ast.parse("import grader.results as r\n"
-                     "from grader.sandbox.messages import _cut, CUT\n"
-                     "from grader.reports._common import fmt_points\n"
-                     "r._share(self._x, cls._y, t._replace(), other.__dict__, super()._z)\n")
+    tree = ast.parse(
+        "import grader.results as r\n"
+        "from grader.sandbox.messages import _cut, CUT\n"
+        "from grader.reports._common import fmt_points\n"
+        "r._share(self._x, cls._y, t._replace(), other.__dict__, super()._z)\n"
+    )
     assert [line.split(": ", 1)[1] for line in private_accesses("grader.resume", tree)] == [
-        "import of grader.sandbox.messages._cut", "import from grader.reports._common",
-        "._share"]
-    assert private_accesses("grader.reports.feedback",
-                            ast.parse("from grader.reports._common import fmt_points\n")) == []
+        "import of grader.sandbox.messages._cut",
+        "import from grader.reports._common",
+        "._share",
+    ]
+    assert (
+        private_accesses(
+            "grader.reports.feedback", ast.parse("from grader.reports._common import fmt_points\n")
+        )
+        == []
+    )
 
 
 def test_no_module_reaches_into_private_members():
@@ -297,23 +342,39 @@ def test_no_module_reaches_into_private_members():
 
 
 # what names an assignment: the kits' names and their course's module names
-ASSIGNMENT_WORDS = ("dnn_step_by_step", "dnn_application", "testCases", "dnn_utils",
-                    "dnn_app_utils", "public_tests", "two_layer_model", "L_layer_model",
-                    "initialize_parameters", "linear_forward", "catvnoncat")
+ASSIGNMENT_WORDS = (
+    "dnn_step_by_step",
+    "dnn_application",
+    "testCases",
+    "dnn_utils",
+    "dnn_app_utils",
+    "public_tests",
+    "two_layer_model",
+    "L_layer_model",
+    "initialize_parameters",
+    "linear_forward",
+    "catvnoncat",
+)
 
 
 def _code_strings_and_names(tree: ast.Module) -> list[tuple[int, str]]:
     """Every string constant (docstrings left out: examples may name a course) and
     every identifier, with its line."""
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef,
-                                       ast.ClassDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                and id(node) not in docstrings:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ):
             found.append((node.lineno, node.value))
         elif isinstance(node, ast.Name):
             found.append((node.lineno, node.id))
@@ -336,6 +397,9 @@ def test_nothing_outside_a_kit_names_an_assignment():
                     named.append(f"{path.relative_to(PACKAGE_DIR.parent)}:{line}: {word}")
     for path in sorted(PACKAGE_DIR.rglob("*.j2")):
         text = path.read_text(encoding="utf-8")
-        named += [f"{path.relative_to(PACKAGE_DIR.parent)}: {word}"
-                  for word in ASSIGNMENT_WORDS if word in text]
+        named += [
+            f"{path.relative_to(PACKAGE_DIR.parent)}: {word}"
+            for word in ASSIGNMENT_WORDS
+            if word in text
+        ]
     assert named == []

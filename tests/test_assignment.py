@@ -3,6 +3,7 @@
 Every corruption is applied to a private copy of source_notebooks/ (conftest.source_copy)
 and fed to the real `grader release` command through click's CliRunner.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,19 @@ HELPERS = ("dnn_utils.py", "public_tests.py", "testCases.py")
 
 
 def release(source_root: Path, out: Path, *extra: str):
-    return CliRunner().invoke(cli, ["release", *extra, "--source", str(source_root),
-                                    "--release", str(out / "release"),
-                                    "--solutions", str(out / "solutions")])
+    return CliRunner().invoke(
+        cli,
+        [
+            "release",
+            *extra,
+            "--source",
+            str(source_root),
+            "--release",
+            str(out / "release"),
+            "--solutions",
+            str(out / "solutions"),
+        ],
+    )
 
 
 def edit_notebook(source_root: Path, change) -> Path:
@@ -39,8 +50,11 @@ def edit_notebook(source_root: Path, change) -> Path:
 
 
 def index_of(notebook: dict, grade_id: str) -> int:
-    return next(i for i, cell in enumerate(notebook["cells"])
-                if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        i
+        for i, cell in enumerate(notebook["cells"])
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 def source_of(cell: dict) -> str:
@@ -59,46 +73,120 @@ def drop_lines(text: str, marker: str) -> str:
 # (id, change to the notebook dict, text the error line must contain, the grade_id of the cell
 #  the error must name, or (grade_id before the change, grade_id shown), or None)
 CORRUPTIONS = [
-    ("missing-end", lambda nb: set_source(nb, "linear_forward", lambda s: drop_lines(
-        s, "### END SOLUTION")), "'### BEGIN SOLUTION' is never closed by '### END SOLUTION'",
-     "linear_forward"),
-    ("missing-begin", lambda nb: set_source(nb, "compute_cost", lambda s: drop_lines(
-        s, "### BEGIN SOLUTION")), "'### END SOLUTION' without '### BEGIN SOLUTION'",
-     "compute_cost"),
-    ("no-markers", lambda nb: set_source(nb, "linear_forward", lambda s: drop_lines(drop_lines(
-        s, "### BEGIN SOLUTION"), "### END SOLUTION")),
-     "graded cell of 'linear_forward' has no '### BEGIN SOLUTION' / '### END SOLUTION' markers",
-     "linear_forward"),
-    ("unknown-exercise", lambda nb: set_source(nb, "linear_forward", lambda s: s.replace(
-        "# GRADED FUNCTION: linear_forward", "# GRADED FUNCTION: not_an_exercise")),
-     "unknown exercise 'not_an_exercise'", "linear_forward"),
-    ("graded-cell-deleted", lambda nb: nb["cells"].pop(index_of(nb, "L_model_backward")),
-     "no '# GRADED FUNCTION: L_model_backward' cell", None),
-    ("test-cell-without-points", lambda nb: nb["cells"][index_of(nb, "linear_forward_test")]
-     ["metadata"]["nbgrader"].pop("points"),
-     "test cell of 'linear_forward' has no valid points", "linear_forward_test"),
-    ("test-cell-unlocked", lambda nb: nb["cells"][index_of(nb, "compute_cost_test")]
-     ["metadata"]["nbgrader"].update(locked=False),
-     "test cell of 'compute_cost' must be an nbgrader grade cell and locked", "compute_cost_test"),
-    ("test-call-removed", lambda nb: set_source(nb, "update_parameters_test", lambda s: drop_lines(
-        s, "update_parameters_test(")),
-     "no test cell calls update_parameters_test() after the graded cell", None),
-    ("not-a-solution-cell", lambda nb: nb["cells"][index_of(nb, "linear_backward")]
-     ["metadata"]["nbgrader"].update(solution=False),
-     "graded cell of 'linear_backward' is not an nbgrader solution cell", "linear_backward"),
-    ("markers-outside-graded-cell", lambda nb: set_source(nb, "setup", lambda s: s + (
-        "\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION")),
-     "solution markers outside a '# GRADED FUNCTION:' cell", "setup"),
-    ("function-renamed", lambda nb: set_source(nb, "linear_forward", lambda s: s.replace(
-        "def linear_forward(", "def linear_forwards(")),
-     "graded cell does not define linear_forward()", "linear_forward"),
-    ("graded-twice", lambda nb: set_source(nb, "linear_backward", lambda s: s.replace(
-        "# GRADED FUNCTION: linear_backward", "# GRADED FUNCTION: linear_forward")),
-     "exercise 'linear_forward' is graded twice", "linear_backward"),
-    ("no-assignment-metadata", lambda nb: nb["metadata"].pop("grader"),
-     "notebook metadata has no grader.assignment", None),
-    ("duplicate-grade-id", lambda nb: nb["cells"][index_of(nb, "outline")]["metadata"]["nbgrader"]
-     .update(grade_id="packages"), "grade_id 'packages' is used twice", ("outline", "packages")),
+    (
+        "missing-end",
+        lambda nb: set_source(nb, "linear_forward", lambda s: drop_lines(s, "### END SOLUTION")),
+        "'### BEGIN SOLUTION' is never closed by '### END SOLUTION'",
+        "linear_forward",
+    ),
+    (
+        "missing-begin",
+        lambda nb: set_source(nb, "compute_cost", lambda s: drop_lines(s, "### BEGIN SOLUTION")),
+        "'### END SOLUTION' without '### BEGIN SOLUTION'",
+        "compute_cost",
+    ),
+    (
+        "no-markers",
+        lambda nb: set_source(
+            nb,
+            "linear_forward",
+            lambda s: drop_lines(drop_lines(s, "### BEGIN SOLUTION"), "### END SOLUTION"),
+        ),
+        "graded cell of 'linear_forward' has no '### BEGIN SOLUTION' / '### END SOLUTION' markers",
+        "linear_forward",
+    ),
+    (
+        "unknown-exercise",
+        lambda nb: set_source(
+            nb,
+            "linear_forward",
+            lambda s: s.replace(
+                "# GRADED FUNCTION: linear_forward", "# GRADED FUNCTION: not_an_exercise"
+            ),
+        ),
+        "unknown exercise 'not_an_exercise'",
+        "linear_forward",
+    ),
+    (
+        "graded-cell-deleted",
+        lambda nb: nb["cells"].pop(index_of(nb, "L_model_backward")),
+        "no '# GRADED FUNCTION: L_model_backward' cell",
+        None,
+    ),
+    (
+        "test-cell-without-points",
+        lambda nb: nb["cells"][index_of(nb, "linear_forward_test")]["metadata"]["nbgrader"].pop(
+            "points"
+        ),
+        "test cell of 'linear_forward' has no valid points",
+        "linear_forward_test",
+    ),
+    (
+        "test-cell-unlocked",
+        lambda nb: nb["cells"][index_of(nb, "compute_cost_test")]["metadata"]["nbgrader"].update(
+            locked=False
+        ),
+        "test cell of 'compute_cost' must be an nbgrader grade cell and locked",
+        "compute_cost_test",
+    ),
+    (
+        "test-call-removed",
+        lambda nb: set_source(
+            nb, "update_parameters_test", lambda s: drop_lines(s, "update_parameters_test(")
+        ),
+        "no test cell calls update_parameters_test() after the graded cell",
+        None,
+    ),
+    (
+        "not-a-solution-cell",
+        lambda nb: nb["cells"][index_of(nb, "linear_backward")]["metadata"]["nbgrader"].update(
+            solution=False
+        ),
+        "graded cell of 'linear_backward' is not an nbgrader solution cell",
+        "linear_backward",
+    ),
+    (
+        "markers-outside-graded-cell",
+        lambda nb: set_source(
+            nb, "setup", lambda s: s + ("\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+        ),
+        "solution markers outside a '# GRADED FUNCTION:' cell",
+        "setup",
+    ),
+    (
+        "function-renamed",
+        lambda nb: set_source(
+            nb, "linear_forward", lambda s: s.replace("def linear_forward(", "def linear_forwards(")
+        ),
+        "graded cell does not define linear_forward()",
+        "linear_forward",
+    ),
+    (
+        "graded-twice",
+        lambda nb: set_source(
+            nb,
+            "linear_backward",
+            lambda s: s.replace(
+                "# GRADED FUNCTION: linear_backward", "# GRADED FUNCTION: linear_forward"
+            ),
+        ),
+        "exercise 'linear_forward' is graded twice",
+        "linear_backward",
+    ),
+    (
+        "no-assignment-metadata",
+        lambda nb: nb["metadata"].pop("grader"),
+        "notebook metadata has no grader.assignment",
+        None,
+    ),
+    (
+        "duplicate-grade-id",
+        lambda nb: nb["cells"][index_of(nb, "outline")]["metadata"]["nbgrader"].update(
+            grade_id="packages"
+        ),
+        "grade_id 'packages' is used twice",
+        ("outline", "packages"),
+    ),
 ]
 
 
@@ -114,8 +202,9 @@ def assert_one_error_line(result, *fragments: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("change, message, grade_id", [c[1:] for c in CORRUPTIONS],
-                         ids=[c[0] for c in CORRUPTIONS])
+@pytest.mark.parametrize(
+    "change, message, grade_id", [c[1:] for c in CORRUPTIONS], ids=[c[0] for c in CORRUPTIONS]
+)
 def test_bad_source_notebook_is_refused(change, message, grade_id, source_copy, tmp_path):
     original = load_json(source_copy / ASSIGNMENT / NOTEBOOK_NAME)
     path = edit_notebook(source_copy, change)
@@ -139,16 +228,22 @@ def test_invalid_json_is_refused(source_copy, tmp_path):
 def test_not_a_notebook_is_refused(source_copy, tmp_path):
     path = source_copy / ASSIGNMENT / NOTEBOOK_NAME
     path.write_text('{"cells": []}')
-    assert_one_error_line(release(source_copy, tmp_path / "out"), str(path),
-                          "JSON but not a notebook")
+    assert_one_error_line(
+        release(source_copy, tmp_path / "out"), str(path), "JSON but not a notebook"
+    )
 
 
 def test_two_notebooks_in_one_folder_are_refused(source_copy, tmp_path):
     folder = source_copy / ASSIGNMENT
     shutil.copy(folder / NOTEBOOK_NAME, folder / "Copy_of_the_notebook.ipynb")
     out = tmp_path / "out"
-    assert_one_error_line(release(source_copy, out), str(folder), "expected exactly one .ipynb",
-                          NOTEBOOK_NAME, "Copy_of_the_notebook.ipynb")
+    assert_one_error_line(
+        release(source_copy, out),
+        str(folder),
+        "expected exactly one .ipynb",
+        NOTEBOOK_NAME,
+        "Copy_of_the_notebook.ipynb",
+    )
     assert not out.exists()
 
 
@@ -171,12 +266,19 @@ def test_existing_output_folders_are_left_unchanged(damage, source_copy, tmp_pat
 
 def test_solution_failing_its_public_test_is_refused(source_copy, tmp_path):
     """The build executes the solved notebook and refuses a wrong solution (nothing written)."""
-    edit_notebook(source_copy, lambda nb: set_source(
-        nb, "linear_forward", lambda s: s.replace("Z = np.dot(W, A) + b", "Z = np.dot(W, A)")))
+    edit_notebook(
+        source_copy,
+        lambda nb: set_source(
+            nb, "linear_forward", lambda s: s.replace("Z = np.dot(W, A) + b", "Z = np.dot(W, A)")
+        ),
+    )
     out = tmp_path / "out"
-    assert_one_error_line(release(source_copy, out), str(source_copy / ASSIGNMENT),
-                          "the solved notebook fails in cell #19 (linear_forward_test)",
-                          "test(s) failed for linear_forward.")
+    assert_one_error_line(
+        release(source_copy, out),
+        str(source_copy / ASSIGNMENT),
+        "the solved notebook fails in cell #19 (linear_forward_test)",
+        "test(s) failed for linear_forward.",
+    )
     assert not out.exists()
 
 
@@ -187,7 +289,8 @@ def test_unknown_assignment_folder_is_a_usage_error(source_copy, tmp_path):
     result = release(source_copy, tmp_path / "out", "not_an_assignment")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        f"error: no source folder for not_an_assignment in {source_copy}")
+        f"error: no source folder for not_an_assignment in {source_copy}"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -215,8 +318,12 @@ def test_unknown_kit_in_metadata_names_the_notebook(source_copy, tmp_path):
 
 
 def test_solution_regions_counts_and_rejects():
-    assert solution_regions("a\n### BEGIN SOLUTION\nb\n### END SOLUTION\n"
-                            "### BEGIN SOLUTION\n### END SOLUTION") == 2
+    assert (
+        solution_regions(
+            "a\n### BEGIN SOLUTION\nb\n### END SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION"
+        )
+        == 2
+    )
     assert solution_regions("no markers") == 0
     with pytest.raises(ValueError, match="line 2: '### BEGIN SOLUTION' inside another region"):
         solution_regions("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")
@@ -245,7 +352,8 @@ def test_assignment_model():
     assert all(e.points == 10 for e in assignment.exercises)
     assert assignment.max_score == 100
     assert [(e.solution_cell, e.test_cell) for e in assignment.exercises] == [
-        (name, f"{name}_test") for name in EXERCISES]
+        (name, f"{name}_test") for name in EXERCISES
+    ]
     assert assignment.helper_files == HELPERS
     assert assignment.exercise("compute_cost").points == 10
     assert len(notebook.cells) == 58
@@ -258,16 +366,21 @@ def test_helper_files_skip_hidden_files_and_caches(source_copy):
     (folder / "__pycache__" / "dnn_utils.cpython-311.pyc").write_bytes(b"\0")
     (folder / "extra_data.csv").write_text("a,b\n")
     assignment, _ = load_assignment(folder)
-    assert assignment.helper_files == ("dnn_utils.py", "extra_data.csv", "public_tests.py",
-                                       "testCases.py")
+    assert assignment.helper_files == (
+        "dnn_utils.py",
+        "extra_data.csv",
+        "public_tests.py",
+        "testCases.py",
+    )
 
 
 # --- the command line -----------------------------------------------------------------------
 
 
 def test_python_dash_m_grader_help():
-    result = subprocess.run([sys.executable, "-m", "grader", "--help"], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: grader [OPTIONS] COMMAND [ARGS]...")
     assert "release" in result.stdout

@@ -9,6 +9,7 @@ importlib.metadata finds distributions on ``sys.path``), then runs the guide's c
 with ``python -m grader`` in ``course/`` and compares their output with the guide's.
 Nothing is written into ``grader/``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,8 +35,11 @@ HANDWRITTEN = f"my-course-kit/{KIT_PACKAGE}/reference.py"  # the guide's alterna
 SOLUTION_LINE = "x_normalized = x / norms"
 # the guide's folders -> the test's
 ROOTS = {"my-course-kit": "pkg", "my-course": "course"}
-_BLOCK = re.compile(r"<!-- guide: (?P<name>[^>]+?) -->\n```(?P<language>[\w-]*)\n"
-                    r"(?P<body>.*?)\n```\n", re.DOTALL)
+_BLOCK = re.compile(
+    r"<!-- guide: (?P<name>[^>]+?) -->\n```(?P<language>[\w-]*)\n"
+    r"(?P<body>.*?)\n```\n",
+    re.DOTALL,
+)
 
 
 def guide_blocks() -> dict[str, tuple[str, str]]:
@@ -50,8 +54,11 @@ def guide_blocks() -> dict[str, tuple[str, str]]:
 
 def entry_points_txt(pyproject: str) -> str:
     """The ``entry_points.txt`` that installing the guide's pyproject.toml would write."""
-    section = re.search(r'^\[project\.entry-points\."grader\.assignments"\]\n(.*?)(?:^\[|\Z)',
-                        pyproject, re.MULTILINE | re.DOTALL)
+    section = re.search(
+        r'^\[project\.entry-points\."grader\.assignments"\]\n(.*?)(?:^\[|\Z)',
+        pyproject,
+        re.MULTILINE | re.DOTALL,
+    )
     assert section, "the guide's pyproject.toml registers no grader.assignments entry point"
     points = re.findall(r'^(\w+)\s*=\s*"([^"]+)"', section.group(1), re.MULTILINE)
     return "[grader.assignments]\n" + "".join(f"{name} = {value}\n" for name, value in points)
@@ -63,7 +70,8 @@ def install_kit(package_root: Path, blocks: dict) -> None:
     info.mkdir(parents=True, exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-course-kit\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        entry_points_txt(blocks["my-course-kit/pyproject.toml"][1]))
+        entry_points_txt(blocks["my-course-kit/pyproject.toml"][1])
+    )
 
 
 def write_guide_files(tmp: Path, blocks: dict) -> None:
@@ -77,8 +85,10 @@ def write_guide_files(tmp: Path, blocks: dict) -> None:
 
 def guide_notebook(blocks: dict) -> nbformat.NotebookNode:
     """The notebook of the guide's cells, each with its kind's metadata snippet."""
-    kinds = {kind: json.loads(blocks[f"metadata {kind}"][1])
-             for kind in ("read-only", "solution", "test")}
+    kinds = {
+        kind: json.loads(blocks[f"metadata {kind}"][1])
+        for kind in ("read-only", "solution", "test")
+    }
     cells = []
     for name, (language, text) in blocks.items():
         if not name.startswith("cell "):
@@ -109,20 +119,29 @@ def assert_output_shown(expected: list[str], stdout: str) -> None:
     position = 0
     for line in filter(None, map(_squeeze, expected)):
         assert line in printed[position:], (
-            f"the guide shows {line!r}, the command printed:\n{stdout}")
+            f"the guide shows {line!r}, the command printed:\n{stdout}"
+        )
         position = printed.index(line, position) + 1
 
 
-def run_grader(arguments: list[str], course: Path, env: dict,
-               code: int = 0) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "grader", *arguments], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=300)
+def run_grader(
+    arguments: list[str], course: Path, env: dict, code: int = 0
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", *arguments],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == code, (arguments, result.stdout, result.stderr)
     return result
 
 
-def run_guide_command(blocks: dict, name: str, course: Path,
-                      env: dict) -> subprocess.CompletedProcess:
+def run_guide_command(
+    blocks: dict, name: str, course: Path, env: dict
+) -> subprocess.CompletedProcess:
     """The guide's command ``name`` (``grader`` run as ``python -m grader``), its output
     compared with the guide's."""
     command, expected = command_and_output(blocks[f"console {name}"][1])
@@ -161,8 +180,11 @@ def by_student(out: Path) -> dict[str, dict]:
 def mistake(solutions: Path, target: Path, old: str, new: str) -> None:
     """The solved notebook with its graded function changed the way a student might."""
     notebook = nbformat.read(solutions, as_version=4)
-    graded = [cell for cell in notebook.cells
-              if cell.metadata.get("nbgrader", {}).get("grade_id") == EXERCISE]
+    graded = [
+        cell
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == EXERCISE
+    ]
     assert len(graded) == 1 and old in graded[0].source
     graded[0].source = graded[0].source.replace(old, new)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +195,12 @@ def grader_changes() -> list[str] | None:
     """``git status`` of grader/ (None outside a git checkout)."""
     if shutil.which("git") is None or not (REPO_ROOT / ".git").exists():
         return None
-    result = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--",
-                             "grader/"], cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", "grader/"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     return result.stdout.splitlines() if result.returncode == 0 else None
 
 
@@ -211,10 +237,12 @@ def test_the_guide_adds_an_assignment_in_its_own_package(tmp_path, kit_on_path):
     install_kit(pkg, blocks)
     source = course / "source_notebooks" / ASSIGNMENT
     nbformat.write(guide_notebook(blocks), source / NOTEBOOK)
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("GRADER_RELEASE_ROOT", "PYTHONPATH")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(pkg), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GRADER_RELEASE_ROOT", "PYTHONPATH")
+    }
+    env["PYTHONPATH"] = os.pathsep.join([str(pkg), *filter(None, [os.environ.get("PYTHONPATH")])])
 
     # registered by its entry point: the grader knows it by name, here and in a subprocess
     from grader.assignments import available, get_kit
@@ -230,9 +258,9 @@ def test_the_guide_adds_an_assignment_in_its_own_package(tmp_path, kit_on_path):
 
     assert load_assignment(source)[0].max_score == 10
     for points, message in [
-            (None, "cell #5 (normalize_rows_test): test cell of 'normalize_rows' has no "
-                   "valid points"),
-            (5, "test cell of 'normalize_rows' gives 5 points, the kit 10")]:
+        (None, "cell #5 (normalize_rows_test): test cell of 'normalize_rows' has no valid points"),
+        (5, "test cell of 'normalize_rows' gives 5 points, the kit 10"),
+    ]:
         broken = broken_source(source, tmp_path / f"broken-{points}" / ASSIGNMENT, points)
         with pytest.raises(SourceNotebookError) as refused:
             load_assignment(broken)
@@ -248,16 +276,24 @@ def test_the_guide_adds_an_assignment_in_its_own_package(tmp_path, kit_on_path):
     assert "public_tests" not in reference_text
     release = course / "release" / ASSIGNMENT
     assert sorted(p.name for p in release.iterdir()) == [
-        NOTEBOOK, "public_tests.py", "public_tests_data.json", "testCases.py"]
+        NOTEBOOK,
+        "public_tests.py",
+        "public_tests_data.json",
+        "testCases.py",
+    ]
     for path in release.iterdir():  # no solution anywhere in the student folder
         text = path.read_text(encoding="utf-8")
         assert SOLUTION_LINE not in text and "np.linalg.norm(x, axis=1" not in text, path
-    stub = next(c for c in nbformat.read(release / NOTEBOOK, as_version=4).cells
-                if c.metadata["nbgrader"]["grade_id"] == EXERCISE)
+    stub = next(
+        c
+        for c in nbformat.read(release / NOTEBOOK, as_version=4).cells
+        if c.metadata["nbgrader"]["grade_id"] == EXERCISE
+    )
     assert "# YOUR CODE STARTS HERE" in stub.source and "raise NotImplementedError" in stub.source
     solved = nbformat.read(course / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    test_cell = next(c for c in solved.cells
-                     if c.metadata["nbgrader"]["grade_id"] == f"{EXERCISE}_test")
+    test_cell = next(
+        c for c in solved.cells if c.metadata["nbgrader"]["grade_id"] == f"{EXERCISE}_test"
+    )
     assert "All tests passed." in "".join(o.get("text", "") for o in test_cell.outputs)
 
     # grader release --check: up to date
@@ -281,8 +317,12 @@ def test_the_guide_adds_an_assignment_in_its_own_package(tmp_path, kit_on_path):
     # typical mistakes lose points: all of them, or all but the one-row case's
     solutions_notebook = course / "solutions" / ASSIGNMENT / NOTEBOOK
     norm = "np.linalg.norm(x, axis=1, keepdims=True)"
-    mistake(solutions_notebook, course / "mistakes" / "columns.ipynb", norm,
-            "np.linalg.norm(x, axis=0, keepdims=True)")
+    mistake(
+        solutions_notebook,
+        course / "mistakes" / "columns.ipynb",
+        norm,
+        "np.linalg.norm(x, axis=0, keepdims=True)",
+    )
     mistake(solutions_notebook, course / "mistakes" / "whole.ipynb", norm, "np.linalg.norm(x)")
     run_guide_command(blocks, "grade-mistakes", course, env)
     students = by_student(course / "grading" / "mistakes")
@@ -307,9 +347,11 @@ def test_the_guide_adds_an_assignment_in_its_own_package(tmp_path, kit_on_path):
     handwritten.write_text(blocks[HANDWRITTEN][1].replace("axis=1", "axis=0"), encoding="utf-8")
     other_env = dict(env, PYTHONPATH=env["PYTHONPATH"].replace(str(pkg), str(alternative), 1))
     refused = run_grader(["release", "--check"], course, other_env, code=1)
-    disagree = ("error: source_notebooks/my_hw/Normalizing_rows.ipynb: the solution cells and "
-                "the kit's reference module disagree: normalize_rows, case 1 (the notebook's "
-                "example (2 rows of 3 values)): Wrong values in `x_normalized`: ")
+    disagree = (
+        "error: source_notebooks/my_hw/Normalizing_rows.ipynb: the solution cells and "
+        "the kit's reference module disagree: normalize_rows, case 1 (the notebook's "
+        "example (2 rows of 3 values)): Wrong values in `x_normalized`: "
+    )
     assert disagree in refused.stderr
     assert_in_guide(disagree)
     assert not (alternative / KIT_PACKAGE / "generated").exists()
@@ -326,6 +368,9 @@ def test_the_guide_adds_an_assignment_in_its_own_package(tmp_path, kit_on_path):
     assert files_mentioning(REPO_ROOT / "grader", started, words) == []
     after = grader_changes()
     if before is not None and after is not None:
-        added = [entry for entry in set(after) - set(before)
-                 if any(word in entry for word in (*words, "generated"))]
+        added = [
+            entry
+            for entry in set(after) - set(before)
+            if any(word in entry for word in (*words, "generated"))
+        ]
         assert added == []

@@ -1,4 +1,5 @@
 """End to end: a batch of synthetic submissions through `grader.grade` and `grader grade`."""
+
 from __future__ import annotations
 
 import csv
@@ -72,7 +73,8 @@ def test_infinite_loop_costs_only_its_exercise(graded):
     assert dave.score == 90
     assert dave.exercise("L_model_backward").error == (
         "L_model_backward did not return within 1 s (100 times what the model solution needs, "
-        "at least 1 s)")  # the hidden calls' bound; the demo cell itself had 2 s
+        "at least 1 s)"
+    )  # the hidden calls' bound; the demo cell itself had 2 s
     assert any("did not finish" in line for line in dave.cell_errors)
 
 
@@ -90,12 +92,14 @@ def test_a_function_stuck_in_its_demo_cell_is_not_called_again(batch_dir, graded
 
     monkeypatch.setattr(session_module.Session, "calls", recording)
     options = Options(limits=FAST.limits, jobs=1)
-    dave = grader.grade([batch_dir / "dave_infinite_loop.ipynb"], release_dir=RELEASE,
-                        options=options).submissions[0]
+    dave = grader.grade(
+        [batch_dir / "dave_infinite_loop.ipynb"], release_dir=RELEASE, options=options
+    ).submissions[0]
     assert "L_model_backward" not in called and "L_model_forward" in called
     monkeypatch.setattr(session_module.Session, "_interrupt", lambda self, index: None)
-    waited = grader.grade([batch_dir / "dave_infinite_loop.ipynb"], release_dir=RELEASE,
-                          options=options).submissions[0]
+    waited = grader.grade(
+        [batch_dir / "dave_infinite_loop.ipynb"], release_dir=RELEASE, options=options
+    ).submissions[0]
     assert called.count("L_model_backward") == 1
     assert dave.exercises == waited.exercises == graded[0]["dave_infinite_loop"].exercises
     assert dave.cell_errors == waited.cell_errors
@@ -145,14 +149,18 @@ def test_in_place_update_of_older_course_versions_costs_nothing(tmp_path):
     from grader.assignments.dnn_step_by_step.samples import NOTEBOOK, with_function
     from grader.grading.notebooks import notebook_bytes, read_notebook
 
-    older = with_function(read_notebook(SOLUTIONS / NOTEBOOK), "update_parameters", '''
+    older = with_function(
+        read_notebook(SOLUTIONS / NOTEBOOK),
+        "update_parameters",
+        """
 def update_parameters(parameters, grads, learning_rate):
     L = len(parameters) // 2
     for l in range(L):
         parameters["W" + str(l+1)] = parameters["W" + str(l+1)] - learning_rate * grads["dW" + str(l+1)]
         parameters["b" + str(l+1)] = parameters["b" + str(l+1)] - learning_rate * grads["db" + str(l+1)]
     return parameters
-''')
+""",
+    )
     (tmp_path / "older.ipynb").write_bytes(notebook_bytes(older))
     result = grader.grade(tmp_path / "older.ipynb", release_dir=RELEASE).submissions[0]
     exercise = result.exercise("update_parameters")
@@ -162,8 +170,9 @@ def update_parameters(parameters, grads, learning_rate):
 
 def test_without_isolation_a_mistake_spreads(batch_dir):
     options = Options(limits=FAST.limits, isolation=False)
-    batch = grader.grade([batch_dir / "mistake_linear_forward.ipynb"], release_dir=RELEASE,
-                         options=options)
+    batch = grader.grade(
+        [batch_dir / "mistake_linear_forward.ipynb"], release_dir=RELEASE, options=options
+    )
     result = batch.submissions[0]
     assert statuses(result)["L_model_forward"] == "failed"
     assert batch.environment.isolation is False
@@ -178,9 +187,17 @@ def test_regrade_is_identical(batch_dir, graded):
 def test_cli_writes_reports_and_exit_codes(batch_dir, tmp_path):
     runner = CliRunner()
     out = tmp_path / "out"
-    args = ["grade", str(batch_dir / "alice_correct.ipynb"),
-            str(batch_dir / "mistake_compute_cost.ipynb"), "--out", str(out),
-            "--release", str(RELEASE), "--timeout", "2"]
+    args = [
+        "grade",
+        str(batch_dir / "alice_correct.ipynb"),
+        str(batch_dir / "mistake_compute_cost.ipynb"),
+        "--out",
+        str(out),
+        "--release",
+        str(RELEASE),
+        "--timeout",
+        "2",
+    ]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert {"grades.csv", "grades.json", "junit.xml", "feedback"} <= {p.name for p in out.iterdir()}
@@ -195,10 +212,12 @@ def test_cli_writes_reports_and_exit_codes(batch_dir, tmp_path):
 def test_binary_and_ancient_notebooks_are_unreadable_and_the_batch_goes_on(tmp_path, batch_dir):
     (tmp_path / "binary.ipynb").write_bytes(bytes(range(256)) * 4)
     # nbformat 3 whose worksheets nbformat cannot upgrade, and a future major version
-    (tmp_path / "v3.ipynb").write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0,
-                                                   "worksheets": "x", "metadata": {}}))
-    (tmp_path / "v9.ipynb").write_text(json.dumps({"nbformat": 9, "nbformat_minor": 0,
-                                                   "cells": [], "metadata": {}}))
+    (tmp_path / "v3.ipynb").write_text(
+        json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": "x", "metadata": {}})
+    )
+    (tmp_path / "v9.ipynb").write_text(
+        json.dumps({"nbformat": 9, "nbformat_minor": 0, "cells": [], "metadata": {}})
+    )
     (tmp_path / "ok.ipynb").write_bytes((batch_dir / "alice_correct.ipynb").read_bytes())
     batch = grader.grade([tmp_path], release_dir=RELEASE, options=FAST)
     by_student = {s.student: s for s in batch.submissions}
@@ -217,8 +236,9 @@ def test_nbgrader_course_tree_via_cli(batch_dir, tmp_path):
         target.parent.mkdir(parents=True)
         target.write_bytes((batch_dir / f"{source}.ipynb").read_bytes())
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", str(course), "--out", str(out),
-                                      "--release", str(RELEASE), "-q"])
+    result = CliRunner().invoke(
+        cli, ["grade", str(course), "--out", str(out), "--release", str(RELEASE), "-q"]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [(r["student"], float(r["score"])) for r in rows] == [("s001", 100.0), ("s002", 90.0)]
@@ -229,21 +249,38 @@ def test_nbgrader_course_tree_via_cli(batch_dir, tmp_path):
     other.write_bytes((batch_dir / "alice_correct.ipynb").read_bytes())
     (course / "source" / "dnn_step_by_step").mkdir(parents=True)
     (course / "source" / "dnn_step_by_step" / "notebook.ipynb").write_text("{}")
-    both = CliRunner().invoke(cli, ["grade", str(course), "--out", str(out),
-                                    "--release", str(RELEASE), "-q"])
+    both = CliRunner().invoke(
+        cli, ["grade", str(course), "--out", str(out), "--release", str(RELEASE), "-q"]
+    )
     assert both.exit_code == 0
-    assert both.stderr.startswith("warning: notebooks of 2 nbgrader assignments "
-                                  "(dnn_step_by_step, ps1) are all graded against ")
+    assert both.stderr.startswith(
+        "warning: notebooks of 2 nbgrader assignments "
+        "(dnn_step_by_step, ps1) are all graded against "
+    )
     assert [r["student"] for r in csv.DictReader((out / "grades.csv").open())] == [
-        "s001/dnn_step_by_step", "s001/ps1", "s002"]  # source/ is not a student
+        "s001/dnn_step_by_step",
+        "s001/ps1",
+        "s002",
+    ]  # source/ is not a student
 
 
 def test_grades_json_of_a_real_run_matches_the_schema(batch_dir, tmp_path):
     import jsonschema
+
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "erin_crash.ipynb"),
-                                      str(batch_dir / "frank_not_a_notebook.ipynb"),
-                                      "--out", str(out), "--release", str(RELEASE), "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(batch_dir / "erin_crash.ipynb"),
+            str(batch_dir / "frank_not_a_notebook.ipynb"),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((out / "grades.json").read_text())
     jsonschema.validate(data, GRADES_SCHEMA)
@@ -257,29 +294,39 @@ def test_cli_usage_errors(tmp_path):
     runner = CliRunner()
     missing = runner.invoke(cli, ["grade", str(tmp_path / "nope.ipynb"), "--out", str(tmp_path)])
     assert missing.exit_code == 2 and "no such file" in missing.output
-    bad_release = runner.invoke(cli, ["grade", str(tmp_path), "--out", str(tmp_path / "o"),
-                                      "--release", str(tmp_path / "none")])
+    bad_release = runner.invoke(
+        cli,
+        ["grade", str(tmp_path), "--out", str(tmp_path / "o"), "--release", str(tmp_path / "none")],
+    )
     assert bad_release.exit_code == 2
-    bad_flag = runner.invoke(cli, ["grade", str(tmp_path), "--out", str(tmp_path),
-                                   "--timeout", "-1"])
+    bad_flag = runner.invoke(
+        cli, ["grade", str(tmp_path), "--out", str(tmp_path), "--timeout", "-1"]
+    )
     assert bad_flag.exit_code == 2
 
 
-@pytest.mark.parametrize("command", [
-    ["grade", "{subs}", "--out", "{file}"],
-    ["grade", "{subs}", "--out", "{file}/below"],
-    ["sample", "{file}"],
-    ["release", "--release", "{file}"],
-    ["release", "--solutions", "{file}/below"],
-    ["grade", "{subs}", "--out", "{file}-out", "--release", "{file}"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["grade", "{subs}", "--out", "{file}"],
+        ["grade", "{subs}", "--out", "{file}/below"],
+        ["sample", "{file}"],
+        ["release", "--release", "{file}"],
+        ["release", "--solutions", "{file}/below"],
+        ["grade", "{subs}", "--out", "{file}-out", "--release", "{file}"],
+    ],
+)
 def test_a_folder_option_that_names_a_file_is_a_usage_error(batch_dir, tmp_path, command):
     in_the_way = tmp_path / "a-file"
     in_the_way.write_text("mine")
     args = [a.format(subs=batch_dir / "alice_correct.ipynb", file=in_the_way) for a in command]
     if args[0] == "release":  # into tmp_path: never the checkout's own folders
-        args += [flag for name in ("--release", "--solutions") if name not in args
-                 for flag in (name, str(tmp_path / name.strip("-")))]
+        args += [
+            flag
+            for name in ("--release", "--solutions")
+            if name not in args
+            for flag in (name, str(tmp_path / name.strip("-")))
+        ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
@@ -297,29 +344,51 @@ def test_a_release_with_a_damaged_helper_is_a_usage_error(batch_dir, tmp_path, d
     else:
         with (release / "testCases.py").open("a") as handle:
             handle.write("\ndef broken(:\n")
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"), "--out",
-                                      str(tmp_path / "out"), "--release", str(release), "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(batch_dir / "alice_correct.ipynb"),
+            "--out",
+            str(tmp_path / "out"),
+            "--release",
+            str(release),
+            "-q",
+        ],
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: cannot use release folder {release}: ")
     assert result.stderr.count("\n") == 1
-    assert ("testCases.py" in result.stderr if damage == "deleted"
-            else "SyntaxError" in result.stderr)
+    assert (
+        "testCases.py" in result.stderr if damage == "deleted" else "SyntaxError" in result.stderr
+    )
 
 
 def test_a_folder_without_notebooks_is_a_usage_error_and_writes_nothing(tmp_path):
     """A CI job whose path or glob finds no notebook must fail, not pass on empty reports."""
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "notes.txt").write_text("no notebook here")
-    result = CliRunner().invoke(cli, ["grade", str(tmp_path / "subs"), "--out",
-                                      str(tmp_path / "out"), "--release", str(RELEASE), "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(tmp_path / "subs"),
+            "--out",
+            str(tmp_path / "out"),
+            "--release",
+            str(RELEASE),
+            "-q",
+        ],
+    )
     assert result.exit_code == 2, result.output
-    assert result.stderr == (f"error: no notebooks (*.ipynb) found in {tmp_path / 'subs'}; "
-                             "nothing graded, nothing written\n")
+    assert result.stderr == (
+        f"error: no notebooks (*.ipynb) found in {tmp_path / 'subs'}; "
+        "nothing graded, nothing written\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
-def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_path,
-                                                                monkeypatch):
+def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_path, monkeypatch):
     import errno
 
     import grader.reports
@@ -328,9 +397,20 @@ def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_p
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "out" / "grades.csv"))
 
     monkeypatch.setattr(grader.reports, "write_reports", full)
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"), "--out",
-                                      str(tmp_path / "out"), "--release", str(RELEASE), "-q",
-                                      "--jobs", "1"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(batch_dir / "alice_correct.ipynb"),
+            "--out",
+            str(tmp_path / "out"),
+            "--release",
+            str(RELEASE),
+            "-q",
+            "--jobs",
+            "1",
+        ],
+    )
     assert result.exit_code == 1
     assert result.stderr == f"error: No space left on device: {tmp_path / 'out' / 'grades.csv'}\n"
     assert (tmp_path / "out" / ".grader-journal.jsonl").stat().st_size > 0  # the grade is kept
@@ -338,9 +418,20 @@ def test_a_file_the_machine_refuses_is_one_line_not_a_traceback(batch_dir, tmp_p
 
 def test_gradescope_output_for_one_submission(batch_dir, tmp_path):
     target = tmp_path / "results.json"
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "mistake_linear_backward.ipynb"),
-                                      "--out", str(tmp_path / "o"), "--release", str(RELEASE),
-                                      "--gradescope", str(target), "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(batch_dir / "mistake_linear_backward.ipynb"),
+            "--out",
+            str(tmp_path / "o"),
+            "--release",
+            str(RELEASE),
+            "--gradescope",
+            str(target),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(target.read_text())
     assert len(data["tests"]) == 10
@@ -356,9 +447,20 @@ def test_gradescope_is_told_when_an_upload_is_not_one_notebook(batch_dir, tmp_pa
     for name in ("alice_correct.ipynb", "erin_crash.ipynb")[:count]:
         shutil.copy(batch_dir / name, upload / name)
     target = tmp_path / "results" / "results.json"
-    result = CliRunner().invoke(cli, ["grade", str(upload), "--out", str(tmp_path / "o"),
-                                      "--release", str(RELEASE), "--gradescope", str(target),
-                                      "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(upload),
+            "--out",
+            str(tmp_path / "o"),
+            "--release",
+            str(RELEASE),
+            "--gradescope",
+            str(target),
+            "-q",
+        ],
+    )
     assert result.exit_code == 2
     assert f"--gradescope needs exactly one submission, found {count}" in result.stderr
     data = json.loads(target.read_text())
@@ -380,15 +482,21 @@ def test_a_grader_fault_costs_one_submission_not_the_batch(batch_dir, monkeypatc
 
     monkeypatch.setattr(grader.grading.pipeline, "score_exercise", flaky)
     options = Options(limits=FAST.limits, jobs=1)
-    batch = grader.grade([batch_dir / "alice_correct.ipynb", batch_dir / "erin_crash.ipynb"],
-                         release_dir=RELEASE, options=options)
+    batch = grader.grade(
+        [batch_dir / "alice_correct.ipynb", batch_dir / "erin_crash.ipynb"],
+        release_dir=RELEASE,
+        options=options,
+    )
     assert [s.status for s in batch.submissions] == ["not_graded", "not_graded"]
-    assert all("fault of the grader" in s.error and "simulated grader bug" in s.error
-               for s in batch.submissions)
+    assert all(
+        "fault of the grader" in s.error and "simulated grader bug" in s.error
+        for s in batch.submissions
+    )
 
 
-def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(batch_dir, tmp_path,
-                                                                        monkeypatch):
+def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(
+    batch_dir, tmp_path, monkeypatch
+):
     """A fork refused for lack of processes (a real failure under load): no score, exit 3
     with one line, and the rerun grades that submission instead of reusing the fault."""
     from grader.sandbox.server import Sandbox, SandboxError
@@ -398,16 +506,30 @@ def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(batch_di
     def fork(self, request, helper_dir):
         if not refused:
             refused.append(True)
-            raise SandboxError("cannot start a process for the submission: "
-                               "[Errno 11] Resource temporarily unavailable")
+            raise SandboxError(
+                "cannot start a process for the submission: "
+                "[Errno 11] Resource temporarily unavailable"
+            )
         return real_fork(self, request, helper_dir)
 
     monkeypatch.setattr(Sandbox, "_fork", fork)
     out = tmp_path / "out"
-    args = ["grade", str(batch_dir / "alice_correct.ipynb"),
-            str(batch_dir / "mistake_compute_cost.ipynb"), "--out", str(out),
-            "--release", str(RELEASE), "--timeout", "2", "--jobs", "1", "-q",
-            "--fail-under", "95"]
+    args = [
+        "grade",
+        str(batch_dir / "alice_correct.ipynb"),
+        str(batch_dir / "mistake_compute_cost.ipynb"),
+        "--out",
+        str(out),
+        "--release",
+        str(RELEASE),
+        "--timeout",
+        "2",
+        "--jobs",
+        "1",
+        "-q",
+        "--fail-under",
+        "95",
+    ]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 3, first.output
     error = first.stderr.strip()
@@ -430,13 +552,26 @@ def test_a_machine_fault_is_not_the_students_and_the_next_run_grades_it(batch_di
 
 def test_weak_sandbox_is_announced_once_and_recorded(batch_dir, tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"),
-                                      "--out", str(out), "--release", str(RELEASE),
-                                      "--sandbox", "rlimits", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(batch_dir / "alice_correct.ipynb"),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "--sandbox",
+            "rlimits",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert warnings == ["warning: submissions are not fully isolated: "
-                        "rlimits only: asked for with the sandbox mode 'rlimits' (--sandbox rlimits)"]
+    assert warnings == [
+        "warning: submissions are not fully isolated: "
+        "rlimits only: asked for with the sandbox mode 'rlimits' (--sandbox rlimits)"
+    ]
     data = json.loads((out / "grades.json").read_text())
     assert data["environment"]["sandbox"].startswith("rlimits only")
     assert data["submissions"][0]["score"] == 100
@@ -444,8 +579,18 @@ def test_weak_sandbox_is_announced_once_and_recorded(batch_dir, tmp_path):
 
 def test_strong_sandbox_is_recorded_without_warning(batch_dir, tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", str(batch_dir / "alice_correct.ipynb"),
-                                      "--out", str(out), "--release", str(RELEASE), "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(batch_dir / "alice_correct.ipynb"),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     sandbox = json.loads((out / "grades.json").read_text())["environment"]["sandbox"]
     assert ("warning:" in result.stderr) == (not sandbox.startswith("namespaces"))
@@ -463,17 +608,26 @@ def test_judging_by_bytes_changes_no_result(batch_dir, graded, monkeypatch):
 
     def without_shortcut(kit, helper_dir):
         plans = original(kit, helper_dir)
-        return {name: dataclasses.replace(p, encodings=tuple((b"-", b"-") for _ in p.encodings),
-                                          batch=dataclasses.replace(p.batch, answers=None))
-                for name, p in plans.items()}
+        return {
+            name: dataclasses.replace(
+                p,
+                encodings=tuple((b"-", b"-") for _ in p.encodings),
+                batch=dataclasses.replace(p.batch, answers=None),
+            )
+            for name, p in plans.items()
+        }
 
     monkeypatch.setattr(grader.grading.pipeline, "plan", without_shortcut)
     slow = grader.grade([batch_dir], release_dir=RELEASE, options=FAST)
     fast = graded[1]
     assert len(slow.submissions) == len(fast.submissions) > 10
     for a, b in zip(slow.submissions, fast.submissions):
-        assert (a.student, a.score, a.status, a.exercises) == (b.student, b.score, b.status,
-                                                                b.exercises)
+        assert (a.student, a.score, a.status, a.exercises) == (
+            b.student,
+            b.score,
+            b.status,
+            b.exercises,
+        )
     assert any(s.score == s.max_score for s in fast.submissions)
 
 
@@ -495,11 +649,13 @@ def test_sealed_answers_do_not_show_the_expected_values():
     assert exercise.plain_batch.answers is None
 
 
-@pytest.mark.parametrize("names, jobs", [(["alice_correct"], "0"),
-                                         (["alice_correct", "erin_crash", "mistake_compute_cost"],
-                                          "2")])
-def test_the_command_grades_in_the_sandboxes_it_started_first(batch_dir, tmp_path,
-                                                              monkeypatch, names, jobs):
+@pytest.mark.parametrize(
+    "names, jobs",
+    [(["alice_correct"], "0"), (["alice_correct", "erin_crash", "mistake_compute_cost"], "2")],
+)
+def test_the_command_grades_in_the_sandboxes_it_started_first(
+    batch_dir, tmp_path, monkeypatch, names, jobs
+):
     """The command starts the workers' sandboxes before loading the rest of the grader,
     and takes the isolation from them: one helper process per worker, no separate probe."""
     from grader.sandbox.server import Sandbox
@@ -508,34 +664,62 @@ def test_the_command_grades_in_the_sandboxes_it_started_first(batch_dir, tmp_pat
     original = Sandbox._spawn
     monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self) or original(self))
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", *(str(batch_dir / f"{n}.ipynb") for n in names),
-                                      "--out", str(out), "--release", str(RELEASE), "-q",
-                                      "--jobs", jobs])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            *(str(batch_dir / f"{n}.ipynb") for n in names),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "-q",
+            "--jobs",
+            jobs,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(started) == min(len(names), int(jobs) or 2)
     assert all(sandbox._preload for sandbox in started)  # the real ones, numpy and all
     assert all(sandbox._process.poll() is not None for sandbox in started)  # and ended
     data = json.loads((out / "grades.json").read_text())
-    assert [s["score"] == 100 for s in data["submissions"]] == [n == "alice_correct"
-                                                                for n in names]
+    assert [s["score"] == 100 for s in data["submissions"]] == [n == "alice_correct" for n in names]
     assert data["environment"]["sandbox"] == started[0]._ready["isolation"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0
-                    or shutil.which("setpriv") is None,
-                    reason="needs root and util-linux setpriv to take CAP_SYS_ADMIN away")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and util-linux setpriv to take CAP_SYS_ADMIN away",
+)
 def test_namespaces_required_where_there_are_none_is_a_usage_error(batch_dir, tmp_path):
     """The sandbox started first refuses at its first use: still one line and exit 2."""
     result = subprocess.run(
-        ["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-m", "grader", "grade",
-         str(batch_dir / "alice_correct.ipynb"), "--out", str(tmp_path / "out"),
-         "--release", str(RELEASE), "--sandbox", "namespaces", "-q"],
-        capture_output=True, text=True, timeout=120)
+        [
+            "setpriv",
+            "--bounding-set",
+            "-sys_admin",
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(batch_dir / "alice_correct.ipynb"),
+            "--out",
+            str(tmp_path / "out"),
+            "--release",
+            str(RELEASE),
+            "--sandbox",
+            "namespaces",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: the sandbox cannot isolate submissions: no namespaces here "
-        "(unshare: Operation not permitted)"]
-
+        "(unshare: Operation not permitted)"
+    ]
 
 
 def test_the_command_also_runs_from_a_thread(batch_dir, tmp_path):
@@ -544,10 +728,27 @@ def test_the_command_also_runs_from_a_thread(batch_dir, tmp_path):
     import threading
 
     results = []
-    thread = threading.Thread(target=lambda: results.append(CliRunner().invoke(cli, [
-        "grade", str(batch_dir / "alice_correct.ipynb"), "--out", str(tmp_path / "out"),
-        "--release", str(RELEASE), "-q", "--jobs", "1"])))
+    thread = threading.Thread(
+        target=lambda: results.append(
+            CliRunner().invoke(
+                cli,
+                [
+                    "grade",
+                    str(batch_dir / "alice_correct.ipynb"),
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--release",
+                    str(RELEASE),
+                    "-q",
+                    "--jobs",
+                    "1",
+                ],
+            )
+        )
+    )
     thread.start()
     thread.join(120)
     assert results and results[0].exit_code == 0, results and results[0].output
-    assert json.loads((tmp_path / "out" / "grades.json").read_text())["submissions"][0]["score"] == 100
+    assert (
+        json.loads((tmp_path / "out" / "grades.json").read_text())["submissions"][0]["score"] == 100
+    )

@@ -5,6 +5,7 @@ The network is a binary classifier: one output unit, AL and Y of shape (1, m). O
 templates kept scaffold assertions (``assert(AL.shape == (1,X.shape[1]))``, ...) and
 imported the helpers under older names; a case outside the contract costs them points.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,10 +61,12 @@ def assert_linear_cache(cache, n: int, m: int) -> int:
 def assert_network(params: dict, prefix: str = "") -> list[int]:
     """W1, b1, ..., WL, bL in order, shapes chained, one output unit; returns the sizes."""
     layers = len(params) // 2
-    assert layers >= 1 and list(params) == [f"{prefix}{k}{l}" for l in range(1, layers + 1)
-                                            for k in ("W", "b")]
-    dims = [params[f"{prefix}W1"].shape[1]] + [params[f"{prefix}W{l}"].shape[0]
-                                               for l in range(1, layers + 1)]
+    assert layers >= 1 and list(params) == [
+        f"{prefix}{k}{l}" for l in range(1, layers + 1) for k in ("W", "b")
+    ]
+    dims = [params[f"{prefix}W1"].shape[1]] + [
+        params[f"{prefix}W{l}"].shape[0] for l in range(1, layers + 1)
+    ]
     for layer in range(1, layers + 1):
         assert_matrix(params[f"{prefix}W{layer}"], (dims[layer], dims[layer - 1]))
         assert_matrix(params[f"{prefix}b{layer}"], (dims[layer], 1))
@@ -75,7 +78,11 @@ def contract_initialize_parameters(n_x, n_h, n_y) -> None:
     assert all(type(n) is int and n >= 1 for n in (n_x, n_h, n_y))
     out = reference.initialize_parameters(n_x, n_h, n_y)  # the older template's asserts
     assert [out[k].shape for k in ("W1", "b1", "W2", "b2")] == [
-        (n_h, n_x), (n_h, 1), (n_y, n_h), (n_y, 1)]
+        (n_h, n_x),
+        (n_h, 1),
+        (n_y, n_h),
+        (n_y, 1),
+    ]
 
 
 def contract_initialize_parameters_deep(layer_dims) -> None:
@@ -173,8 +180,10 @@ def test_network_cases_include_a_single_layer_many_layers_and_one_example(name):
     a missing 1/m)."""
     for seed in SEEDS:
         cases = cases_of(name, seed)
-        caches = [c.args[2] if name == "L_model_backward" else
-                  reference.L_model_forward(*c.args)[1] for c in cases]
+        caches = [
+            c.args[2] if name == "L_model_backward" else reference.L_model_forward(*c.args)[1]
+            for c in cases
+        ]
         assert min(map(len, caches)) == 1 and max(map(len, caches)) >= 4
         assert min(c[0][0][0].shape[1] for c in caches) == 1
 
@@ -201,24 +210,36 @@ def test_case_labels_are_plain_english(seed, test_cases):
 
 # scaffold assertions of older course versions, put before each graded function's return
 OLD_ASSERTS = {
-    "initialize_parameters": ["assert(W1.shape == (n_h, n_x))", "assert(b1.shape == (n_h, 1))",
-                              "assert(W2.shape == (n_y, n_h))", "assert(b2.shape == (n_y, 1))"],
+    "initialize_parameters": [
+        "assert(W1.shape == (n_h, n_x))",
+        "assert(b1.shape == (n_h, 1))",
+        "assert(W2.shape == (n_y, n_h))",
+        "assert(b2.shape == (n_y, 1))",
+    ],
     "initialize_parameters_deep": [
         "for l in range(1, len(layer_dims)):",
         "    assert(parameters['W' + str(l)].shape == (layer_dims[l], layer_dims[l-1]))",
-        "    assert(parameters['b' + str(l)].shape == (layer_dims[l], 1))"],
+        "    assert(parameters['b' + str(l)].shape == (layer_dims[l], 1))",
+    ],
     "linear_forward": ["assert(Z.shape == (W.shape[0], A.shape[1]))"],
     "linear_activation_forward": ["assert (A.shape == (W.shape[0], A_prev.shape[1]))"],
     "L_model_forward": ["assert(AL.shape == (1,X.shape[1]))"],
     "compute_cost": ["assert(cost.shape == ())"],
-    "linear_backward": ["assert (dA_prev.shape == A_prev.shape)", "assert (dW.shape == W.shape)",
-                        "assert (db.shape == b.shape)"],
+    "linear_backward": [
+        "assert (dA_prev.shape == A_prev.shape)",
+        "assert (dW.shape == W.shape)",
+        "assert (db.shape == b.shape)",
+    ],
 }
 # lines of older code the solved notebook already has, as older templates did
-OLD_LINES = {"L_model_backward": ["L = len(caches)", "Y = Y.reshape(AL.shape)"],
-             "update_parameters": ["L = len(parameters) // 2"]}
-OLD_IMPORTS = (("from testCases import *", "from testCases_v4a import *"),
-               ("from dnn_utils import", "from dnn_utils_v2 import"))
+OLD_LINES = {
+    "L_model_backward": ["L = len(caches)", "Y = Y.reshape(AL.shape)"],
+    "update_parameters": ["L = len(parameters) // 2"],
+}
+OLD_IMPORTS = (
+    ("from testCases import *", "from testCases_v4a import *"),
+    ("from dnn_utils import", "from dnn_utils_v2 import"),
+)
 
 
 def with_asserts_before_return(source: str, lines: list[str]) -> str:
@@ -257,4 +278,5 @@ def test_a_notebook_of_the_older_template_gets_full_marks(tmp_path):
     assert all(e.score == e.max_score > 0 for e in result.exercises)
     assert result.score == result.max_score == 100
     assert len(result.substitutions) == 2 and all(
-        old.split()[1] in " ".join(result.substitutions) for _, old in OLD_IMPORTS)
+        old.split()[1] in " ".join(result.substitutions) for _, old in OLD_IMPORTS
+    )

@@ -1,4 +1,5 @@
 """The class report (index.html): parsed back with an HTML parser, checked against the results."""
+
 from __future__ import annotations
 
 import base64
@@ -39,6 +40,7 @@ LONG = " ".join(f"word{i}" for i in range(80))  # ~550 characters, no word longe
 
 
 # ---------------------------------------------------------------- reading the page back
+
 
 @dataclass
 class Page:
@@ -118,9 +120,13 @@ def problem_rows(page: Page) -> dict[str, dict]:
     rows = {}
     for row in page.tables["problems"][1:]:
         exercise, passed, not_passed, message, count = row
-        rows[exercise["text"]] = {"passed": passed["text"], "not_passed": int(not_passed["text"]),
-                                  "message": " ".join(message["text"].split()),
-                                  "title": message.get("title"), "count": int(count["text"])}
+        rows[exercise["text"]] = {
+            "passed": passed["text"],
+            "not_passed": int(not_passed["text"]),
+            "message": " ".join(message["text"].split()),
+            "title": message.get("title"),
+            "count": int(count["text"]),
+        }
     return rows
 
 
@@ -131,17 +137,21 @@ def student_rows(page: Page) -> list[list[dict]]:
 def labels(svg: str, prefix: str) -> dict[str, str]:
     """Text of the SVG groups whose id starts with ``prefix`` (the charts' bar labels)."""
     root = ET.fromstring(svg.encode("utf-8"))
-    return {group.get("id"): "".join(group.itertext()).strip() for group in root.iter()
-            if (group.get("id") or "").startswith(prefix)}
+    return {
+        group.get("id"): "".join(group.itertext()).strip()
+        for group in root.iter()
+        if (group.get("id") or "").startswith(prefix)
+    }
 
 
 def svg_of(src: str) -> str:
     prefix = "data:image/svg+xml;base64,"
     assert src.startswith(prefix)
-    return base64.b64decode(src[len(prefix):]).decode("utf-8")
+    return base64.b64decode(src[len(prefix) :]).decode("utf-8")
 
 
 # ---------------------------------------------------------------- a batch built by hand
+
 
 def ok(name: str) -> CheckResult:
     return CheckResult(name, True, "")
@@ -151,39 +161,69 @@ def failed(name: str, message: str, student_message: str | None = None) -> Check
     return CheckResult(name, False, message, student_message)
 
 
-def graded(student: str, *exercises: ExerciseResult,
-           tampered: bool | None = None) -> SubmissionResult:
-    return SubmissionResult(student, f"{student}/dnn.ipynb", sum(e.score for e in exercises),
-                            10.0, "graded", exercises=exercises, tampered=tampered)
+def graded(
+    student: str, *exercises: ExerciseResult, tampered: bool | None = None
+) -> SubmissionResult:
+    return SubmissionResult(
+        student,
+        f"{student}/dnn.ipynb",
+        sum(e.score for e in exercises),
+        10.0,
+        "graded",
+        exercises=exercises,
+        tampered=tampered,
+    )
 
 
-def init(status: str = "passed", *checks: CheckResult, score: float = 4.0,
-         error: str = "") -> ExerciseResult:
+def init(
+    status: str = "passed", *checks: CheckResult, score: float = 4.0, error: str = ""
+) -> ExerciseResult:
     return ExerciseResult("init", score, 4.0, status, checks or (ok("case 1"),), error)
 
 
-def forward(status: str = "passed", *checks: CheckResult, score: float = 6.0,
-            error: str = "") -> ExerciseResult:
+def forward(
+    status: str = "passed", *checks: CheckResult, score: float = 6.0, error: str = ""
+) -> ExerciseResult:
     return ExerciseResult("forward", score, 6.0, status, checks or (ok("case 1"),), error)
 
 
-TRACEBACK = ("Traceback (most recent call last):\n  File \"<cell 4>\", line 3, in forward\n"
-             "    return W @ A\nValueError: matmul: Input operand 1 has a mismatch")
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "<cell 4>", line 3, in forward\n'
+    "    return W @ A\nValueError: matmul: Input operand 1 has a mismatch"
+)
 
 
 @pytest.fixture()
 def batch() -> BatchResult:
     subs = (
         graded("alice", init(), forward()),
-        graded("bob", init("failed", ok("case 1"), failed("case 2", "W1 wrong shape"), score=2.0),
-               forward("failed", ok("case 1"), failed("case 2", "A wrong values"),
-                       failed("case 3", "A wrong values"), score=2.0)),
-        graded("carol", init(), forward("failed", ok("case 1"), failed("case 2", "A wrong values"),
-                                        score=3.0)),
-        graded("dave", init(), forward("failed", failed("case 1", HIDDEN, SHOWN), score=0.0),
-               tampered=True),
-        graded(SCRIPT_ID, init("missing", score=0.0, error="init is not defined."),
-               forward("error", score=0.0, error=TRACEBACK)),
+        graded(
+            "bob",
+            init("failed", ok("case 1"), failed("case 2", "W1 wrong shape"), score=2.0),
+            forward(
+                "failed",
+                ok("case 1"),
+                failed("case 2", "A wrong values"),
+                failed("case 3", "A wrong values"),
+                score=2.0,
+            ),
+        ),
+        graded(
+            "carol",
+            init(),
+            forward("failed", ok("case 1"), failed("case 2", "A wrong values"), score=3.0),
+        ),
+        graded(
+            "dave",
+            init(),
+            forward("failed", failed("case 1", HIDDEN, SHOWN), score=0.0),
+            tampered=True,
+        ),
+        graded(
+            SCRIPT_ID,
+            init("missing", score=0.0, error="init is not defined."),
+            forward("error", score=0.0, error=TRACEBACK),
+        ),
         SubmissionResult("erin", "erin.ipynb", 0.0, 10.0, "unreadable", error="not a notebook"),
         SubmissionResult("fred", "fred.ipynb", 0.0, 10.0, "not_graded", error="fork refused"),
         graded("a\x1bb", init(), forward("failed", failed("case 1", LONG), score=0.0)),
@@ -200,11 +240,15 @@ def written_page(batch: BatchResult, out: Path) -> tuple[str, Page]:
 
 # ---------------------------------------------------------------- tests
 
+
 def test_counts_mean_and_median_follow_the_summarys_rule(batch, tmp_path):
     _, page = written_page(batch, tmp_path / "out")
     assert page.ids["count-submissions"] == "9"
-    assert (page.ids["count-graded"], page.ids["count-unreadable"],
-            page.ids["count-not-graded"]) == ("7", "1", "1")
+    assert (
+        page.ids["count-graded"],
+        page.ids["count-unreadable"],
+        page.ids["count-not-graded"],
+    ) == ("7", "1", "1")
     totals = [10.0, 4.0, 7.0, 4.0, 0.0, 0.0, 4.0, 10.0]  # erin 0, fred left out
     assert page.ids["mean"] == fmt_points(statistics.fmean(totals)) == "4.9"
     assert page.ids["median"] == fmt_points(statistics.median(totals)) == "4"
@@ -239,11 +283,13 @@ def test_most_common_problem_per_exercise_with_its_count(batch, tmp_path):
 def test_an_exercise_without_failed_checks_shows_its_error_or_status():
     only = lambda *subs: BatchResult("a", 10.0, ENV, subs)  # noqa: E731
     for exercise, expected in (
-            (forward("error", score=0.0, error=TRACEBACK),
-             "ValueError: matmul: Input operand 1 has a mismatch"),
-            (forward("missing", score=0.0, error="forward is not defined."),
-             "forward is not defined."),
-            (ExerciseResult("forward", 0.0, 6.0, "timeout"), "status: timeout")):
+        (
+            forward("error", score=0.0, error=TRACEBACK),
+            "ValueError: matmul: Input operand 1 has a mismatch",
+        ),
+        (forward("missing", score=0.0, error="forward is not defined."), "forward is not defined."),
+        (ExerciseResult("forward", 0.0, 6.0, "timeout"), "status: timeout"),
+    ):
         exercise = ExerciseResult(exercise.name, 0.0, 6.0, exercise.status, (), exercise.error)
         one = only(graded("x", exercise))
         rows = problem_rows(read_page("".join(class_report_html(one, "A", ["x"]))))
@@ -252,8 +298,9 @@ def test_an_exercise_without_failed_checks_shows_its_error_or_status():
 
 def test_long_messages_are_cut_between_words():
     a_b = graded("a b", init(), forward("failed", failed("case 1", LONG), score=0.0))
-    rows = problem_rows(read_page("".join(class_report_html(
-        BatchResult("a", 10.0, ENV, (a_b,)), "A", ["a_b"]))))
+    rows = problem_rows(
+        read_page("".join(class_report_html(BatchResult("a", 10.0, ENV, (a_b,)), "A", ["a_b"])))
+    )
     shown = rows["forward"]["message"]
     assert shown.endswith(" \u2026") and len(shown) <= MESSAGE_WIDTH
     assert LONG.startswith(shown[:-2] + " ")  # whole words only, then the ellipsis
@@ -270,10 +317,23 @@ def test_every_student_links_their_own_feedback_page(batch, tmp_path):
     assert stems[-2:] == [f"a_b-{stems[-2][4:]}", "a_b"] and len(stems[-2]) == 12  # told apart
     for row in rows:
         assert (out / row[0]["href"]).is_file()
-    assert [row[1]["text"] for row in rows] == ["10.0", "4.0", "7.0", "4.0", "0.0", "0.0",
-                                                "\u2013", "4.0", "10.0"]
-    assert [row[2]["text"].strip() for row in rows][-4:] == ["unreadable", "not_graded",
-                                                              "graded", "graded"]
+    assert [row[1]["text"] for row in rows] == [
+        "10.0",
+        "4.0",
+        "7.0",
+        "4.0",
+        "0.0",
+        "0.0",
+        "\u2013",
+        "4.0",
+        "10.0",
+    ]
+    assert [row[2]["text"].strip() for row in rows][-4:] == [
+        "unreadable",
+        "not_graded",
+        "graded",
+        "graded",
+    ]
     header = [cell["text"] for cell in page.tables["students"][0]]
     assert header == ["Student", "Score", "Status", "init", "forward"]
     assert [cell["title"] for cell in rows[1][3:]] == ["failed", "failed"]
@@ -311,9 +371,10 @@ def test_an_empty_batch_gives_a_sensible_page(tmp_path):
 
 
 def test_nothing_graded_still_shows_the_assignments_columns(tmp_path):
-    subs = (*(SubmissionResult(f"s{i}", "x", 0.0, 10.0, "unreadable", error="bad")
-              for i in range(2)),
-            SubmissionResult("s2", "", 0.0, 10.0, "missing", error="No notebook was submitted"))
+    subs = (
+        *(SubmissionResult(f"s{i}", "x", 0.0, 10.0, "unreadable", error="bad") for i in range(2)),
+        SubmissionResult("s2", "", 0.0, 10.0, "missing", error="No notebook was submitted"),
+    )
     batch = BatchResult("a", 10.0, ENV, subs, exercises=("init", "forward"))
     text, page = written_page(batch, tmp_path / "out")
     assert (page.ids["count-unreadable"], page.ids["count-missing"]) == ("2", "1")
@@ -322,7 +383,10 @@ def test_nothing_graded_still_shows_the_assignments_columns(tmp_path):
     assert "No submission was graded" in text
     assert [cell["text"] for cell in page.tables["students"][0]][3:] == ["init", "forward"]
     assert [row[2]["text"].strip() for row in student_rows(page)] == [
-        "unreadable", "unreadable", "missing"]
+        "unreadable",
+        "unreadable",
+        "missing",
+    ]
 
 
 def test_the_page_is_deterministic(batch):
@@ -335,9 +399,12 @@ def test_memory_stays_flat_in_the_batch_size(batch):
     """Aggregates are gathered in one pass and rows streamed: writing the page for 4000
     submissions instead of 40 costs a few numbers per submission at the peak (the totals,
     which the median and the histogram need), nothing of the page itself."""
+
     def peak(n: int) -> int:
-        subs = tuple(graded(f"s{i}", init(), forward("failed", failed("case 1", "A wrong " * 50),
-                                                    score=0.0)) for i in range(n))
+        subs = tuple(
+            graded(f"s{i}", init(), forward("failed", failed("case 1", "A wrong " * 50), score=0.0))
+            for i in range(n)
+        )
         big = BatchResult("a", 10.0, ENV, subs)
         stems = feedback_file_stems(subs)
         gc.collect()
@@ -358,17 +425,34 @@ def test_memory_stays_flat_in_the_batch_size(batch):
 
 # ---------------------------------------------------------------- a real grading run
 
+
 @pytest.fixture(scope="module")
 def graded_out(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("submissions")
-    names = ("alice_correct.ipynb", "mistake_compute_cost.ipynb",
-             "grace_deleted_compute_cost.ipynb", "frank_not_a_notebook.ipynb")
+    names = (
+        "alice_correct.ipynb",
+        "mistake_compute_cost.ipynb",
+        "grace_deleted_compute_cost.ipynb",
+        "frank_not_a_notebook.ipynb",
+    )
     for name, data in sample_batch(SOLUTIONS, RELEASE).items():
         if name in names:
             (folder / name).write_bytes(data)
     out = tmp_path_factory.mktemp("out")
-    result = CliRunner().invoke(cli, ["grade", str(folder), "--out", str(out), "--release",
-                                      str(RELEASE), "--timeout", "2", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "--timeout",
+            "2",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 

@@ -1,4 +1,5 @@
 """Grading on a Dask cluster gives what a local run gives; a bad address is a usage error."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
 SOLUTIONS = REPO / "solutions" / "dnn_step_by_step"
 OPTIONS = Options(limits=Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0))
-MIX = ("alice_correct", "erin_crash", "frank_not_a_notebook", "grace_deleted_compute_cost",
-       "heidi_edited_locked_test_cell", "mistake_linear_forward")
+MIX = (
+    "alice_correct",
+    "erin_crash",
+    "frank_not_a_notebook",
+    "grace_deleted_compute_cost",
+    "heidi_edited_locked_test_cell",
+    "mistake_linear_forward",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +44,30 @@ def test_dask_cluster_grades_like_a_local_run(folder, tmp_path):
     from grader.runners.dask_cluster import DaskRunner
 
     local = batch_to_dict(grader.grade([folder], release_dir=RELEASE, options=OPTIONS))
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
         with DaskRunner(cluster.scheduler_address, chunk=2) as runner:
-            remote = batch_to_dict(grader.grade([folder], release_dir=RELEASE,
-                                                options=OPTIONS, runner=runner))
+            remote = batch_to_dict(
+                grader.grade([folder], release_dir=RELEASE, options=OPTIONS, runner=runner)
+            )
         out = tmp_path / "out"
-        result = CliRunner().invoke(cli, ["grade", str(folder), "--out", str(out), "-q",
-                                          "--release", str(RELEASE), "--timeout", "2",
-                                          "--dask", cluster.scheduler_address])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "grade",
+                str(folder),
+                "--out",
+                str(out),
+                "-q",
+                "--release",
+                str(RELEASE),
+                "--timeout",
+                "2",
+                "--dask",
+                cluster.scheduler_address,
+            ],
+        )
     assert remote["submissions"] == local["submissions"]
     assert [s["student"] for s in remote["submissions"]] == sorted(MIX)
     assert result.exit_code == 0, result.output
@@ -55,9 +77,21 @@ def test_dask_cluster_grades_like_a_local_run(folder, tmp_path):
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "nonsense::address"])
 def test_unreachable_scheduler_is_a_usage_error(folder, tmp_path, address):
-    result = CliRunner().invoke(cli, ["grade", str(folder), "--out", str(tmp_path / "out"),
-                                      "--release", str(RELEASE), "--dask", address])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--release",
+            str(RELEASE),
+            "--dask",
+            address,
+        ],
+    )
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: cannot reach a Dask scheduler at "
-                                                   f"{address!r}"), result.output
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: cannot reach a Dask scheduler at {address!r}"
+    ), result.output

@@ -1,4 +1,5 @@
 """Submission notebooks -> plain Python cells."""
+
 import ast
 
 import nbformat
@@ -28,23 +29,51 @@ def test_broken_python_is_left_for_python_to_report():
 
 
 def test_code_cells_keep_order_index_and_grade_id_and_ignore_markdown_and_outputs():
-    nb = new_notebook(cells=[
-        new_markdown_cell("# title"),
-        new_code_cell("a = 1", metadata={"nbgrader": {"grade_id": "first"}},
-                      outputs=[nbformat.v4.new_output("stream", text="All tests passed.")]),
-        new_code_cell(["b = ", "2"]),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# title"),
+            new_code_cell(
+                "a = 1",
+                metadata={"nbgrader": {"grade_id": "first"}},
+                outputs=[nbformat.v4.new_output("stream", text="All tests passed.")],
+            ),
+            new_code_cell(["b = ", "2"]),
+        ]
+    )
     cells = code_cells(nb)
     assert [(c.index, c.source.strip(), c.grade_id) for c in cells] == [
-        (1, "a = 1", "first"), (2, "b = 2", None)]
+        (1, "a = 1", "first"),
+        (2, "b = 2", None),
+    ]
     assert all("All tests passed" not in c.source for c in cells)
 
 
-PLAIN = ["x = 1", "x = 1\r\ny = 2\r\n", "s = '''\nline\n'''", "y = x % 3\nz = x != 2",
-         "def f(a):\n    return a\n", "print('done?', 5)", "x = 1  \n\n", "\u00a0x = 1"]
-IPYTHON = ["%matplotlib inline\nx = 1", "  x = 1", "\nx = 1", "np.dot?", "np.dot??",
-           "files = !ls", "t = %time 1 + 1", "In [1]: x = 2", ">>> x = 1\n... ", "/print 1",
-           "!!ls", "x = 1\n%who", "s = '''\n%text\n'''", "a = 1  # really?"]
+PLAIN = [
+    "x = 1",
+    "x = 1\r\ny = 2\r\n",
+    "s = '''\nline\n'''",
+    "y = x % 3\nz = x != 2",
+    "def f(a):\n    return a\n",
+    "print('done?', 5)",
+    "x = 1  \n\n",
+    "\u00a0x = 1",
+]
+IPYTHON = [
+    "%matplotlib inline\nx = 1",
+    "  x = 1",
+    "\nx = 1",
+    "np.dot?",
+    "np.dot??",
+    "files = !ls",
+    "t = %time 1 + 1",
+    "In [1]: x = 2",
+    ">>> x = 1\n... ",
+    "/print 1",
+    "!!ls",
+    "x = 1\n%who",
+    "s = '''\n%text\n'''",
+    "a = 1  # really?",
+]
 
 
 @pytest.mark.parametrize("text", PLAIN + IPYTHON)
@@ -67,13 +96,33 @@ def test_plain_python_takes_the_fast_path(text, monkeypatch):
 
 
 # cells past the budget for IPython's transformer take grader.grading.magic_lines' one-pass rewrite
-ONE_PASS = ["if x:\n    %time f()\n    y = !ls\nelse:\n    !echo hi\n", "x = [1,\n 2]\n%who\n",
-            "%magic?", "a[1].b?", "x = foo?", "!echo a \\\n  b\n%x\n", ",f a b\n;g a b\n",
-            "x: int = %timeit f()\n", "d = {'a': %x}\n", 'x = """\n!ls\n"""\n!ls\n',
-            "x = 'it\\'s'\n%x\n", "%%capture out\nx = 1\n", "# %comment\n%real\n",
-            "x = (\n'''\n%in\n'''\n)\n%out\n", "?x\n", "a? \n", "x = 1 \\\n  + %y\n",
-            "a = b = %c\n", "x = !=3\n", "//x\n", "print(a) ?\n", "1a?", "%%%a?", "x.1b?",
-            "x = 1 \\\nobj.attr??\n"]
+ONE_PASS = [
+    "if x:\n    %time f()\n    y = !ls\nelse:\n    !echo hi\n",
+    "x = [1,\n 2]\n%who\n",
+    "%magic?",
+    "a[1].b?",
+    "x = foo?",
+    "!echo a \\\n  b\n%x\n",
+    ",f a b\n;g a b\n",
+    "x: int = %timeit f()\n",
+    "d = {'a': %x}\n",
+    'x = """\n!ls\n"""\n!ls\n',
+    "x = 'it\\'s'\n%x\n",
+    "%%capture out\nx = 1\n",
+    "# %comment\n%real\n",
+    "x = (\n'''\n%in\n'''\n)\n%out\n",
+    "?x\n",
+    "a? \n",
+    "x = 1 \\\n  + %y\n",
+    "a = b = %c\n",
+    "x = !=3\n",
+    "//x\n",
+    "print(a) ?\n",
+    "1a?",
+    "%%%a?",
+    "x.1b?",
+    "x = 1 \\\nobj.attr??\n",
+]
 
 
 @pytest.mark.parametrize("text", PLAIN + IPYTHON + ONE_PASS)
@@ -89,8 +138,14 @@ def test_the_one_pass_rewrite_equals_ipythons_own(text):
 def test_headings_name_cells_without_their_closing_hashes():
     from grader.grading.extract import cell_names
 
-    for heading, name in [("# Title ##", "Title"), ("## 2 -   Compute  cost #", "2 - Compute cost"),
-                          ("### C#", "C"), ("#no space", "Intro"), ("# #", "#")]:
-        nb = new_notebook(cells=[new_markdown_cell("# Intro"), new_markdown_cell(heading),
-                                 new_code_cell("x = 1")])
+    for heading, name in [
+        ("# Title ##", "Title"),
+        ("## 2 -   Compute  cost #", "2 - Compute cost"),
+        ("### C#", "C"),
+        ("#no space", "Intro"),
+        ("# #", "#"),
+    ]:
+        nb = new_notebook(
+            cells=[new_markdown_cell("# Intro"), new_markdown_cell(heading), new_code_cell("x = 1")]
+        )
         assert cell_names(nb) == {2: name}, heading

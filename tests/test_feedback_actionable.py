@@ -1,5 +1,6 @@
 """Feedback a student can act on: the cause before its effect, cells named as Jupyter shows
 them, an untouched exercise said once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,11 @@ SOLUTIONS = REPO / "solutions" / "dnn_step_by_step"
 
 def graded_cell_number(notebook, name: str) -> int:
     """The number Jupyter shows for the cell defining ``name`` (all cells counted, from 1)."""
-    return next(i for i, cell in enumerate(notebook.cells, 1)
-                if cell.cell_type == "code" and f"def {name}(" in cell.source)
+    return next(
+        i
+        for i, cell in enumerate(notebook.cells, 1)
+        if cell.cell_type == "code" and f"def {name}(" in cell.source
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +48,8 @@ def test_a_syntax_error_is_told_before_the_missing_function(graded):
     assert exercise.status == "missing" and exercise.score == 0
     assert exercise.error.startswith(
         f"linear_forward could not be defined: the cell that defines it, cell {number} "
-        "(Exercise 3 - linear_forward), stopped at line ")
+        "(Exercise 3 - linear_forward), stopped at line "
+    )
     assert "SyntaxError" in exercise.error
     page = feedback_markdown(results["syntax"], "DNN")
     section = page.split("## linear\\_forward: missing", 1)[1]
@@ -58,10 +63,14 @@ def test_a_failing_import_at_the_top_of_a_graded_cell(graded):
     results, _, failing_import = graded
     exercise = results["import"].exercise("compute_cost")
     number = graded_cell_number(failing_import, "compute_cost")
-    assert f"cell {number} (Exercise 6 - compute_cost), stopped at line 2 with " \
-           "ModuleNotFoundError: No module named 'no_such_module'" in exercise.error
-    assert any(line.startswith(f"cell {number} (Exercise 6 - compute_cost): ModuleNotFoundError")
-               for line in results["import"].cell_errors)
+    assert (
+        f"cell {number} (Exercise 6 - compute_cost), stopped at line 2 with "
+        "ModuleNotFoundError: No module named 'no_such_module'" in exercise.error
+    )
+    assert any(
+        line.startswith(f"cell {number} (Exercise 6 - compute_cost): ModuleNotFoundError")
+        for line in results["import"].cell_errors
+    )
 
 
 def test_cells_are_numbered_as_the_notebook_shows_them_everywhere(graded):
@@ -77,8 +86,10 @@ def test_an_untouched_exercise_is_said_once(graded):
     page = feedback_markdown(results["untouched"], "DNN")
     section = page.split("## linear\\_forward: error", 1)[1].split("\n## ", 1)[0]
     assert section.count("NotImplementedError: Not done yet") == 1
-    assert "All 5 checks stopped on the same error" in section or \
-        "checks stopped on the same error" in section
+    assert (
+        "All 5 checks stopped on the same error" in section
+        or "checks stopped on the same error" in section
+    )
     assert "Failed check" not in section
 
 
@@ -86,10 +97,11 @@ def test_resolved_imports_are_listed_for_the_student():
     from grader.reports import feedback_html, gradescope_results
     from grader.results import SubmissionResult
 
-    line = ("`dnn_app_utils_v3` is not part of this assignment: the release's `dnn_utils` "
-            "was used instead (it defines sigmoid, relu)")
-    result = SubmissionResult("s", "/course/s.ipynb", 100.0, 100.0, "graded",
-                              substitutions=(line,))
+    line = (
+        "`dnn_app_utils_v3` is not part of this assignment: the release's `dnn_utils` "
+        "was used instead (it defines sigmoid, relu)"
+    )
+    result = SubmissionResult("s", "/course/s.ipynb", 100.0, 100.0, "graded", substitutions=(line,))
     assert "Imports the grader resolved" in feedback_markdown(result, "DNN")
     assert "dnn\\_app\\_utils\\_v3" in feedback_markdown(result, "DNN")  # escaped
     page = feedback_html(result, "DNN")

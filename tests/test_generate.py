@@ -3,6 +3,7 @@
 The release + solutions are generated once per session by the real CLI into a tmp folder
 (conftest.generated); the committed release/ and solutions/ are only read.
 """
+
 from __future__ import annotations
 
 import ast
@@ -93,7 +94,8 @@ def test_solved_notebook_passes_ten_times_and_never_errors(solved_nb):
     assert sum(text.count(PASS_LINE) for text in texts) == 10
     assert all(not error_outputs(cell) for _, cell in code_cells(solved_nb))
     assert stream_text(cell_by_id(solved_nb, "compute_cost_test")).startswith(
-        "Cost: 0.2797765635793422\n")
+        "Cost: 0.2797765635793422\n"
+    )
     # every code cell ran, in order
     counts = [cell.execution_count for _, cell in code_cells(solved_nb)]
     assert counts == list(range(1, len(counts) + 1))
@@ -141,8 +143,9 @@ def test_grader_is_not_importable_in_the_student_kernel(rerun_solved, generated)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_solved_notebook_passes_every_public_test_in_a_fresh_kernel(exercise, rerun_solved,
-                                                                     expected_prints):
+def test_solved_notebook_passes_every_public_test_in_a_fresh_kernel(
+    exercise, rerun_solved, expected_prints
+):
     cell = cell_by_id(rerun_solved, f"{exercise}_test")
     assert stream_text(cell) == expected_prints[exercise] + PASS_LINE + "\n"
     assert not error_outputs(cell)
@@ -204,8 +207,11 @@ def _solution_lines(notebook) -> list[str]:
                 inside.append(line.strip())
             else:
                 outside.add(line.strip())
-    return [line for line in dict.fromkeys(inside)
-            if line and line not in outside and not line.startswith("#")]
+    return [
+        line
+        for line in dict.fromkeys(inside)
+        if line and line not in outside and not line.startswith("#")
+    ]
 
 
 def _release_text(folder) -> str:
@@ -233,10 +239,17 @@ def test_release_never_imports_grader(generated):
         assert not pattern.search(cell.source)
     for name in HELPERS:
         tree = ast.parse((generated.release_dir / name).read_text())
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                    if isinstance(node, ast.Import) for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom) and node.module}
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
         assert imported <= {"numpy", "h5py", "copy", "pathlib"}, (name, imported)
     assert b"grader" not in (generated.release_dir / "public_tests_data.h5").read_bytes()
 
@@ -256,8 +269,13 @@ def test_generated_equals_committed(generated):
 
 
 def test_release_check_passes_on_the_repository():
-    result = subprocess.run([sys.executable, "-m", "grader", "release", "--check"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "release", "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"up to date: {ASSIGNMENT}"
 
@@ -273,9 +291,20 @@ def _copy_tree(generated, tmp_path):
 
 
 def _check(release_root, solutions_root):
-    return CliRunner().invoke(cli, ["release", ASSIGNMENT, "--check", "--source", str(SOURCE_ROOT),
-                                    "--release", str(release_root),
-                                    "--solutions", str(solutions_root)])
+    return CliRunner().invoke(
+        cli,
+        [
+            "release",
+            ASSIGNMENT,
+            "--check",
+            "--source",
+            str(SOURCE_ROOT),
+            "--release",
+            str(release_root),
+            "--solutions",
+            str(solutions_root),
+        ],
+    )
 
 
 STATE = re.compile(r"\((differs|missing|unexpected)\)")
@@ -323,13 +352,17 @@ def test_stale_files_ignores_caches_and_sees_a_missing_folder(generated, rebuilt
     assert generate.stale_files([rebuilt], release_root, solutions_root) == []
     shutil.rmtree(solutions_root)
     assert generate.stale_files([rebuilt], release_root, solutions_root) == [
-        f"{solutions_root / ASSIGNMENT / NOTEBOOK_NAME} (missing)"]
+        f"{solutions_root / ASSIGNMENT / NOTEBOOK_NAME} (missing)"
+    ]
 
 
 # --- (g) graded cells keep their scaffolding and nbgrader metadata --------------------------
 
-REGION = re.compile(r"^([ \t]*)# YOUR CODE STARTS HERE\n[ \t]*\n\1# YOUR CODE ENDS HERE\n"
-                    r"\1raise NotImplementedError\(\"" + re.escape(STUB_MESSAGE) + r"\"\)$", re.M)
+REGION = re.compile(
+    r"^([ \t]*)# YOUR CODE STARTS HERE\n[ \t]*\n\1# YOUR CODE ENDS HERE\n"
+    r"\1raise NotImplementedError\(\"" + re.escape(STUB_MESSAGE) + r"\"\)$",
+    re.M,
+)
 
 
 def _expected_student_source(source: str) -> str:
@@ -337,9 +370,13 @@ def _expected_student_source(source: str) -> str:
     out, in_region = [], False
     for line in source.split("\n"):
         if BEGIN in line:
-            indent = line[:len(line) - len(line.lstrip())]
-            out += [f"{indent}# YOUR CODE STARTS HERE", indent, f"{indent}# YOUR CODE ENDS HERE",
-                    f'{indent}raise NotImplementedError("{STUB_MESSAGE}")']
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [
+                f"{indent}# YOUR CODE STARTS HERE",
+                indent,
+                f"{indent}# YOUR CODE ENDS HERE",
+                f'{indent}raise NotImplementedError("{STUB_MESSAGE}")',
+            ]
             in_region = True
         elif END in line:
             in_region = False
@@ -363,15 +400,22 @@ def test_graded_cell_has_the_student_region_and_hints(exercise, release_nb, sour
 
 
 def test_linear_forward_hint_is_kept(release_nb):
-    assert "    # Z = ...\n    # YOUR CODE STARTS HERE\n" in cell_by_id(release_nb, "linear_forward").source
+    assert (
+        "    # Z = ...\n    # YOUR CODE STARTS HERE\n"
+        in cell_by_id(release_nb, "linear_forward").source
+    )
 
 
 def test_nbgrader_metadata_is_kept(release_nb, source_nb):
     assert [c.get("id") for c in release_nb.cells] == [c.get("id") for c in source_nb.cells]
-    assert [nbgrader(c).get("grade_id") for c in release_nb.cells] == \
-        [nbgrader(c).get("grade_id") for c in source_nb.cells]
+    assert [nbgrader(c).get("grade_id") for c in release_nb.cells] == [
+        nbgrader(c).get("grade_id") for c in source_nb.cells
+    ]
     for exercise in EXERCISES:
-        solution, test = cell_by_id(release_nb, exercise), cell_by_id(release_nb, f"{exercise}_test")
+        solution, test = (
+            cell_by_id(release_nb, exercise),
+            cell_by_id(release_nb, f"{exercise}_test"),
+        )
         assert nbgrader(solution)["solution"] is True and nbgrader(solution)["locked"] is False
         assert nbgrader(solution)["grade"] is False
         assert nbgrader(test)["grade"] is True and nbgrader(test)["locked"] is True

@@ -2,6 +2,7 @@
 for submissions scored 0 without being graded, nbgrader folders holding no notebook or
 several, paths holding none, ``--fail-under`` above the maximum, the release found from
 any working folder, and the Python API's arguments."""
+
 from __future__ import annotations
 
 import csv
@@ -33,8 +34,10 @@ from grader.results import (
 
 FAST = ["--timeout", "2", "--jobs", "1"]
 ENV = Environment("0.1.0", "3.11.9", "2.0.0", "openblas", {}, True)
-LONG_REASON = ("not a notebook: the file is not valid JSON, Expecting ',' delimiter: line 1 "
-               "column 3 (char 2) in students_notebook_final_version.ipynb")
+LONG_REASON = (
+    "not a notebook: the file is not valid JSON, Expecting ',' delimiter: line 1 "
+    "column 3 (char 2) in students_notebook_final_version.ipynb"
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,39 +59,66 @@ def _unreadable(student: str, error: str = "not a notebook") -> SubmissionResult
 
 # ---------------------------------------------------------------- reports: columns and the rule
 
+
 def test_csv_has_every_exercise_column_when_nothing_was_graded():
     batch = BatchResult("dnn", 10.0, ENV, (_unreadable("carol"),), exercises=("init", "forward"))
     rows = list(csv.reader(io.StringIO(grades_csv(batch))))
-    assert rows == [["student", "submission", "score", "max_score", "init", "forward"],
-                    ["carol", "carol.ipynb", "0", "10", "", ""]]
+    assert rows == [
+        ["student", "submission", "score", "max_score", "init", "forward"],
+        ["carol", "carol.ipynb", "0", "10", "", ""],
+    ]
 
 
 def test_grades_json_carries_the_exercises_and_the_missing_status():
     import jsonschema
 
-    missing = SubmissionResult("s3", "/c/submitted/s3/dnn", 0.0, 10.0, "missing",
-                               error="No notebook was submitted (no .ipynb file in dnn/).")
+    missing = SubmissionResult(
+        "s3",
+        "/c/submitted/s3/dnn",
+        0.0,
+        10.0,
+        "missing",
+        error="No notebook was submitted (no .ipynb file in dnn/).",
+    )
     batch = BatchResult("dnn", 10.0, ENV, (missing,), exercises=("init", "forward"))
     data = json.loads(grades_json(batch))
     jsonschema.Draft202012Validator(GRADES_SCHEMA).validate(data)
     assert data["exercises"] == ["init", "forward"]
     assert batch_from_dict(data) == batch
-    assert "missing" in GRADES_SCHEMA["properties"]["submissions"]["items"]["properties"][
-        "status"]["enum"]
+    assert (
+        "missing"
+        in GRADES_SCHEMA["properties"]["submissions"]["items"]["properties"]["status"]["enum"]
+    )
 
 
 def test_unreadable_and_missing_score_0_in_the_terminal_the_csv_and_the_mean():
-    graded = SubmissionResult("alice", "alice.ipynb", 10.0, 10.0, "graded", exercises=(
-        ExerciseResult("init", 10.0, 10.0, "passed"),))
-    missing = SubmissionResult("s3", "/c/submitted/s3/dnn", 0.0, 10.0, "missing",
-                               error="No notebook was submitted (no .ipynb file in dnn/).")
-    batch = BatchResult("dnn", 10.0, ENV, (graded, _unreadable("carol"), missing),
-                        exercises=("init",))
+    graded = SubmissionResult(
+        "alice",
+        "alice.ipynb",
+        10.0,
+        10.0,
+        "graded",
+        exercises=(ExerciseResult("init", 10.0, 10.0, "passed"),),
+    )
+    missing = SubmissionResult(
+        "s3",
+        "/c/submitted/s3/dnn",
+        0.0,
+        10.0,
+        "missing",
+        error="No notebook was submitted (no .ipynb file in dnn/).",
+    )
+    batch = BatchResult(
+        "dnn", 10.0, ENV, (graded, _unreadable("carol"), missing), exercises=("init",)
+    )
     text = summary_text(batch)
     assert "Submissions: 3 (1 graded, 1 unreadable, 1 missing)" in text
     assert "mean 3.3" in text  # (10 + 0 + 0) / 3, rounded for people
-    scores = {line.split()[0]: line.split()[1] for line in text.splitlines()
-              if line.startswith(("carol ", "s3 "))}
+    scores = {
+        line.split()[0]: line.split()[1]
+        for line in text.splitlines()
+        if line.startswith(("carol ", "s3 "))
+    }
     assert scores == {"carol": "0", "s3": "0"}
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(grades_csv(batch)))}
     assert (rows["carol"]["score"], rows["s3"]["score"]) == ("0", "0")
@@ -108,6 +138,7 @@ def test_a_long_reason_is_cut_at_a_word_with_an_ellipsis():
 
 # ---------------------------------------------------------------- finding submissions
 
+
 def test_an_empty_nbgrader_folder_is_a_missing_submission(tmp_path):
     course = tmp_path / "course"
     _put(course / "submitted" / "s1" / "dnn" / "hw.ipynb", b"{}")
@@ -125,22 +156,33 @@ def test_two_notebooks_in_one_folder_are_one_student_graded_on_the_newest(tmp_pa
     _put(folder / "b_draft.ipynb", b"{}", mtime=1_000_000)
     _put(tmp_path / "course" / "submitted" / "s1" / "ps1" / "hw.ipynb", b"{}")
     found = find_submissions([tmp_path / "course"])
-    assert [(s.student, s.path.name) for s in found] == [("s1/dnn", "a_final.ipynb"),
-                                                         ("s1/ps1", "hw.ipynb")]
-    assert found[0].warning == (f"s1: 2 notebooks in {folder.resolve()} (a_final.ipynb, "
-                                "b_draft.ipynb); grading a_final.ipynb, the most recently "
-                                "modified, as this student's one submission")
+    assert [(s.student, s.path.name) for s in found] == [
+        ("s1/dnn", "a_final.ipynb"),
+        ("s1/ps1", "hw.ipynb"),
+    ]
+    assert found[0].warning == (
+        f"s1: 2 notebooks in {folder.resolve()} (a_final.ipynb, "
+        "b_draft.ipynb); grading a_final.ipynb, the most recently "
+        "modified, as this student's one submission"
+    )
     assert found[1].warning == ""
 
 
 # ---------------------------------------------------------------- the command
 
+
 def test_an_nbgrader_tree_with_missing_and_doubled_notebooks(notebooks, tmp_path):
     submitted = tmp_path / "course" / "submitted"
-    _put(submitted / "s1" / "dnn_step_by_step" / "old.ipynb",
-         notebooks["mistake_linear_forward.ipynb"], mtime=1_000_000)
-    _put(submitted / "s1" / "dnn_step_by_step" / "new.ipynb",
-         notebooks["alice_correct.ipynb"], mtime=2_000_000)
+    _put(
+        submitted / "s1" / "dnn_step_by_step" / "old.ipynb",
+        notebooks["mistake_linear_forward.ipynb"],
+        mtime=1_000_000,
+    )
+    _put(
+        submitted / "s1" / "dnn_step_by_step" / "new.ipynb",
+        notebooks["alice_correct.ipynb"],
+        mtime=2_000_000,
+    )
     (submitted / "s2" / "dnn_step_by_step").mkdir(parents=True)
     out = tmp_path / "out"
     args = ["grade", str(tmp_path / "course"), "--out", str(out), "-q", *FAST]
@@ -162,12 +204,25 @@ def test_an_nbgrader_tree_with_missing_and_doubled_notebooks(notebooks, tmp_path
 def test_fail_under_above_the_maximum_is_a_usage_error_before_grading(notebooks, tmp_path):
     notebook = _put(tmp_path / "alice.ipynb", notebooks["alice_correct.ipynb"])
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["grade", str(notebook), "--out", str(out),
-                                      "--release", str(RELEASE_DIR), "--fail-under", "101",
-                                      *FAST])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(notebook),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE_DIR),
+            "--fail-under",
+            "101",
+            *FAST,
+        ],
+    )
     assert result.exit_code == 2
-    assert result.stderr == ("error: --fail-under 101 is above the maximum score of "
-                             "dnn_step_by_step (100): every submission would fail\n")
+    assert result.stderr == (
+        "error: --fail-under 101 is above the maximum score of "
+        "dnn_step_by_step (100): every submission would fail\n"
+    )
     assert not (out / "grades.csv").exists() and not (out / ".grader-journal.jsonl").exists()
 
 
@@ -190,8 +245,9 @@ def test_the_release_root_variable_is_used_and_named_when_wrong(tmp_path, monkey
     with pytest.raises(UsageError, match=f"^{RELEASE_ROOT_VARIABLE}=.* has no dnn_step_by_step"):
         find_folder("dnn_step_by_step")
     (tmp_path / "hw.ipynb").write_text("{}")
-    result = CliRunner().invoke(cli, ["grade", str(tmp_path / "hw.ipynb"), "--out",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        cli, ["grade", str(tmp_path / "hw.ipynb"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert f"{RELEASE_ROOT_VARIABLE}={tmp_path} has no dnn_step_by_step folder" in result.stderr
 
@@ -199,12 +255,15 @@ def test_the_release_root_variable_is_used_and_named_when_wrong(tmp_path, monkey
 def test_the_assignment_comes_from_the_nbgrader_folder_or_the_metadata(tmp_path):
     unknown = _put(tmp_path / "c" / "submitted" / "s1" / "ps9" / "hw.ipynb", b"{}")
     assert assignment_of(find_submissions([unknown])) == "dnn_step_by_step"  # the only kit
-    named = _put(tmp_path / "hw.ipynb", json.dumps(
-        {"metadata": {"grader": {"assignment": "dnn_step_by_step"}}}).encode())
+    named = _put(
+        tmp_path / "hw.ipynb",
+        json.dumps({"metadata": {"grader": {"assignment": "dnn_step_by_step"}}}).encode(),
+    )
     assert assignment_of(find_submissions([named])) == "dnn_step_by_step"
 
 
 # ---------------------------------------------------------------- the Python API
+
 
 def test_the_api_takes_one_path_and_its_limits_come_from_grader(notebooks, tmp_path):
     from grader import Limits, Options, grade
@@ -232,9 +291,11 @@ def test_the_api_warns_about_a_doubled_notebook(notebooks, tmp_path):
     _put(folder / "b.ipynb", b"not a notebook", mtime=1_000_000)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        batch = grader.grade(tmp_path / "submitted", release_dir=RELEASE_DIR,
-                             options=grader.Options(limits=grader.Limits(call_timeout=2.0),
-                                                    jobs=1))
+        batch = grader.grade(
+            tmp_path / "submitted",
+            release_dir=RELEASE_DIR,
+            options=grader.Options(limits=grader.Limits(call_timeout=2.0), jobs=1),
+        )
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert any("2 notebooks in" in m and "grading a.ipynb" in m for m in messages)
     assert [(s.student, s.score) for s in batch.submissions] == [("s1", 100.0)]

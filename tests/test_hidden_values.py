@@ -4,6 +4,7 @@ A typical mistake is graded through the command; every number printed in the stu
 feedback pages and Gradescope results is compared with the expected outputs of the
 hidden (generated) cases, which only grades.json may hold.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,12 +46,22 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("hidden")
     solved = read_notebook(SOLUTIONS / NOTEBOOK)
     (root / "student.ipynb").write_bytes(
-        notebook_bytes(with_function(solved, EXERCISE, MISTAKES[EXERCISE])))
+        notebook_bytes(with_function(solved, EXERCISE, MISTAKES[EXERCISE]))
+    )
     outputs = {}
     for reveal in (False, True):
         out = root / f"out-{reveal}"
-        args = ["grade", str(root / "student.ipynb"), "--out", str(out), "--release",
-                str(RELEASE), "--gradescope", str(out / "results.json"), "-q"]
+        args = [
+            "grade",
+            str(root / "student.ipynb"),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "--gradescope",
+            str(out / "results.json"),
+            "-q",
+        ]
         result = CliRunner().invoke(cli, args + (["--reveal-expected"] if reveal else []))
         assert result.exit_code == 0, result.output
         outputs[reveal] = out
@@ -58,8 +69,10 @@ def graded(tmp_path_factory):
 
 
 def student_texts(out: Path) -> dict[str, str]:
-    return {name: (out / name).read_text(encoding="utf-8") for name in
-            ("feedback/student.html", "feedback/student.md", "results.json")}
+    return {
+        name: (out / name).read_text(encoding="utf-8")
+        for name in ("feedback/student.html", "feedback/student.md", "results.json")
+    }
 
 
 def test_feedback_and_gradescope_hold_no_hidden_expected_value(graded):

@@ -1,4 +1,5 @@
 """Parallel grading on one machine: same results with any --jobs, timeouts overlap, bench runs."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -28,9 +29,16 @@ REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
 SOLUTIONS = REPO / "solutions" / "dnn_step_by_step"
 LIMITS = Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0)
-MIX = ("alice_correct", "carol_original_course_layout", "erin_crash", "frank_not_a_notebook",
-       "grace_deleted_compute_cost", "heidi_edited_locked_test_cell",
-       "mistake_linear_backward", "mistake_update_parameters")
+MIX = (
+    "alice_correct",
+    "carol_original_course_layout",
+    "erin_crash",
+    "frank_not_a_notebook",
+    "grace_deleted_compute_cost",
+    "heidi_edited_locked_test_cell",
+    "mistake_linear_backward",
+    "mistake_update_parameters",
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +57,22 @@ def folder(tmp_path_factory, batch) -> Path:
 def test_any_number_of_jobs_gives_the_same_results(folder):
     results = {}
     for jobs in (1, 2):
-        graded = grader.grade([folder], release_dir=RELEASE,
-                              options=Options(limits=LIMITS, jobs=jobs))
+        graded = grader.grade(
+            [folder], release_dir=RELEASE, options=Options(limits=LIMITS, jobs=jobs)
+        )
         results[jobs] = batch_to_dict(graded)["submissions"]
     assert results[1] == results[2]
     assert [s["student"] for s in results[1]] == sorted(MIX)
     context = prepare(RELEASE, Options(limits=LIMITS))
-    threads = grade_submissions(find_submissions([folder]), context,
-                                runner=local_runner(2, "threads"))
+    threads = grade_submissions(
+        find_submissions([folder]), context, runner=local_runner(2, "threads")
+    )
     assert [submission_to_dict(s) for s in threads] == results[1]
 
 
 def killing_workers(killed: list):
     """A progress callback that SIGKILLs every worker process at the first result."""
+
     def progress(_result):
         if not killed:
             killed.extend(multiprocessing.active_children())
@@ -75,8 +86,9 @@ def test_a_dead_worker_stops_the_batch_with_an_error(folder):
     killed: list = []
     progress = killing_workers(killed)
     with pytest.raises(WorkerError, match="a grading worker stopped"):
-        grader.grade([folder], release_dir=RELEASE, options=Options(limits=LIMITS, jobs=2),
-                     progress=progress)
+        grader.grade(
+            [folder], release_dir=RELEASE, options=Options(limits=LIMITS, jobs=2), progress=progress
+        )
     assert len(killed) == 2 and multiprocessing.active_children() == []
 
 
@@ -88,9 +100,14 @@ def test_cached_cell_conversion_matches_a_fresh_conversion(batch):
     for name, data in batch.items():
         if name != "frank_not_a_notebook.ipynb":
             notebook = parse_notebook(data)
-            fresh = [to_python("".join(c.source) if isinstance(c.source, list) else c.source,
-                               TransformerManager())
-                     for c in notebook.cells if c.cell_type == "code"]
+            fresh = [
+                to_python(
+                    "".join(c.source) if isinstance(c.source, list) else c.source,
+                    TransformerManager(),
+                )
+                for c in notebook.cells
+                if c.cell_type == "code"
+            ]
             assert [c.source for c in code_cells(notebook)] == fresh, name
             assert [c.source for c in code_cells(notebook)] == fresh, name  # from the cache
 
@@ -104,8 +121,9 @@ def test_infinite_loops_wait_in_parallel(tmp_path):
     context = prepare(RELEASE, Options(limits=limits, jobs=2))
     arrived: list[float] = []
     started = time.monotonic()
-    results = grade_submissions(find_submissions([tmp_path]), context,
-                                lambda _result: arrived.append(time.monotonic()))
+    results = grade_submissions(
+        find_submissions([tmp_path]), context, lambda _result: arrived.append(time.monotonic())
+    )
     elapsed = time.monotonic() - started
     assert [r.exercise("L_model_backward").status for r in results] == ["timeout"] * 2
     assert all(r.score == 90 for r in results)
@@ -117,15 +135,39 @@ def test_infinite_loops_wait_in_parallel(tmp_path):
 
 
 def test_bench_script_prints_its_figures(tmp_path):
-    run = subprocess.run([sys.executable, str(REPO / "bench" / "bench_grade.py"), "-n", "6",
-                          "--nbgrader", "0", "--timeout", "2", "--workdir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "bench_grade.py"),
+            "-n",
+            "6",
+            "--nbgrader",
+            "0",
+            "--timeout",
+            "2",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
-    for figure in ("N=6", "submissions/s", "s/submission", "peak memory (process tree): RSS",
-                   "command: ", "check: {'ok': 6}"):
+    for figure in (
+        "N=6",
+        "submissions/s",
+        "s/submission",
+        "peak memory (process tree): RSS",
+        "command: ",
+        "check: {'ok': 6}",
+    ):
         assert figure in run.stdout, run.stdout
-    split = re.search(r"by process: parent ([\d.]+) ms, workers ([\d.]+) ms, "
-                      r"fork servers ([\d.]+) ms, submissions ([\d.]+) ms", run.stdout)
+    split = re.search(
+        r"by process: parent ([\d.]+) ms, workers ([\d.]+) ms, "
+        r"fork servers ([\d.]+) ms, submissions ([\d.]+) ms",
+        run.stdout,
+    )
     assert split, run.stdout
     parent, workers, fork_servers, submissions = map(float, split.groups())
     # workers may be sampled before they used a clock tick; the others cannot
@@ -141,12 +183,15 @@ def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
     submissions = find_submissions([folder])
     options = hiding(Options(limits=LIMITS, jobs=2), submissions)
     context = prepare(RELEASE, options)
-    expected = [submission_to_dict(s) for s in grade_submissions(
-        submissions, context, runner=local_runner(1))]
+    expected = [
+        submission_to_dict(s)
+        for s in grade_submissions(submissions, context, runner=local_runner(1))
+    ]
     sandboxes = [new_sandbox(options, wait=False) for _ in range(2)]
     try:
-        results = grade_submissions(submissions, context,
-                                    runner=local_runner(2, mode, sandboxes=sandboxes))
+        results = grade_submissions(
+            submissions, context, runner=local_runner(2, mode, sandboxes=sandboxes)
+        )
         assert [submission_to_dict(s) for s in results] == expected
     finally:
         for sandbox in sandboxes:
@@ -159,8 +204,12 @@ def test_sandboxes_started_before_the_workers_are_taken_over(folder, mode):
     try:
         if mode == "processes":
             with pytest.raises(WorkerError, match="a grading worker stopped"):
-                grade_submissions(submissions, context, progress,
-                                  runner=local_runner(2, mode, sandboxes=sandboxes))
+                grade_submissions(
+                    submissions,
+                    context,
+                    progress,
+                    runner=local_runner(2, mode, sandboxes=sandboxes),
+                )
             assert len(killed) == 2
     finally:
         started = time.monotonic()
@@ -194,8 +243,9 @@ def test_a_wrong_release_folder_is_told_before_any_sandbox_starts(folder, tmp_pa
     started = []
     monkeypatch.setattr(Sandbox, "_spawn", lambda self: started.append(self))
     missing = tmp_path / "no-release"
-    result = CliRunner().invoke(cli, ["grade", str(folder), "--out", str(tmp_path / "out"),
-                                      "--release", str(missing)])
+    result = CliRunner().invoke(
+        cli, ["grade", str(folder), "--out", str(tmp_path / "out"), "--release", str(missing)]
+    )
     assert result.exit_code == 2
     assert f"release folder {missing} does not exist" in result.output
     with pytest.raises(UsageError, match="does not exist"):
@@ -236,8 +286,7 @@ def _alive(pids: set[int]) -> set[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
-def test_a_stopped_grader_leaves_no_process_behind_and_keeps_its_results(tmp_path, batch,
-                                                                         signum):
+def test_a_stopped_grader_leaves_no_process_behind_and_keeps_its_results(tmp_path, batch, signum):
     """CI cancelling a job sends SIGTERM (taken as Ctrl-C: exit 143, results kept); SIGKILL
     cannot be caught, and still every worker, helper and submission process ends."""
     folder = tmp_path / "subs"
@@ -246,12 +295,28 @@ def test_a_stopped_grader_leaves_no_process_behind_and_keeps_its_results(tmp_pat
         (folder / f"s{number:03d}.ipynb").write_bytes(batch["alice_correct.ipynb"])
     out = tmp_path / "out"
     process = subprocess.Popen(
-        [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out), "-q",
-         "--release", str(RELEASE), "--jobs", "2"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+            "-q",
+            "--release",
+            str(RELEASE),
+            "--jobs",
+            "2",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     journal = out / ".grader-journal.jsonl"
     deadline = time.monotonic() + 60
-    while (not journal.exists() or journal.read_bytes().count(b"\n") < 3):
+    while not journal.exists() or journal.read_bytes().count(b"\n") < 3:
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     tree = _descendants(process.pid)
@@ -269,8 +334,23 @@ def test_a_stopped_grader_leaves_no_process_behind_and_keeps_its_results(tmp_pat
     kept = journal.read_bytes().count(b"\n")
     assert 3 <= kept < 150
     again = subprocess.run(
-        [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out),
-         "--release", str(RELEASE), "--jobs", "2"],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "--jobs",
+            "2",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     assert f"{kept} of 150 submissions unchanged" in again.stderr

@@ -1,5 +1,6 @@
 """grader.grading.notebooks: anything that is not a notebook becomes one NotebookReadError line;
 old formats are upgraded to v4; writing is canonical."""
+
 from __future__ import annotations
 
 import json
@@ -15,26 +16,47 @@ from grader.grading.notebooks import notebook_bytes, parse_notebook, read_notebo
 
 def v4_notebook() -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell("# Title", id="title"),
-               nbformat.v4.new_code_cell("print('héllo')", id="code-1")],
-        metadata={"grader": {"assignment": "demo"}})
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title", id="title"),
+            nbformat.v4.new_code_cell("print('héllo')", id="code-1"),
+        ],
+        metadata={"grader": {"assignment": "demo"}},
+    )
 
 
-@pytest.mark.parametrize("data, message", [
-    (b'{"cells": [', "not valid JSON (Expecting value at line 1, column 12)"),
-    (b"", "not valid JSON"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text (byte 0)"),
-    (b"\x00\x01\x02\x03", "not valid JSON"),  # binary that happens to decode
-    ('{"cells": [], "note": "caf\xe9"}'.encode("latin-1"), "not UTF-8 text (byte 26)"),
-    (b"[1, 2, 3]", "JSON but not a notebook (no 'nbformat' field)"),
-    (b'"a string"', "JSON but not a notebook"),
-    (b'{"cells": []}', "JSON but not a notebook (no 'nbformat' field)"),
-    (b'{"nbformat": 4, "nbformat_minor": 5, "cells": "oops", "metadata": {}}',
-     "not a valid notebook"),
-    (b'{"nbformat": 99, "nbformat_minor": 0, "cells": [], "metadata": {}}',
-     "not a valid notebook"),
-], ids=["truncated-json", "empty", "png", "binary-ascii", "latin-1", "json-list", "json-string",
-        "no-nbformat", "bad-cells", "future-version"])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b'{"cells": [', "not valid JSON (Expecting value at line 1, column 12)"),
+        (b"", "not valid JSON"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text (byte 0)"),
+        (b"\x00\x01\x02\x03", "not valid JSON"),  # binary that happens to decode
+        ('{"cells": [], "note": "caf\xe9"}'.encode("latin-1"), "not UTF-8 text (byte 26)"),
+        (b"[1, 2, 3]", "JSON but not a notebook (no 'nbformat' field)"),
+        (b'"a string"', "JSON but not a notebook"),
+        (b'{"cells": []}', "JSON but not a notebook (no 'nbformat' field)"),
+        (
+            b'{"nbformat": 4, "nbformat_minor": 5, "cells": "oops", "metadata": {}}',
+            "not a valid notebook",
+        ),
+        (
+            b'{"nbformat": 99, "nbformat_minor": 0, "cells": [], "metadata": {}}',
+            "not a valid notebook",
+        ),
+    ],
+    ids=[
+        "truncated-json",
+        "empty",
+        "png",
+        "binary-ascii",
+        "latin-1",
+        "json-list",
+        "json-string",
+        "no-nbformat",
+        "bad-cells",
+        "future-version",
+    ],
+)
 def test_not_a_notebook_is_one_clear_error(data, message):
     with pytest.raises(NotebookReadError) as info:
         parse_notebook(data, "sub/bad.ipynb")
@@ -46,12 +68,22 @@ def test_not_a_notebook_is_one_clear_error(data, message):
 
 
 def test_nbformat_3_is_upgraded_to_v4():
-    old = v3.new_notebook(name="old", worksheets=[v3.new_worksheet(cells=[
-        v3.new_heading_cell("Old title", level=1),
-        v3.new_code_cell(input="x = 1\nprint(x)", prompt_number=3,
-                         outputs=[v3.new_output("stream", output_text="1\n")]),
-        v3.new_text_cell("markdown", source="Some *text*."),
-    ])])
+    old = v3.new_notebook(
+        name="old",
+        worksheets=[
+            v3.new_worksheet(
+                cells=[
+                    v3.new_heading_cell("Old title", level=1),
+                    v3.new_code_cell(
+                        input="x = 1\nprint(x)",
+                        prompt_number=3,
+                        outputs=[v3.new_output("stream", output_text="1\n")],
+                    ),
+                    v3.new_text_cell("markdown", source="Some *text*."),
+                ]
+            )
+        ],
+    )
     data = v3.writes_json(old).encode("utf-8")
     assert json.loads(data)["nbformat"] == 3
     notebook = parse_notebook(data, "old.ipynb")
@@ -117,6 +149,7 @@ def test_read_notebook_on_a_folder(tmp_path):
 
 def test_oversized_input_is_refused_before_decoding(monkeypatch):
     import grader.grading.notebooks as notebooks
+
     monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 1024)
     with pytest.raises(NotebookReadError, match="larger than"):
         notebooks.parse_notebook(b" " * 1025 + notebook_bytes(v4_notebook()))
@@ -135,8 +168,17 @@ def test_grading_drops_saved_outputs_even_malformed_ones():
     graded = parse_notebook(raw, outputs=False)
     assert graded.cells[1].outputs == [] and graded.cells[1].execution_count is None
     assert graded.cells[1].source == "print('héllo')" and graded.cells[1].id == "code-1"
-    v3_notebook = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[
-        v3.new_code_cell(input="x = 1", outputs=[v3.new_output("stream", output_text="1")])])])
+    v3_notebook = v3.new_notebook(
+        worksheets=[
+            v3.new_worksheet(
+                cells=[
+                    v3.new_code_cell(
+                        input="x = 1", outputs=[v3.new_output("stream", output_text="1")]
+                    )
+                ]
+            )
+        ]
+    )
     old = parse_notebook(v3.writes_json(v3_notebook).encode("utf-8"), outputs=False)
     assert old.cells[0].source == "x = 1" and old.cells[0].outputs == []
 
@@ -150,16 +192,25 @@ def _variants() -> list[bytes]:
     base["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "1"}]
     variants = [base]
     bad_values = [None, 1, "x", [], {}, [1], {"a": 1}]
-    places = [(base, key) for key in base] + [
-        (cell, key) for cell in base["cells"] for key in cell] + [
-        (base["cells"][1]["metadata"], "nbgrader"), (base["metadata"], "orig_nbformat")]
+    places = (
+        [(base, key) for key in base]
+        + [(cell, key) for cell in base["cells"] for key in cell]
+        + [(base["cells"][1]["metadata"], "nbgrader"), (base["metadata"], "orig_nbformat")]
+    )
     for index, (container, key) in enumerate(places):
         for value in [*bad_values, "delete"]:
             copy = json.loads(json.dumps(base))
-            target = copy if container is base else (
-                copy["metadata"] if container is base["metadata"] else
-                copy["cells"][1]["metadata"] if container is base["cells"][1]["metadata"] else
-                copy["cells"][base["cells"].index(container)])
+            target = (
+                copy
+                if container is base
+                else (
+                    copy["metadata"]
+                    if container is base["metadata"]
+                    else copy["cells"][1]["metadata"]
+                    if container is base["cells"][1]["metadata"]
+                    else copy["cells"][base["cells"].index(container)]
+                )
+            )
             if value == "delete":
                 target.pop(key, None)
             else:
@@ -186,7 +237,7 @@ def test_the_graders_fast_reader_agrees_with_nbformats_reader():
             refused += 1
             continue
         fast = submission_notebook(data, "n.ipynb")
-        assert [(c["cell_type"], c["source"], c["metadata"], c.get("outputs"))
-                for c in fast["cells"]] == [
-            (c["cell_type"], c["source"], c["metadata"], c.get("outputs")) for c in slow["cells"]]
+        assert [
+            (c["cell_type"], c["source"], c["metadata"], c.get("outputs")) for c in fast["cells"]
+        ] == [(c["cell_type"], c["source"], c["metadata"], c.get("outputs")) for c in slow["cells"]]
     assert 50 < refused < len(variants) - 20  # both kinds are exercised

@@ -4,6 +4,7 @@ public_tests.py is loaded by path from the committed release/dnn_step_by_step/ (
 public_tests_data.h5 next to itself); the mistaken functions below are what students
 actually write, each a small function built on the release's own dnn_utils helpers.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,19 +38,31 @@ def run_test(capsys, exercise, function):
 
 def init_wrong_seed(n_x, n_h, n_y):
     np.random.seed(2)
-    return {"W1": np.random.randn(n_h, n_x) * 0.01, "b1": np.zeros((n_h, 1)),
-            "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros((n_y, 1))}
+    return {
+        "W1": np.random.randn(n_h, n_x) * 0.01,
+        "b1": np.zeros((n_h, 1)),
+        "W2": np.random.randn(n_y, n_h) * 0.01,
+        "b2": np.zeros((n_y, 1)),
+    }
 
 
 def init_no_seed(n_x, n_h, n_y):
-    return {"W1": np.random.randn(n_h, n_x) * 0.01, "b1": np.zeros((n_h, 1)),
-            "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros((n_y, 1))}
+    return {
+        "W1": np.random.randn(n_h, n_x) * 0.01,
+        "b1": np.zeros((n_h, 1)),
+        "W2": np.random.randn(n_y, n_h) * 0.01,
+        "b2": np.zeros((n_y, 1)),
+    }
 
 
 def init_missing_scale(n_x, n_h, n_y):
     np.random.seed(1)
-    return {"W1": np.random.randn(n_h, n_x), "b1": np.zeros((n_h, 1)),
-            "W2": np.random.randn(n_y, n_h), "b2": np.zeros((n_y, 1))}
+    return {
+        "W1": np.random.randn(n_h, n_x),
+        "b1": np.zeros((n_h, 1)),
+        "W2": np.random.randn(n_y, n_h),
+        "b2": np.zeros((n_y, 1)),
+    }
 
 
 def init_hard_coded_sizes(n_x, n_h, n_y):
@@ -58,29 +71,48 @@ def init_hard_coded_sizes(n_x, n_h, n_y):
 
 def init_bias_as_vector(n_x, n_h, n_y):
     np.random.seed(1)
-    return {"W1": np.random.randn(n_h, n_x) * 0.01, "b1": np.zeros(n_h),
-            "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros(n_y)}
+    return {
+        "W1": np.random.randn(n_h, n_x) * 0.01,
+        "b1": np.zeros(n_h),
+        "W2": np.random.randn(n_y, n_h) * 0.01,
+        "b2": np.zeros(n_y),
+    }
 
 
 def deep_wrong_seed(layer_dims):
     np.random.seed(1)
-    return {key: value for layer in range(1, len(layer_dims)) for key, value in (
-        (f"W{layer}", np.random.randn(layer_dims[layer], layer_dims[layer - 1]) * 0.01),
-        (f"b{layer}", np.zeros((layer_dims[layer], 1))))}
+    return {
+        key: value
+        for layer in range(1, len(layer_dims))
+        for key, value in (
+            (f"W{layer}", np.random.randn(layer_dims[layer], layer_dims[layer - 1]) * 0.01),
+            (f"b{layer}", np.zeros((layer_dims[layer], 1))),
+        )
+    }
 
 
 def deep_missing_scale(layer_dims):
     np.random.seed(3)
-    return {key: value for layer in range(1, len(layer_dims)) for key, value in (
-        (f"W{layer}", np.random.randn(layer_dims[layer], layer_dims[layer - 1])),
-        (f"b{layer}", np.zeros((layer_dims[layer], 1))))}
+    return {
+        key: value
+        for layer in range(1, len(layer_dims))
+        for key, value in (
+            (f"W{layer}", np.random.randn(layer_dims[layer], layer_dims[layer - 1])),
+            (f"b{layer}", np.zeros((layer_dims[layer], 1))),
+        )
+    }
 
 
 def deep_transposed_weights(layer_dims):
     np.random.seed(3)
-    return {key: value for layer in range(1, len(layer_dims)) for key, value in (
-        (f"W{layer}", np.random.randn(layer_dims[layer - 1], layer_dims[layer]) * 0.01),
-        (f"b{layer}", np.zeros((layer_dims[layer], 1))))}
+    return {
+        key: value
+        for layer in range(1, len(layer_dims))
+        for key, value in (
+            (f"W{layer}", np.random.randn(layer_dims[layer - 1], layer_dims[layer]) * 0.01),
+            (f"b{layer}", np.zeros((layer_dims[layer], 1))),
+        )
+    }
 
 
 # --- mistaken forward pass ------------------------------------------------------------------
@@ -223,10 +255,12 @@ def _model_backward(AL, Y, caches, dAL_sign=1.0, hidden="relu"):
     Y = Y.reshape(AL.shape)
     dAL = -dAL_sign * (np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
     grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = ref.linear_activation_backward(
-        dAL, caches[L - 1], "sigmoid")
+        dAL, caches[L - 1], "sigmoid"
+    )
     for l in reversed(range(L - 1)):
         grads[f"dA{l}"], grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = ref.linear_activation_backward(
-            grads[f"dA{l + 1}"], caches[l], hidden)
+            grads[f"dA{l + 1}"], caches[l], hidden
+        )
     return grads
 
 
@@ -295,8 +329,12 @@ def update_returns_list(params, grads, learning_rate):
 def update_seed_style(params, grads, learning_rate):  # correct: the seed's own variant
     parameters = params.copy()
     for l in range(len(parameters) // 2):
-        parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
-        parameters["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+        parameters["W" + str(l + 1)] = (
+            parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+        )
+        parameters["b" + str(l + 1)] = (
+            parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+        )
     return parameters
 
 
@@ -305,8 +343,9 @@ def stub(*args, **kwargs):
 
 
 # the notebook's test cell leaves these globals behind; lmf_global_params uses them
-t_X, t_parameters = load_module(RELEASE_DIR / "testCases.py",
-                                "_release_testCases").L_model_forward_test_case_2hidden()
+t_X, t_parameters = load_module(
+    RELEASE_DIR / "testCases.py", "_release_testCases"
+).L_model_forward_test_case_2hidden()
 
 
 # --- the reference passes -----------------------------------------------------------------
@@ -319,11 +358,15 @@ def test_reference_passes(exercise, capsys):
     assert out == PASS_LINE + "\n"
 
 
-@pytest.mark.parametrize("exercise, function", [
-    ("compute_cost", cost_seed_style),
-    ("update_parameters", update_seed_style),
-    ("linear_forward", linear_forward_as_list),
-], ids=["cost-with-dot-products", "update-from-copy", "lists-instead-of-tuples"])
+@pytest.mark.parametrize(
+    "exercise, function",
+    [
+        ("compute_cost", cost_seed_style),
+        ("update_parameters", update_seed_style),
+        ("linear_forward", linear_forward_as_list),
+    ],
+    ids=["cost-with-dot-products", "update-from-copy", "lists-instead-of-tuples"],
+)
 def test_equivalent_solutions_pass(exercise, function, capsys):
     error, out = run_test(capsys, exercise, function)
     assert error is None, out
@@ -337,14 +380,20 @@ MISTAKES = [
     ("initialize_parameters", init_wrong_seed, "Wrong values in `parameters['W1']`"),
     ("initialize_parameters", init_no_seed, "Wrong values in `parameters['W1']`"),
     ("initialize_parameters", init_missing_scale, "Wrong values in `parameters['W2']`"),
-    ("initialize_parameters", init_bias_as_vector, "Wrong shape for `parameters['b1']`: "
-                                                   "expected (2, 1), got (2,)"),
+    (
+        "initialize_parameters",
+        init_bias_as_vector,
+        "Wrong shape for `parameters['b1']`: expected (2, 1), got (2,)",
+    ),
     ("initialize_parameters_deep", deep_wrong_seed, "Wrong values in `parameters['W1']`"),
     ("initialize_parameters_deep", deep_missing_scale, "Wrong values in `parameters['W2']`"),
     ("initialize_parameters_deep", deep_transposed_weights, "Wrong shape for `parameters['W1']`"),
     ("linear_forward", linear_forward_no_bias, "Wrong values in `Z`"),
-    ("linear_forward", linear_forward_flat_list, "linear_forward should return 2 values (Z, cache),"
-                                                 " but it returned a list of length 4."),
+    (
+        "linear_forward",
+        linear_forward_flat_list,
+        "linear_forward should return 2 values (Z, cache), but it returned a list of length 4.",
+    ),
     ("linear_activation_forward", laf_swapped, "Wrong values in `A`"),
     ("linear_activation_forward", laf_no_bias, "Wrong values in `A`"),
     ("linear_activation_forward", laf_flat_cache, "`cache` should hold 2 item(s), but it holds 4."),
@@ -352,10 +401,16 @@ MISTAKES = [
     ("L_model_forward", lmf_sigmoid_hidden, "Wrong values in `AL`"),
     ("L_model_forward", lmf_missing_last_cache, "`caches` should hold 3 item(s), but it holds 2."),
     ("compute_cost", cost_missing_one_over_m, "Wrong value for `cost`"),
-    ("compute_cost", cost_sign_error, "Wrong value for `cost`: expected 0.2797765635793422, "
-                                      "got -0.2797765635793422"),
-    ("compute_cost", cost_not_squeezed, "`cost` should be a number, but it is a numpy array of "
-                                        "shape (1, 1)."),
+    (
+        "compute_cost",
+        cost_sign_error,
+        "Wrong value for `cost`: expected 0.2797765635793422, got -0.2797765635793422",
+    ),
+    (
+        "compute_cost",
+        cost_not_squeezed,
+        "`cost` should be a number, but it is a numpy array of shape (1, 1).",
+    ),
     ("linear_backward", lb_missing_one_over_m, "Wrong values in `dW`"),
     ("linear_backward", lb_db_without_keepdims, "Wrong shape for `db`: expected (3, 1), got (3,)"),
     ("linear_backward", lb_db_wrong_axis, "Wrong shape for `db`"),
@@ -367,16 +422,24 @@ MISTAKES = [
     ("L_model_backward", lmb_last_layer_only, "`grads` is missing the key(s) 'dA0', 'dW1', 'db1'"),
     ("update_parameters", update_adds_gradient, "Wrong values in `parameters['W1']`"),
     ("update_parameters", update_only_W, "Wrong values in `parameters['b1']`"),
-    ("update_parameters", update_in_place_dict, "update_parameters changed its argument `params` "
-                                                "in place; work on a copy instead."),
-    ("update_parameters", update_in_place_arrays, "update_parameters changed its argument `params`"),
+    (
+        "update_parameters",
+        update_in_place_dict,
+        "update_parameters changed its argument `params` in place; work on a copy instead.",
+    ),
+    (
+        "update_parameters",
+        update_in_place_arrays,
+        "update_parameters changed its argument `params`",
+    ),
     ("update_parameters", update_first_layer_only, "Wrong values in `parameters['W2']`"),
     ("update_parameters", update_returns_list, "`parameters` should be a dict, but it is a list."),
 ]
 
 
-@pytest.mark.parametrize("exercise, function, message", MISTAKES,
-                         ids=[m[1].__name__ for m in MISTAKES])
+@pytest.mark.parametrize(
+    "exercise, function, message", MISTAKES, ids=[m[1].__name__ for m in MISTAKES]
+)
 def test_mistake_is_rejected_with_a_clear_message(exercise, function, message, capsys):
     error, out = run_test(capsys, exercise, function)
     assert isinstance(error, AssertionError), f"{function.__name__} passed:\n{out}"
@@ -386,11 +449,15 @@ def test_mistake_is_rejected_with_a_clear_message(exercise, function, message, c
     assert out.startswith("Test 1 of ")  # the notebook's example is always case 1
 
 
-@pytest.mark.parametrize("exercise, function, field", [
-    ("update_parameters", update_only_W, "`parameters['b2']`"),
-    ("linear_backward", lb_missing_one_over_m, "`db`"),
-    ("compute_cost", cost_missing_one_over_m, "`cost`"),
-], ids=["update-only-W", "backward-missing-1/m", "cost-missing-1/m"])
+@pytest.mark.parametrize(
+    "exercise, function, field",
+    [
+        ("update_parameters", update_only_W, "`parameters['b2']`"),
+        ("linear_backward", lb_missing_one_over_m, "`db`"),
+        ("compute_cost", cost_missing_one_over_m, "`cost`"),
+    ],
+    ids=["update-only-W", "backward-missing-1/m", "cost-missing-1/m"],
+)
 def test_every_failing_output_is_named(exercise, function, field, capsys):
     _, out = run_test(capsys, exercise, function)
     assert field in out
@@ -400,12 +467,13 @@ def test_missing_one_over_m_passes_only_single_example_cases(capsys):
     """With m == 1 a missing 1/m is invisible; the generated multi-example cases catch it."""
     error, out = run_test(capsys, "linear_backward", lb_missing_one_over_m)
     spec = public_tests.load_exercise("linear_backward")
-    single = [n for n, case in enumerate(spec["cases"], start=1)
-              if case["args"][0].shape[1] == 1]
+    single = [n for n, case in enumerate(spec["cases"], start=1) if case["args"][0].shape[1] == 1]
     assert single, "the public cases must include a one-example case"
     for number in single:
         assert f"Test {number} of" not in out
-    assert f"{len(spec['cases']) - len(single)} of {len(spec['cases'])} test(s) failed" in str(error)
+    assert f"{len(spec['cases']) - len(single)} of {len(spec['cases'])} test(s) failed" in str(
+        error
+    )
 
 
 def test_crash_on_a_generated_case_propagates(capsys):
@@ -415,18 +483,22 @@ def test_crash_on_a_generated_case_propagates(capsys):
         run_test(capsys, "L_model_forward", lmf_two_layers_only)
 
 
-@pytest.mark.parametrize("exercise, function", [
-    ("compute_cost", cost_hard_coded),
-    ("initialize_parameters", init_hard_coded_sizes),
-    ("linear_forward", linear_forward_hard_coded),
-    ("L_model_forward", lmf_global_params),
-    ("update_parameters", update_hard_coded_rate),
-], ids=["cost", "init-sizes", "linear-forward", "global-parameters", "learning-rate"])
+@pytest.mark.parametrize(
+    "exercise, function",
+    [
+        ("compute_cost", cost_hard_coded),
+        ("initialize_parameters", init_hard_coded_sizes),
+        ("linear_forward", linear_forward_hard_coded),
+        ("L_model_forward", lmf_global_params),
+        ("update_parameters", update_hard_coded_rate),
+    ],
+    ids=["cost", "init-sizes", "linear-forward", "global-parameters", "learning-rate"],
+)
 def test_answer_hard_coded_for_the_example_gets_the_hint(exercise, function, capsys):
     error, out = run_test(capsys, exercise, function)
     assert isinstance(error, AssertionError), out
     assert "Test 1 of" not in out  # the example itself passes...
-    assert "Test 2 of" in out      # ...the other inputs do not
+    assert "Test 2 of" in out  # ...the other inputs do not
     assert "gives the right answer for the notebook's example but not for other inputs" in out
     assert HARD_CODED_HINT in out
 
@@ -471,7 +543,9 @@ def test_public_cases_vary_what_a_half_right_solution_gets_wrong():
     deep = public_tests.load_exercise("L_model_forward")
     depths = {len(case["args"][1]) // 2 for case in deep["cases"]}
     assert len(depths) >= 3
-    acts = {case["args"][3] for case in public_tests.load_exercise("linear_activation_forward")["cases"]}
+    acts = {
+        case["args"][3] for case in public_tests.load_exercise("linear_activation_forward")["cases"]
+    }
     assert acts == {"sigmoid", "relu"}
 
 

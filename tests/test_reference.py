@@ -3,6 +3,7 @@
 The inputs are the notebook's own examples (the source folder's testCases module); the
 expected strings are tests/data/expected_prints.txt (the seed's numbers, numpy 2 spacing).
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,8 +30,10 @@ def _outputs(name: str, t) -> list[tuple[str, object]]:
         return [("Z = ", r.linear_forward(*t.linear_forward_test_case())[0])]
     if name == "linear_activation_forward":
         A_prev, W, b = t.linear_activation_forward_test_case()
-        return [("With sigmoid: A = ", r.linear_activation_forward(A_prev, W, b, "sigmoid")[0]),
-                ("With ReLU: A = ", r.linear_activation_forward(A_prev, W, b, "relu")[0])]
+        return [
+            ("With sigmoid: A = ", r.linear_activation_forward(A_prev, W, b, "sigmoid")[0]),
+            ("With ReLU: A = ", r.linear_activation_forward(A_prev, W, b, "relu")[0]),
+        ]
     if name == "L_model_forward":
         return [("AL = ", r.L_model_forward(*t.L_model_forward_test_case_2hidden())[0])]
     if name == "compute_cost":
@@ -77,11 +80,9 @@ def test_kit_helper_loader_gives_the_same_cases(test_cases):
     """load_helper (used to build the public fixture) loads the same testCases."""
     loaded = kit.load_helper(SOURCE_DIR, "testCases")
     names = sorted(name for name in dir(test_cases) if "_test_case" in name)
-    assert len(names) == 8 and names == sorted(name for name in dir(loaded)
-                                               if "_test_case" in name)
+    assert len(names) == 8 and names == sorted(name for name in dir(loaded) if "_test_case" in name)
     for name in names:  # nested tuples, lists and dicts of arrays, compared all the way down
-        np.testing.assert_equal(getattr(loaded, name)(), getattr(test_cases, name)(),
-                                err_msg=name)
+        np.testing.assert_equal(getattr(loaded, name)(), getattr(test_cases, name)(), err_msg=name)
 
 
 def _normalize(text: str) -> str:
@@ -94,13 +95,13 @@ def _normalize(text: str) -> str:
 # blocks copied verbatim from the seed's "Expected output" cells, older spacing included
 SEED_VERBATIM = {
     ("L_model_backward", "dA0 = "): "[[ 0.          0.52257901]\n [ 0.          -0.3269206 ]\n"
-                                    " [ 0.          -0.32070404]\n [ 0.          -0.74079187]]",
+    " [ 0.          -0.32070404]\n [ 0.          -0.74079187]]",
     ("L_model_backward", "dW1 = "): "[[0.41010002 0.07807203 0.13798444 0.10502167]\n"
-                                    " [0.          0.          0.          0.          ]\n"
-                                    " [0.05283652 0.01005865 0.01777766 0.0135308 ]]",
+    " [0.          0.          0.          0.          ]\n"
+    " [0.05283652 0.01005865 0.01777766 0.0135308 ]]",
     ("update_parameters", "W2 = "): "[[-0.55569196  0.0354055  1.32964895]]",
     ("initialize_parameters", "W1 = "): "[[ 0.01624345 -0.00611756 -0.00528172]\n"
-                                        "      [-0.01072969  0.00865408 -0.02301539]]",
+    "      [-0.01072969  0.00865408 -0.02301539]]",
     ("linear_activation_forward", "With ReLU: A = "): "[[3.43896131 0.]]",
 }
 
@@ -124,12 +125,16 @@ def test_expected_file_is_what_the_notebook_cells_print():
 # --- initialization does not depend on the global random state ----------------------------
 
 
-@pytest.mark.parametrize("call", [
-    lambda: reference.initialize_parameters(3, 2, 1),
-    lambda: reference.initialize_parameters(7, 5, 2),
-    lambda: reference.initialize_parameters_deep([5, 4, 3]),
-    lambda: reference.initialize_parameters_deep([4, 6, 3, 1]),
-], ids=["2layer-example", "2layer-other", "deep-example", "deep-other"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: reference.initialize_parameters(3, 2, 1),
+        lambda: reference.initialize_parameters(7, 5, 2),
+        lambda: reference.initialize_parameters_deep([5, 4, 3]),
+        lambda: reference.initialize_parameters_deep([4, 6, 3, 1]),
+    ],
+    ids=["2layer-example", "2layer-other", "deep-example", "deep-other"],
+)
 def test_initialization_ignores_global_random_state(call):
     np.random.seed(0)
     first = call()
@@ -193,7 +198,9 @@ def test_activation_backward_are_the_derivatives():
     dA = np.arange(1.0, 11.0).reshape(Z.shape)
     eps = 1e-6
     numeric = (reference.sigmoid(Z + eps)[0] - reference.sigmoid(Z - eps)[0]) / (2 * eps)
-    np.testing.assert_allclose(reference.sigmoid_backward(dA, Z), dA * numeric, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        reference.sigmoid_backward(dA, Z), dA * numeric, rtol=1e-5, atol=1e-9
+    )
     relu_dz = reference.relu_backward(dA, Z)
     np.testing.assert_array_equal(relu_dz, np.where(Z > 0, dA, 0.0))
     assert relu_dz[0, 2] == 0.0  # the gradient at Z == 0 is 0, as in dnn_utils
@@ -208,12 +215,20 @@ def test_activations_agree_with_the_student_helpers():
     np.testing.assert_allclose(reference.relu_backward(dA, Z), utils.relu_backward(dA, Z))
 
 
-@pytest.mark.parametrize("call", [
-    lambda: reference.linear_activation_forward(np.ones((2, 1)), np.ones((1, 2)), np.ones((1, 1)),
-                                                "tanh"),
-    lambda: reference.linear_activation_backward(np.ones((1, 1)), ((np.ones((2, 1)), np.ones(
-        (1, 2)), np.ones((1, 1))), np.ones((1, 1))), "tanh"),
-], ids=["forward", "backward"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: reference.linear_activation_forward(
+            np.ones((2, 1)), np.ones((1, 2)), np.ones((1, 1)), "tanh"
+        ),
+        lambda: reference.linear_activation_backward(
+            np.ones((1, 1)),
+            ((np.ones((2, 1)), np.ones((1, 2)), np.ones((1, 1))), np.ones((1, 1))),
+            "tanh",
+        ),
+    ],
+    ids=["forward", "backward"],
+)
 def test_unknown_activation_is_an_error(call):
     with pytest.raises(ValueError, match="tanh"):
         call()

@@ -1,4 +1,5 @@
 """The reference taken from the source notebook's solution cells (grader.authoring.reference)."""
+
 from __future__ import annotations
 
 import sys
@@ -27,8 +28,11 @@ def test_the_module_holds_the_solutions_and_imports_but_no_public_tests(extracte
     assignment, folder = extracted
     text = (folder / reference.MODULE).read_text()
     assert BEGIN_SOLUTION not in text and "public_tests" not in text
-    assert sorted(p.name for p in folder.iterdir()) == ["dnn_utils.py", "reference.py",
-                                                        "testCases.py"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "dnn_utils.py",
+        "reference.py",
+        "testCases.py",
+    ]
     for exercise in assignment.exercises:
         assert f"\ndef {exercise.name}(" in text
 
@@ -48,8 +52,12 @@ def test_the_hand_written_reference_agrees_with_the_notebook(extracted):
     _, folder = extracted
     kit = get_kit("dnn_step_by_step")
     cases = kit.hidden_cases(SOURCE)
-    assert reference.disagreements(kit.reference, reference.load(folder), kit.exercises,
-                                   cases, kit.signatures) == []
+    assert (
+        reference.disagreements(
+            kit.reference, reference.load(folder), kit.exercises, cases, kit.signatures
+        )
+        == []
+    )
 
 
 def test_a_reference_that_differs_from_the_notebook_is_named(extracted):
@@ -58,8 +66,9 @@ def test_a_reference_that_differs_from_the_notebook_is_named(extracted):
     namespace = dict(reference.load(folder))
     solved = namespace["compute_cost"]
     namespace["compute_cost"] = lambda AL, Y: solved(AL, Y) * 1.01
-    found = reference.disagreements(kit.reference, namespace, kit.exercises,
-                                    kit.hidden_cases(SOURCE), kit.signatures)
+    found = reference.disagreements(
+        kit.reference, namespace, kit.exercises, kit.hidden_cases(SOURCE), kit.signatures
+    )
     assert len(found) == 1 and found[0].startswith("compute_cost, case 1 (")
 
 

@@ -1,4 +1,5 @@
 """Report formats: each one parsed back with a real parser and checked against the results."""
+
 from __future__ import annotations
 
 import csv
@@ -40,10 +41,14 @@ from grader.results import (
     batch_to_dict,
 )
 
-NASTY = ("expected shape (3, 1)\ngot <script>alert(1)</script> & more\n"
-         "```python\nprint('fenced')\n```\n  indented line")
-TRACEBACK = ("Traceback (most recent call last):\n  File \"<cell 4>\", line 3, in forward\n"
-             "ValueError: shapes (2,3) and (4,1) not aligned \x1b[31mred\x1b[0m\x00")
+NASTY = (
+    "expected shape (3, 1)\ngot <script>alert(1)</script> & more\n"
+    "```python\nprint('fenced')\n```\n  indented line"
+)
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "<cell 4>", line 3, in forward\n'
+    "ValueError: shapes (2,3) and (4,1) not aligned \x1b[31mred\x1b[0m\x00"
+)
 FAILED_MESSAGES = {  # (student, exercise, check) -> message, for every failed check
     ("bob", "init", "case 2"): NASTY,
     ("bob", "forward", "case 1"): "raised ValueError",
@@ -59,32 +64,83 @@ def ok(name: str) -> CheckResult:
 @pytest.fixture()
 def batch() -> BatchResult:
     alice = SubmissionResult(
-        "alice", "alice/dnn.ipynb", 10.0, 10.0, "graded", exercises=(
+        "alice",
+        "alice/dnn.ipynb",
+        10.0,
+        10.0,
+        "graded",
+        exercises=(
             ExerciseResult("init", 2.0, 2.0, "passed", (ok("case 1"), ok("case 2"))),
             ExerciseResult("forward", 3.0, 3.0, "passed", (ok("case 1"),)),
             ExerciseResult("backward", 4.0, 4.0, "passed", (ok("case 1"),)),
-            ExerciseResult("update", 1.0, 1.0, "passed", (ok("case 1"),))),
-        content_hash="aaa")
+            ExerciseResult("update", 1.0, 1.0, "passed", (ok("case 1"),)),
+        ),
+        content_hash="aaa",
+    )
     bob = SubmissionResult(
-        "bob", "bob/dnn.ipynb", 1.0, 10.0, "graded", exercises=(
-            ExerciseResult("init", 1.0, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, NASTY))),
-            ExerciseResult("forward", 0.0, 3.0, "error",
-                           (CheckResult("case 1", False, "raised ValueError"),), error=TRACEBACK),
+        "bob",
+        "bob/dnn.ipynb",
+        1.0,
+        10.0,
+        "graded",
+        exercises=(
+            ExerciseResult(
+                "init", 1.0, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, NASTY))
+            ),
+            ExerciseResult(
+                "forward",
+                0.0,
+                3.0,
+                "error",
+                (CheckResult("case 1", False, "raised ValueError"),),
+                error=TRACEBACK,
+            ),
             ExerciseResult("backward", 0.0, 4.0, "timeout", (), error="timed out after 10 s"),
-            ExerciseResult("update", 0.0, 1.0, "missing", ())),
-        content_hash="bbb", cell_errors=("cell 3: NameError: name '<b>x</b>' is not defined",))
+            ExerciseResult("update", 0.0, 1.0, "missing", ()),
+        ),
+        content_hash="bbb",
+        cell_errors=("cell 3: NameError: name '<b>x</b>' is not defined",),
+    )
     dave = SubmissionResult(
-        "dave", "dave/dnn.ipynb", 2 + 2 + 8 / 3 + 1, 10.0, "graded", exercises=(
+        "dave",
+        "dave/dnn.ipynb",
+        2 + 2 + 8 / 3 + 1,
+        10.0,
+        "graded",
+        exercises=(
             ExerciseResult("init", 2.0, 2.0, "passed", (ok("case 1"), ok("case 2"))),
-            ExerciseResult("forward", 2.0, 3.0, "failed",
-                           (ok("case 1"), CheckResult("case 2", False, FAILED_MESSAGES["dave", "forward", "case 2"]))),
-            ExerciseResult("backward", 8 / 3, 4.0, "failed",
-                           (ok("case 1"), ok("case 2"), CheckResult("case 3", False, "dW wrong"))),
-            ExerciseResult("update", 1.0, 1.0, "passed", (ok("case 1"),))),
-        content_hash="ddd")
-    carol = SubmissionResult("carol", "carol/dnn.ipynb", 0.0, 10.0, "unreadable",
-                             error="not a notebook: Expecting value: line 1 column 1 <char 0>")
-    env = Environment("0.1.0", "3.11.9", "1.26.4", "openblas", {"timeout_s": 10, "memory_mb": 2048}, True)
+            ExerciseResult(
+                "forward",
+                2.0,
+                3.0,
+                "failed",
+                (
+                    ok("case 1"),
+                    CheckResult("case 2", False, FAILED_MESSAGES["dave", "forward", "case 2"]),
+                ),
+            ),
+            ExerciseResult(
+                "backward",
+                8 / 3,
+                4.0,
+                "failed",
+                (ok("case 1"), ok("case 2"), CheckResult("case 3", False, "dW wrong")),
+            ),
+            ExerciseResult("update", 1.0, 1.0, "passed", (ok("case 1"),)),
+        ),
+        content_hash="ddd",
+    )
+    carol = SubmissionResult(
+        "carol",
+        "carol/dnn.ipynb",
+        0.0,
+        10.0,
+        "unreadable",
+        error="not a notebook: Expecting value: line 1 column 1 <char 0>",
+    )
+    env = Environment(
+        "0.1.0", "3.11.9", "1.26.4", "openblas", {"timeout_s": 10, "memory_mb": 2048}, True
+    )
     return BatchResult("dnn_step_by_step", 10.0, env, (alice, bob, dave, carol))
 
 
@@ -94,13 +150,30 @@ def by_student(batch: BatchResult, student: str) -> SubmissionResult:
 
 # ---------------------------------------------------------------- CSV
 
+
 def test_csv_header_and_values(batch):
     rows = list(csv.DictReader(io.StringIO(grades_csv(batch))))
-    assert list(rows[0]) == ["student", "submission", "score", "max_score",
-                             "init", "forward", "backward", "update"]
+    assert list(rows[0]) == [
+        "student",
+        "submission",
+        "score",
+        "max_score",
+        "init",
+        "forward",
+        "backward",
+        "update",
+    ]
     assert [r["student"] for r in rows] == ["alice", "bob", "dave", "carol"]
-    assert rows[0] | {} == {"student": "alice", "submission": "alice/dnn.ipynb", "score": "10",
-                           "max_score": "10", "init": "2", "forward": "3", "backward": "4", "update": "1"}
+    assert rows[0] | {} == {
+        "student": "alice",
+        "submission": "alice/dnn.ipynb",
+        "score": "10",
+        "max_score": "10",
+        "init": "2",
+        "forward": "3",
+        "backward": "4",
+        "update": "1",
+    }
     assert (rows[1]["score"], rows[1]["init"], rows[1]["forward"]) == ("1", "1", "0")
     assert (rows[2]["score"], rows[2]["backward"]) == ("7.6667", "2.6667")  # no float noise
     carol = rows[3]
@@ -109,9 +182,18 @@ def test_csv_header_and_values(batch):
 
 
 def test_csv_unreadable_row_ignores_leftover_numbers(batch):
-    stale = SubmissionResult("eve", "eve.ipynb", 4.0, 10.0, "unreadable", error="bad",
-                             exercises=(ExerciseResult("init", 2.0, 2.0, "passed"),))
-    odd = BatchResult(batch.assignment, batch.max_score, batch.environment, batch.submissions + (stale,))
+    stale = SubmissionResult(
+        "eve",
+        "eve.ipynb",
+        4.0,
+        10.0,
+        "unreadable",
+        error="bad",
+        exercises=(ExerciseResult("init", 2.0, 2.0, "passed"),),
+    )
+    odd = BatchResult(
+        batch.assignment, batch.max_score, batch.environment, batch.submissions + (stale,)
+    )
     eve = list(csv.DictReader(io.StringIO(grades_csv(odd))))[-1]
     assert (eve["student"], eve["score"], eve["init"], eve["update"]) == ("eve", "0", "", "")
 
@@ -119,14 +201,26 @@ def test_csv_unreadable_row_ignores_leftover_numbers(batch):
 def test_csv_explicit_exercise_names(batch):
     reader = csv.DictReader(io.StringIO(grades_csv(batch, exercise_names=["update", "init"])))
     assert reader.fieldnames == ["student", "submission", "score", "max_score", "update", "init"]
-    assert [(r["update"], r["init"]) for r in reader] == [("1", "2"), ("0", "1"), ("1", "2"), ("", "")]
+    assert [(r["update"], r["init"]) for r in reader] == [
+        ("1", "2"),
+        ("0", "1"),
+        ("1", "2"),
+        ("", ""),
+    ]
 
 
-@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\",\"a\")", "+1+2", "-2+3", "@SUM(A1)",
-                                  "\tx", "\r=1"])
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://x","a")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\r=1"]
+)
 def test_csv_never_holds_a_formula_from_a_student(batch, name):
-    rogue = SubmissionResult(name, name + ".ipynb", 1.0, 10.0, "graded",
-                             exercises=(ExerciseResult("init", 1.0, 2.0, "failed"),))
+    rogue = SubmissionResult(
+        name,
+        name + ".ipynb",
+        1.0,
+        10.0,
+        "graded",
+        exercises=(ExerciseResult("init", 1.0, 2.0, "failed"),),
+    )
     odd = BatchResult(batch.assignment, batch.max_score, batch.environment, (rogue,))
     row = list(csv.DictReader(io.StringIO(grades_csv(odd))))[0]
     assert (row["student"], row["submission"]) == ("'" + name, "'" + name + ".ipynb")
@@ -135,9 +229,12 @@ def test_csv_never_holds_a_formula_from_a_student(batch, name):
 
 def test_csv_leaves_ordinary_names_alone(batch):
     plain = ["alice", "o'brien", "x=1", "a-b", "1e5", " =sum", "ü@x"]
-    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
-                      tuple(SubmissionResult(n, n, 0.0, 10.0, "unreadable", error="x")
-                            for n in plain))
+    odd = BatchResult(
+        batch.assignment,
+        batch.max_score,
+        batch.environment,
+        tuple(SubmissionResult(n, n, 0.0, 10.0, "unreadable", error="x") for n in plain),
+    )
     assert [r["student"] for r in csv.DictReader(io.StringIO(grades_csv(odd)))] == plain
 
 
@@ -148,15 +245,18 @@ def test_csv_rejects_ambiguous_columns(batch):
 
 # ---------------------------------------------------------------- JSON
 
+
 def _validate(instance, schema, path="$"):
     """The subset of JSON Schema that GRADES_SCHEMA uses, checked by hand."""
     types = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
     if "type" in schema:
         allowed = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+
         def fits(t):
             if t == "number":
                 return isinstance(instance, (int, float)) and not isinstance(instance, bool)
             return isinstance(instance, types[t])
+
         assert any(fits(t) for t in allowed), f"{path}: {instance!r} is not {allowed}"
     if "enum" in schema:
         assert instance in schema["enum"], f"{path}: {instance!r} not in {schema['enum']}"
@@ -180,7 +280,12 @@ def test_json_round_trips(batch):
     text = grades_json(batch)
     assert text.endswith("}\n")
     assert batch_from_dict(json.loads(text)) == batch
-    assert list(json.loads(text)["submissions"][1]["exercises"]) == ["init", "forward", "backward", "update"]
+    assert list(json.loads(text)["submissions"][1]["exercises"]) == [
+        "init",
+        "forward",
+        "backward",
+        "update",
+    ]
 
 
 def test_json_matches_schema_by_hand(batch):
@@ -197,6 +302,7 @@ def test_json_matches_schema_by_hand(batch):
 
 def test_json_matches_schema_with_jsonschema(batch):
     import jsonschema
+
     validator = jsonschema.Draft202012Validator(GRADES_SCHEMA)
     jsonschema.Draft202012Validator.check_schema(GRADES_SCHEMA)
     document = json.loads(grades_json(batch))
@@ -209,15 +315,21 @@ def test_json_matches_schema_with_jsonschema(batch):
 
 # ---------------------------------------------------------------- JUnit
 
+
 def test_junit_counts_and_outcomes(batch):
-    root = ET.fromstring(junit_xml(batch).encode("utf-8"))  # parses despite \x00 and \x1b in a traceback
+    root = ET.fromstring(
+        junit_xml(batch).encode("utf-8")
+    )  # parses despite \x00 and \x1b in a traceback
     assert root.tag == "testsuites"
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     expected = {"alice": (5, 0, 0), "bob": (5, 1, 3), "dave": (8, 2, 0), "carol": (1, 0, 1)}
     for student, (tests, failures, errors) in expected.items():
         suite = suites[student]
-        assert (int(suite.get("tests")), int(suite.get("failures")), int(suite.get("errors"))) == \
-            (tests, failures, errors), student
+        assert (int(suite.get("tests")), int(suite.get("failures")), int(suite.get("errors"))) == (
+            tests,
+            failures,
+            errors,
+        ), student
         assert len(suite.findall("testcase")) == tests
         assert len(suite.findall("testcase/failure")) == failures
         assert len(suite.findall("testcase/error")) == errors
@@ -227,7 +339,11 @@ def test_junit_counts_and_outcomes(batch):
     failure = bob["bob.init", "case 2"].find("failure")
     assert failure.text == NASTY and failure.get("message") == "expected shape (3, 1)"
     forward = bob["bob.forward", "case 1"].find("error")
-    assert forward.get("type") == "error" and "not aligned" in forward.text and "\x00" not in forward.text
+    assert (
+        forward.get("type") == "error"
+        and "not aligned" in forward.text
+        and "\x00" not in forward.text
+    )
     assert bob["bob.backward", "backward"].find("error").text == "timed out after 10 s"
     assert bob["bob.update", "update"].find("error").get("type") == "missing"
     assert bob["bob.init", "case 1"].find("failure") is None
@@ -236,6 +352,7 @@ def test_junit_counts_and_outcomes(batch):
 
 
 # ---------------------------------------------------------------- Gradescope
+
 
 def test_gradescope_results(batch):
     bob = json.loads(gradescope_results(by_student(batch, "bob"), execution_time=12.5))
@@ -264,6 +381,7 @@ def test_gradescope_results(batch):
 
 
 # ---------------------------------------------------------------- feedback pages
+
 
 class _Page(HTMLParser):
     """Start tags seen, and the text of each <pre> (entities decoded)."""
@@ -327,7 +445,7 @@ def _fenced_blocks(markdown: str) -> tuple[list[str], str]:
                 fence, current = match.group(1), []
             else:
                 outside.append(line)
-        elif re.fullmatch(fr"`{{{len(fence)},}}\s*", line):
+        elif re.fullmatch(rf"`{{{len(fence)},}}\s*", line):
             blocks.append("\n".join(current))
             fence = None
         else:
@@ -343,7 +461,9 @@ def test_markdown_fences_hold_messages(batch):
     # its one check stopped on the error shown in full below it: said once, by the error
     assert "raised ValueError" not in blocks
     assert "````text" in text  # the message holds a ``` run, so the fence is longer
-    assert "<script" not in outside and "<b>" not in outside and "&" not in outside.replace("\\&", "")
+    assert (
+        "<script" not in outside and "<b>" not in outside and "&" not in outside.replace("\\&", "")
+    )
     assert any("not aligned" in b and "\x00" not in b for b in blocks)
     assert blocks[-1] == "cell 3: NameError: name '<b>x</b>' is not defined"
     assert "| init | failed | 1 / 2 |" in text
@@ -353,12 +473,19 @@ def test_markdown_fences_hold_messages(batch):
 
 
 def test_markdown_escapes_inline_student_text(batch):
-    odd = SubmissionResult("<img src=x onerror=alert(1)>|*x*", "s", 0.0, 1.0, "unreadable", error="e")
+    odd = SubmissionResult(
+        "<img src=x onerror=alert(1)>|*x*", "s", 0.0, 1.0, "unreadable", error="e"
+    )
     text = feedback_markdown(odd, "T")
-    assert not re.search(r"(?<!\\)[<|*]", text.split("\n")[0]) and "\\<img" in text and "\\|\\*x\\*" in text
+    assert (
+        not re.search(r"(?<!\\)[<|*]", text.split("\n")[0])
+        and "\\<img" in text
+        and "\\|\\*x\\*" in text
+    )
 
 
 # ---------------------------------------------------------------- summary
+
 
 def test_summary_numbers(batch):
     text = summary_text(batch)
@@ -366,8 +493,11 @@ def test_summary_numbers(batch):
     totals = [10, 1, 2 + 2 + 8 / 3 + 1, 0]
     assert statistics.median(totals) == pytest.approx(13 / 3)
     assert "mean 4.7, median 4.3 (of 10)" in text  # rounded for people
-    rows = {cells[0]: cells[1:] for line in text.splitlines()
-            if len(cells := re.split(r"\s{2,}", line.strip())) == 4}
+    rows = {
+        cells[0]: cells[1:]
+        for line in text.splitlines()
+        if len(cells := re.split(r"\s{2,}", line.strip())) == 4
+    }
     assert rows["init"] == ["67% (2/3)", "1.7", "2"]
     assert rows["forward"] == ["33% (1/3)", "1.7", "3"]
     assert rows["backward"] == ["33% (1/3)", "2.2", "4"]
@@ -377,16 +507,26 @@ def test_summary_numbers(batch):
 
 
 def test_a_submission_the_grader_failed_on_has_no_score_anywhere(batch):
-    fault = SubmissionResult("zoe", "zoe.ipynb", 0.0, 10.0, "not_graded",
-                             error="not graded because of a fault of the grader (OSError: x)")
-    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
-                      batch.submissions + (fault,))
+    fault = SubmissionResult(
+        "zoe",
+        "zoe.ipynb",
+        0.0,
+        10.0,
+        "not_graded",
+        error="not graded because of a fault of the grader (OSError: x)",
+    )
+    odd = BatchResult(
+        batch.assignment, batch.max_score, batch.environment, batch.submissions + (fault,)
+    )
     text = summary_text(odd)
     assert "Submissions: 5 (3 graded, 1 unreadable, 1 not graded: a fault of the grader)" in text
-    assert "mean 4.7, median 4.3 (of 10)" in text  # rounded for people  # as without zoe: no 0 counted
+    assert (
+        "mean 4.7, median 4.3 (of 10)" in text
+    )  # rounded for people  # as without zoe: no 0 counted
     zoe = list(csv.DictReader(io.StringIO(grades_csv(odd))))[-1]
     assert (zoe["student"], zoe["score"], zoe["max_score"], zoe["init"]) == ("zoe", "", "10", "")
     import jsonschema
+
     jsonschema.Draft202012Validator(GRADES_SCHEMA).validate(json.loads(grades_json(odd)))
     assert "fault of the grader" in feedback_markdown(fault, "DNN")
 
@@ -397,6 +537,7 @@ def test_summary_of_empty_batch(batch):
 
 
 # ---------------------------------------------------------------- file names and write_reports
+
 
 def test_safe_file_stem():
     assert safe_file_stem("../evil") == "_.._evil"
@@ -412,7 +553,15 @@ def _sub(student: str, submission: str = "nb.ipynb") -> SubmissionResult:
 
 
 def test_file_stems_unique_and_order_independent():
-    subs = [_sub("a b"), _sub("a_b"), _sub("a/b"), _sub("Alice"), _sub("alice"), _sub("x", "1"), _sub("x", "2")]
+    subs = [
+        _sub("a b"),
+        _sub("a_b"),
+        _sub("a/b"),
+        _sub("Alice"),
+        _sub("alice"),
+        _sub("x", "1"),
+        _sub("x", "2"),
+    ]
     stems = feedback_file_stems(subs)
     assert len({s.casefold() for s in stems}) == len(stems)
     assert stems[1] == "a_b"  # the one id among its clash that is its stem keeps it
@@ -420,16 +569,25 @@ def test_file_stems_unique_and_order_independent():
     # ids equal but for case: none keeps the name, or one could open in place of the other
     assert stems[3].startswith("Alice-") and stems[4].startswith("alice-")
     assert stems[5].startswith("x-") and stems[6].startswith("x-")
-    assert dict(zip(map(id, subs), stems)) == dict(zip(map(id, subs[::-1]), feedback_file_stems(subs[::-1])))
+    assert dict(zip(map(id, subs), stems)) == dict(
+        zip(map(id, subs[::-1]), feedback_file_stems(subs[::-1]))
+    )
 
 
 def test_write_reports(batch, tmp_path, monkeypatch):
     written = []
     real = grader.atomic.open_write  # write_bytes goes through it too
-    monkeypatch.setattr(grader.atomic, "open_write",
-                        lambda path, *args, **kw: (written.append(Path(path)), real(path, *args, **kw))[1])
-    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
-                      batch.submissions + (_sub("../evil"), _sub("a b"), _sub("a_b")))
+    monkeypatch.setattr(
+        grader.atomic,
+        "open_write",
+        lambda path, *args, **kw: (written.append(Path(path)), real(path, *args, **kw))[1],
+    )
+    odd = BatchResult(
+        batch.assignment,
+        batch.max_score,
+        batch.environment,
+        batch.submissions + (_sub("../evil"), _sub("a b"), _sub("a_b")),
+    )
     out = tmp_path / "reports"
     paths = write_reports(odd, out, "DNN")
     on_disk = {p for p in tmp_path.rglob("*") if p.is_file()}
@@ -447,8 +605,9 @@ def test_write_reports(batch, tmp_path, monkeypatch):
 
 def test_pages_of_an_earlier_batch_are_deleted_and_nothing_else(batch, tmp_path):
     out = tmp_path / "out"
-    odd = BatchResult(batch.assignment, batch.max_score, batch.environment,
-                      batch.submissions + (_sub("zoe"),))
+    odd = BatchResult(
+        batch.assignment, batch.max_score, batch.environment, batch.submissions + (_sub("zoe"),)
+    )
     write_reports(odd, out, "DNN")
     (out / "feedback" / "notes.md").write_text("the instructor's own")
     (out / "feedback" / "mine").mkdir()
@@ -456,16 +615,25 @@ def test_pages_of_an_earlier_batch_are_deleted_and_nothing_else(batch, tmp_path)
     write_reports(batch, out, "DNN")  # zoe withdrew
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
         [f"{s.student}{suffix}" for s in batch.submissions for suffix in (".html", ".md")]
-        + ["notes.md", "mine"])
+        + ["notes.md", "mine"]
+    )
     (out / PAGES_MANIFEST).write_text("notes.md\n../grades.csv\nmine\nbob.html\n")
     write_reports(BatchResult(batch.assignment, batch.max_score, batch.environment, ()), out, "DNN")
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(
-        [f"{s.student}{suffix}" for s in batch.submissions for suffix in (".html", ".md")
-         if (s.student, suffix) != ("bob", ".html")] + ["mine"])  # only names listed as ours
+        [
+            f"{s.student}{suffix}"
+            for s in batch.submissions
+            for suffix in (".html", ".md")
+            if (s.student, suffix) != ("bob", ".html")
+        ]
+        + ["mine"]
+    )  # only names listed as ours
 
 
 def test_write_reports_gradescope(batch, tmp_path):
-    one = BatchResult(batch.assignment, batch.max_score, batch.environment, (by_student(batch, "bob"),))
+    one = BatchResult(
+        batch.assignment, batch.max_score, batch.environment, (by_student(batch, "bob"),)
+    )
     target = tmp_path / "results" / "results.json"
     paths = write_reports(one, tmp_path / "out", "DNN", gradescope=target)
     assert target in paths and json.loads(target.read_text())["score"] == 1.0
@@ -476,20 +644,39 @@ def test_write_reports_gradescope(batch, tmp_path):
 
 # ---------------------------------------------------------------- streamed reports
 
-ODD = "\u00e9l\u00e8ve \"q\" <&> \\ \udcff \x1b\x00 \U0001f600"  # quotes, XML specials, a lone surrogate, controls
+ODD = '\u00e9l\u00e8ve "q" <&> \\ \udcff \x1b\x00 \U0001f600'  # quotes, XML specials, a lone surrogate, controls
 
 
 def _odd_batch(batch: BatchResult) -> BatchResult:
     """The fixture plus submissions with odd characters, another unreadable one, and
     one whose only exercise errored with no check (its own error case)."""
     odd = SubmissionResult(
-        ODD, f"{ODD}/nb.ipynb", 0.5, 10.0, "graded", exercises=(
-            ExerciseResult("init", 0.5, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, ODD + "\r\nline 2"))),
-            ExerciseResult("forward", 0.0, 3.0, "error", (), error=f"boom {ODD}\n  indented")),
-        cell_errors=(ODD,), tampered=True, tampered_cells=("cell-a",))
+        ODD,
+        f"{ODD}/nb.ipynb",
+        0.5,
+        10.0,
+        "graded",
+        exercises=(
+            ExerciseResult(
+                "init",
+                0.5,
+                2.0,
+                "failed",
+                (ok("case 1"), CheckResult("case 2", False, ODD + "\r\nline 2")),
+            ),
+            ExerciseResult("forward", 0.0, 3.0, "error", (), error=f"boom {ODD}\n  indented"),
+        ),
+        cell_errors=(ODD,),
+        tampered=True,
+        tampered_cells=("cell-a",),
+    )
     broken = SubmissionResult("zed\n,x", "zed.ipynb", 0.0, 10.0, "unreadable", error=None)
-    return BatchResult(f"dnn {ODD}", batch.max_score, batch.environment,
-                       batch.submissions + (odd, _sub("eve"), broken))
+    return BatchResult(
+        f"dnn {ODD}",
+        batch.max_score,
+        batch.environment,
+        batch.submissions + (odd, _sub("eve"), broken),
+    )
 
 
 def _junit_whole_tree(batch: BatchResult) -> str:
@@ -510,8 +697,10 @@ def test_streamed_text_equals_building_it_whole(batch):
     root = ET.fromstring(junit_xml(_odd_batch(batch)).encode("utf-8"))
     cases = root.findall("testsuite/testcase")
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == (
-        str(len(cases)), str(len(root.findall("testsuite/testcase/failure"))),
-        str(len(root.findall("testsuite/testcase/error"))))
+        str(len(cases)),
+        str(len(root.findall("testsuite/testcase/failure"))),
+        str(len(root.findall("testsuite/testcase/error"))),
+    )
     assert root.get("tests") == "24"  # 19 + odd (2 checks, 1 own error case) + eve + zed
 
 
@@ -519,8 +708,11 @@ def test_written_files_equal_the_pure_functions(batch, tmp_path):
     odd = _odd_batch(batch)
     out = tmp_path / "out"
     write_reports(odd, out, "DNN")
-    for name, text in (("grades.json", grades_json(odd)), ("junit.xml", junit_xml(odd)),
-                       ("grades.csv", grades_csv(odd))):
+    for name, text in (
+        ("grades.json", grades_json(odd)),
+        ("junit.xml", junit_xml(odd)),
+        ("grades.csv", grades_csv(odd)),
+    ):
         assert (out / name).read_bytes() == text.encode("utf-8", "replace"), name
     assert b"\r\n" in (out / "grades.csv").read_bytes()  # no newline translation on the way
     assert b"\\udcff" in (out / "grades.json").read_bytes()
@@ -530,10 +722,13 @@ def test_written_files_equal_the_pure_functions(batch, tmp_path):
     assert csv_rows[-1][:3] == ["zed\n,x", "zed.ipynb", "0"]
 
 
-@pytest.mark.parametrize(("name", "module", "function"), [
-    ("grades.json", grader.reports.json_report, "submission_to_dict"),
-    ("junit.xml", grader.reports.junit, "_suite"),
-])
+@pytest.mark.parametrize(
+    ("name", "module", "function"),
+    [
+        ("grades.json", grader.reports.json_report, "submission_to_dict"),
+        ("junit.xml", grader.reports.junit, "_suite"),
+    ],
+)
 def test_error_midway_keeps_the_previous_file(batch, tmp_path, monkeypatch, name, module, function):
     out = tmp_path / "out"
     write_reports(batch, out, "DNN")
@@ -554,7 +749,9 @@ def test_error_midway_keeps_the_previous_file(batch, tmp_path, monkeypatch, name
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert set(after) == set(before)  # no temporary or partial file left
     assert after[out / name] == before[out / name]  # the previous report, whole
-    assert after[out / "grades.csv"] == grades_csv(changed).encode("utf-8", "replace")  # written first
+    assert after[out / "grades.csv"] == grades_csv(changed).encode(
+        "utf-8", "replace"
+    )  # written first
 
 
 def test_open_write_replaces_whole_or_not_at_all(tmp_path):
@@ -582,10 +779,26 @@ def test_write_reports_holds_no_report_whole(batch, tmp_path, monkeypatch):
     for name in ("histogram_svg", "pass_rate_svg"):
         monkeypatch.setattr(grader.reports.charts, name, lambda *args: "")
     bob = by_student(batch, "bob")
-    subs = tuple(SubmissionResult(
-        f"s{i}", f"s{i}.ipynb", 1.0, 10.0, "graded", exercises=(
-            ExerciseResult("init", 1.0, 2.0, "failed", (ok("case 1"), CheckResult("case 2", False, f"{i} " + "y" * 8000))),
-            *bob.exercises[1:])) for i in range(300))
+    subs = tuple(
+        SubmissionResult(
+            f"s{i}",
+            f"s{i}.ipynb",
+            1.0,
+            10.0,
+            "graded",
+            exercises=(
+                ExerciseResult(
+                    "init",
+                    1.0,
+                    2.0,
+                    "failed",
+                    (ok("case 1"), CheckResult("case 2", False, f"{i} " + "y" * 8000)),
+                ),
+                *bob.exercises[1:],
+            ),
+        )
+        for i in range(300)
+    )
     big = BatchResult(batch.assignment, batch.max_score, batch.environment, subs)
     smallest = min(len(junit_xml(big)), len(grades_json(big)))
     assert smallest > 2_400_000
@@ -617,13 +830,21 @@ def test_submission_dict_is_the_dataclass_field_by_field(batch):
             if key == "exercises":
                 assert list(data[key]) == [e["name"] for e in reference[key]]
                 for (name, exercise), expected in zip(data[key].items(), reference[key]):
-                    assert {"name": name, **exercise} == {**expected,
-                                                          "checks": list(expected["checks"])}
-                    assert list(exercise) == ["score", "max_score", "status", "error",
-                                              "checks"]  # grades.json's order since v0.1
+                    assert {"name": name, **exercise} == {
+                        **expected,
+                        "checks": list(expected["checks"]),
+                    }
+                    assert list(exercise) == [
+                        "score",
+                        "max_score",
+                        "status",
+                        "error",
+                        "checks",
+                    ]  # grades.json's order since v0.1
             else:
-                assert data[key] == (list(reference[key]) if isinstance(reference[key], tuple)
-                                     else reference[key])
+                assert data[key] == (
+                    list(reference[key]) if isinstance(reference[key], tuple) else reference[key]
+                )
 
 
 def test_grade_files_are_fsynced_and_feedback_pages_are_not(batch, tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
 """Resuming: the output folder's journal keeps every result, and a rerun grades only what changed."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,14 @@ from grader.sandbox.server import Limits
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / "release" / "dnn_step_by_step"
 SOLUTIONS = REPO / "solutions" / "dnn_step_by_step"
-FAST = Options(limits=Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0),
-               jobs=2)
-NAMES = ("alice_correct", "erin_crash", "mistake_linear_forward", "mistake_compute_cost",
-         "grace_deleted_compute_cost")
+FAST = Options(limits=Limits(call_timeout=2.0, cells_timeout=4.0, submission_timeout=60.0), jobs=2)
+NAMES = (
+    "alice_correct",
+    "erin_crash",
+    "mistake_linear_forward",
+    "mistake_compute_cost",
+    "grace_deleted_compute_cost",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +61,9 @@ class Counting:
 def grade(folder: Path, journal: Path, **kwargs):
     runner = Counting()
     options = kwargs.pop("options", FAST)
-    batch = grader.grade([folder], release_dir=RELEASE, options=options, journal=journal,
-                         runner=runner, **kwargs)
+    batch = grader.grade(
+        [folder], release_dir=RELEASE, options=options, journal=journal, runner=runner, **kwargs
+    )
     return {s.student: submission_to_dict(s) for s in batch.submissions}, runner.graded
 
 
@@ -73,7 +79,8 @@ def test_rerun_grades_only_changed_and_new_files(folder, tmp_path, notebooks):
     # change one file, add one
     (folder / "erin_crash.ipynb").write_bytes(notebooks["alice_correct"])
     (folder / "grace_deleted_compute_cost.ipynb").write_bytes(
-        notebooks["grace_deleted_compute_cost"])
+        notebooks["grace_deleted_compute_cost"]
+    )
     second, graded = grade(folder, journal)
     assert sorted(graded) == ["erin_crash", "grace_deleted_compute_cost"]
     assert sorted(second) == sorted(NAMES)
@@ -124,8 +131,14 @@ def test_interrupted_run_keeps_what_was_graded(folder, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        grader.grade([folder], release_dir=RELEASE, options=FAST, journal=journal,
-                     progress=progress, runner=local_runner(2))
+        grader.grade(
+            [folder],
+            release_dir=RELEASE,
+            options=FAST,
+            journal=journal,
+            progress=progress,
+            runner=local_runner(2),
+        )
     assert multiprocessing.active_children() == []  # the workers were stopped
     assert {e["result"]["student"] for e in journal_lines(journal)} == set(seen)
     after, graded = grade(folder, journal)
@@ -135,8 +148,7 @@ def test_interrupted_run_keeps_what_was_graded(folder, tmp_path):
 
 def test_cli_resumes_and_fresh(folder, tmp_path):
     out = tmp_path / "out"
-    args = ["grade", str(folder), "--out", str(out), "--release", str(RELEASE),
-            "--timeout", "2"]
+    args = ["grade", str(folder), "--out", str(out), "--release", str(RELEASE), "--timeout", "2"]
     runner = CliRunner()
     first = runner.invoke(cli, args + ["-q"])
     assert first.exit_code == 0, first.output

@@ -1,4 +1,5 @@
 """The runners' one interface (grader.runners.Runner): local workers and Dask behind it."""
+
 from __future__ import annotations
 
 import ast
@@ -13,18 +14,27 @@ from grader.runners.local import LocalRunner, local_runner
 
 
 def test_naming_the_interface_loads_no_runner_and_no_grading():
-    code = ("import sys, grader.runners\n"
-            "print(sorted(m for m in sys.modules if m.startswith('grader.')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
+    code = (
+        "import sys, grader.runners\n"
+        "print(sorted(m for m in sys.modules if m.startswith('grader.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     heavy = ("grader.runners.", "grader.grading", "grader.engine", "grader.sandbox")
     assert "grader.runners" in ast.literal_eval(loaded)
     assert [name for name in ast.literal_eval(loaded) if name.startswith(heavy)] == []
 
 
-@pytest.mark.parametrize("mode, jobs, expected", [
-    ("auto", 1, "serial"), ("threads", 3, "threads"), ("serial", 4, "serial"),
-    ("processes", 2, "processes")])
+@pytest.mark.parametrize(
+    "mode, jobs, expected",
+    [
+        ("auto", 1, "serial"),
+        ("threads", 3, "threads"),
+        ("serial", 4, "serial"),
+        ("processes", 2, "processes"),
+    ],
+)
 def test_a_local_runner_is_a_runner(mode, jobs, expected):
     with local_runner(jobs, mode) as runner:
         assert isinstance(runner, Runner) and isinstance(runner, LocalRunner)

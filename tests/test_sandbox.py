@@ -1,4 +1,5 @@
 """The sandbox: cells in a child process, calls with deadlines, and nothing left behind."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,8 @@ def helpers(tmp_path: Path) -> Path:
         "from pathlib import Path\n"
         "VALUE = 42\n"
         "def data():\n"
-        "    return Path(__file__).with_name('data.txt').read_text()\n")
+        "    return Path(__file__).with_name('data.txt').read_text()\n"
+    )
     (folder / "data.txt").write_text("stored next to the helper")
     return folder
 
@@ -70,36 +72,51 @@ def test_cells_share_one_namespace_and_calls_return_values(sandbox):
 
 
 def test_a_raising_cell_is_recorded_and_later_cells_still_run(sandbox):
-    cells = ["x = 1", "def boom():\n    return undefined_name\nboom()", "y = x + 1",
-             "def f():\n    return y"]
+    cells = [
+        "x = 1",
+        "def boom():\n    return undefined_name\nboom()",
+        "y = x + 1",
+        "def f():\n    return y",
+    ]
     with sandbox.open(cells) as session:
         results = session.cell_results
         assert [c.status for c in results] == ["ok", "error", "ok", "ok"]
         failed = results[1]
         assert failed.error_type == "NameError" and "undefined_name" in failed.message
         assert [line.splitlines()[0] for line in failed.traceback] == [
-            'File "<cell 2>", line 3, in <module>', 'File "<cell 2>", line 2, in boom']
-        assert session.cell_errors() == [
-            "cell 2: NameError: name 'undefined_name' is not defined"]
+            'File "<cell 2>", line 3, in <module>',
+            'File "<cell 2>", line 2, in boom',
+        ]
+        assert session.cell_errors() == ["cell 2: NameError: name 'undefined_name' is not defined"]
         assert session.call("f").value == 2
 
 
 def test_syntax_errors_and_exits_in_cells_are_recorded(sandbox):
-    cells = ["def broken(:\n    pass", "import sys\nsys.exit(0)", "raise KeyboardInterrupt",
-             "def f():\n    return 'still here'"]
+    cells = [
+        "def broken(:\n    pass",
+        "import sys\nsys.exit(0)",
+        "raise KeyboardInterrupt",
+        "def f():\n    return 'still here'",
+    ]
     with sandbox.open(cells) as session:
         assert [c.error_type for c in session.cell_results] == [
-            "SyntaxError", "SystemExit", "KeyboardInterrupt", ""]
+            "SyntaxError",
+            "SystemExit",
+            "KeyboardInterrupt",
+            "",
+        ]
         assert '<cell 1>", line 1' in session.cell_results[0].traceback[-1]
         assert session.call("f").value == "still here"
 
 
 def test_ipython_calls_are_harmless_no_ops(sandbox):
-    cells = ["get_ipython().run_line_magic('matplotlib', 'inline')\n"
-             "get_ipython().system('touch escaped.txt')\n"
-             "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
-             "def f():\n    import os\n"
-             "    return get_ipython().run_cell_magic('time', '', 'x'), sorted(os.listdir('.'))"]
+    cells = [
+        "get_ipython().run_line_magic('matplotlib', 'inline')\n"
+        "get_ipython().system('touch escaped.txt')\n"
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
+        "def f():\n    import os\n"
+        "    return get_ipython().run_cell_magic('time', '', 'x'), sorted(os.listdir('.'))",
+    ]
     with sandbox.open(cells) as session:
         assert [c.status for c in session.cell_results] == ["ok", "ok"]
         assert session.call("f").value == (None, [])
@@ -112,22 +129,29 @@ def test_missing_or_non_callable_function_is_missing(sandbox):
 
 
 def test_exception_shows_only_the_students_frames(sandbox):
-    cells = ["def inner(a):\n    raise ValueError(f'bad {a}')",
-             "def outer(a):\n    return inner(a + 1)"]
+    cells = [
+        "def inner(a):\n    raise ValueError(f'bad {a}')",
+        "def outer(a):\n    return inner(a + 1)",
+    ]
     with sandbox.open(cells) as session:
         result = session.call("outer", (1,))
     assert result.status == "error"
     assert result.error_type == "ValueError" and result.message == "bad 2"
     assert [line.splitlines()[0] for line in result.traceback] == [
-        'File "<cell 2>", line 2, in outer', 'File "<cell 1>", line 2, in inner']
+        'File "<cell 2>", line 2, in outer',
+        'File "<cell 1>", line 2, in inner',
+    ]
     assert "raise ValueError(f'bad {a}')" in result.traceback[1]
     assert result.error.splitlines()[-1] == "ValueError: bad 2"
     assert "sandbox" not in result.error and "_child" not in result.error
 
 
 def test_an_infinite_loop_times_out_and_the_next_call_works(sandbox):
-    cells = ["calls = []", "def spin():\n    while True:\n        pass",
-             "def count():\n    calls.append(1)\n    return len(calls)"]
+    cells = [
+        "calls = []",
+        "def spin():\n    while True:\n        pass",
+        "def count():\n    calls.append(1)\n    return len(calls)",
+    ]
     with sandbox.open(cells) as session:
         assert session.call("count").value == 1
         first_pid = session.pid
@@ -153,7 +177,8 @@ def test_a_hanging_cell_is_marked_and_skipped(sandbox):
         assert [c.status for c in session.cell_results] == ["ok", "timeout", "ok"]
         assert session.cell_errors() == [
             "cell 2: did not finish within the time limit (1 s a cell, 30 s for all cells); "
-            "the grader did not run this cell again"]
+            "the grader did not run this cell again"
+        ]
         assert (session.call("f").value, session.call("g").value) == ("f", "g")
 
 
@@ -165,15 +190,22 @@ def test_a_cell_that_kills_its_process_is_skipped(sandbox):
         assert session.call("f").value == "f"
 
 
-@pytest.mark.parametrize("body, status, error_type", [
-    ("os._exit(0)", "died", ""), ("sys.exit(0)", "error", "SystemExit"),
-    ("raise KeyboardInterrupt", "error", "KeyboardInterrupt"),
-    ("os.kill(os.getpid(), signal.SIGKILL)", "died", ""),
-    ("import ctypes; ctypes.string_at(0)", "died", ""),
-])
+@pytest.mark.parametrize(
+    "body, status, error_type",
+    [
+        ("os._exit(0)", "died", ""),
+        ("sys.exit(0)", "error", "SystemExit"),
+        ("raise KeyboardInterrupt", "error", "KeyboardInterrupt"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "died", ""),
+        ("import ctypes; ctypes.string_at(0)", "died", ""),
+    ],
+)
 def test_leaving_the_process_is_never_a_pass(sandbox, body, status, error_type):
-    cells = ["import os, sys, signal", f"def leave():\n    {body}\n    return 'passed'",
-             "def f():\n    return 1"]
+    cells = [
+        "import os, sys, signal",
+        f"def leave():\n    {body}\n    return 'passed'",
+        "def f():\n    return 1",
+    ]
     with sandbox.open(cells) as session:
         result = session.call("leave")
         assert (result.status, result.error_type) == (status, error_type)
@@ -182,9 +214,12 @@ def test_leaving_the_process_is_never_a_pass(sandbox, body, status, error_type):
 
 
 def test_a_huge_allocation_fails_and_the_parent_survives(sandbox):
-    cells = ["import numpy as np", "def hog():\n    return np.ones(10 * 2**30 // 8).sum()",
-             "def reserve():\n    return np.empty(3 << 30, dtype=np.uint8).nbytes",
-             "def f():\n    return 1"]
+    cells = [
+        "import numpy as np",
+        "def hog():\n    return np.ones(10 * 2**30 // 8).sum()",
+        "def reserve():\n    return np.empty(3 << 30, dtype=np.uint8).nbytes",
+        "def f():\n    return 1",
+    ]
     with sandbox.open(cells) as session:
         result = session.call("hog")
         assert result.status in ("error", "died")
@@ -196,11 +231,13 @@ def test_a_huge_allocation_fails_and_the_parent_survives(sandbox):
 
 
 def test_an_output_flood_is_dropped_but_the_call_returns(sandbox):
-    cells = ["import os, sys",
-             "def flood():\n    line = 'x' * 1_000_000\n"
-             "    for _ in range(200):\n        print(line)\n"
-             "    os.write(1, b'y' * 10_000_000)\n    sys.stderr.write('the end')\n"
-             "    return 'done'"]
+    cells = [
+        "import os, sys",
+        "def flood():\n    line = 'x' * 1_000_000\n"
+        "    for _ in range(200):\n        print(line)\n"
+        "    os.write(1, b'y' * 10_000_000)\n    sys.stderr.write('the end')\n"
+        "    return 'done'",
+    ]
     with sandbox.open(cells) as session:
         result = session.call("flood", timeout=10.0)
     assert result.status == "ok" and result.value == "done"
@@ -208,8 +245,11 @@ def test_an_output_flood_is_dropped_but_the_call_returns(sandbox):
 
 
 def test_a_result_over_the_message_limit_is_an_error(sandbox):
-    cells = ["import numpy as np", "def big():\n    return np.zeros(10_000_000)",
-             "def f():\n    return 1"]
+    cells = [
+        "import numpy as np",
+        "def big():\n    return np.zeros(10_000_000)",
+        "def f():\n    return 1",
+    ]
     with sandbox.open(cells, limits=Limits(message_bytes=1 << 20)) as session:
         result = session.call("big")
         assert result.status == "error" and "too large" in result.message
@@ -217,13 +257,15 @@ def test_a_result_over_the_message_limit_is_an_error(sandbox):
 
 
 def test_garbage_on_the_grader_socket_ends_the_call(sandbox):
-    cells = ["import os, socket",
-             "def forge():\n"
-             "    for fd in os.listdir('/proc/self/fd'):\n"
-             "        if os.readlink(f'/proc/self/fd/{fd}').startswith('socket:'):\n"
-             "            os.write(int(fd), (2**62).to_bytes(8, 'big') + b'junk')\n"
-             "    return 'forged'",
-             "def f():\n    return 1"]
+    cells = [
+        "import os, socket",
+        "def forge():\n"
+        "    for fd in os.listdir('/proc/self/fd'):\n"
+        "        if os.readlink(f'/proc/self/fd/{fd}').startswith('socket:'):\n"
+        "            os.write(int(fd), (2**62).to_bytes(8, 'big') + b'junk')\n"
+        "    return 'forged'",
+        "def f():\n    return 1",
+    ]
     with sandbox.open(cells) as session:
         result = session.call("forge")
         assert result.status == "died" and "over the limit" in result.error
@@ -231,9 +273,11 @@ def test_garbage_on_the_grader_socket_ends_the_call(sandbox):
 
 
 def test_callbacks_run_in_the_grader_and_the_students_version_comes_back(sandbox):
-    cells = ["def helper(x):\n    return ('student', x)",
-             "def uses(x):\n    return helper(x), other(x)",
-             "def has_other():\n    return 'other' in globals()"]
+    cells = [
+        "def helper(x):\n    return ('student', x)",
+        "def uses(x):\n    return helper(x), other(x)",
+        "def has_other():\n    return 'other' in globals()",
+    ]
     seen = []
 
     def reference_helper(x):
@@ -241,8 +285,9 @@ def test_callbacks_run_in_the_grader_and_the_students_version_comes_back(sandbox
         return ("grader", x)
 
     with sandbox.open(cells) as session:
-        result = session.call("uses", (5,), callbacks={"helper": reference_helper,
-                                                       "other": lambda x: [x] * 2})
+        result = session.call(
+            "uses", (5,), callbacks={"helper": reference_helper, "other": lambda x: [x] * 2}
+        )
         assert result.status == "ok" and result.value == (("grader", 5), [5, 5])
         assert seen == [5]
         assert session.call("uses", (6,)).status == "error"  # `other` was the grader's only
@@ -258,8 +303,10 @@ def test_callbacks_run_in_the_grader_and_the_students_version_comes_back(sandbox
 
 
 def test_arguments_after_the_call_show_in_place_changes(sandbox):
-    cells = ["def mutate(params, grads):\n    params['W1'] -= grads['dW1']\n"
-             "    params['new'] = 1\n    return None"]
+    cells = [
+        "def mutate(params, grads):\n    params['W1'] -= grads['dW1']\n"
+        "    params['new'] = 1\n    return None"
+    ]
     params, grads = {"W1": np.ones((2, 2))}, {"dW1": np.full((2, 2), 0.5)}
     with sandbox.open(cells) as session:
         result = session.call("mutate", (params, grads))
@@ -277,12 +324,15 @@ def test_unsupported_results_are_described_not_sent(sandbox):
 
 
 def test_the_grader_package_cannot_be_imported(sandbox):
-    cells = ["import grader", "def sneak():\n    from grader import reference\n    return 1",
-             "def modules():\n    import sys\n"
-             "    return sorted(m for m in sys.modules if m.split('.')[0] == 'grader')",
-             "def unblocked():\n    import sys\n"
-             "    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_Blocker']\n"
-             "    import grader"]
+    cells = [
+        "import grader",
+        "def sneak():\n    from grader import reference\n    return 1",
+        "def modules():\n    import sys\n"
+        "    return sorted(m for m in sys.modules if m.split('.')[0] == 'grader')",
+        "def unblocked():\n    import sys\n"
+        "    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_Blocker']\n"
+        "    import grader",
+    ]
     with sandbox.open(cells) as session:
         assert session.cell_results[0].error_type == "ModuleNotFoundError"
         assert session.call("sneak").error_type == "ModuleNotFoundError"
@@ -292,8 +342,11 @@ def test_the_grader_package_cannot_be_imported(sandbox):
 
 
 def test_cwd_is_a_fresh_empty_folder_per_session(sandbox):
-    cells = ["import os", "def where():\n    return os.getcwd(), os.listdir('.')",
-             "def write():\n    open('out.txt', 'w').write('x')"]
+    cells = [
+        "import os",
+        "def where():\n    return os.getcwd(), os.listdir('.')",
+        "def write():\n    open('out.txt', 'w').write('x')",
+    ]
     with sandbox.open(cells) as first, sandbox.open(cells) as second:
         (cwd1, listing1), (cwd2, listing2) = first.call("where").value, second.call("where").value
         assert listing1 == listing2 == [] and cwd1 != cwd2
@@ -314,8 +367,10 @@ def gone_path(path: Path, within: float = 10.0) -> bool:
 
 
 def test_file_size_limit_raises_instead_of_killing(sandbox):
-    cells = ["def write():\n    with open('big', 'wb') as f:\n        f.write(b'x' * (2 << 20))",
-             "def f():\n    return 1"]
+    cells = [
+        "def write():\n    with open('big', 'wb') as f:\n        f.write(b'x' * (2 << 20))",
+        "def f():\n    return 1",
+    ]
     with sandbox.open(cells, limits=Limits(file_bytes=1 << 20)) as session:
         result = session.call("write")
         assert result.status == "error" and result.error_type == "OSError"
@@ -323,9 +378,10 @@ def test_file_size_limit_raises_instead_of_killing(sandbox):
 
 
 def test_helper_modules_aliases_and_their_data_files(sandbox, helpers):
-    cells = ["import mymod_v2\nimport mymod\nfrom mymod_v3 import VALUE",
-             "def check():\n    return mymod_v2 is mymod, VALUE, mymod.data(), "
-             "mymod.__spec__.name"]
+    cells = [
+        "import mymod_v2\nimport mymod\nfrom mymod_v3 import VALUE",
+        "def check():\n    return mymod_v2 is mymod, VALUE, mymod.data(), mymod.__spec__.name",
+    ]
     aliases = {"mymod_v2": "mymod", "mymod_v3": "mymod"}
     with sandbox.open(cells, helpers, aliases) as session:
         assert [c.status for c in session.cell_results] == ["ok", "ok"]
@@ -335,8 +391,11 @@ def test_helper_modules_aliases_and_their_data_files(sandbox, helpers):
 
 
 def test_seed_global_random(sandbox):
-    cells = ["import numpy as np", "def draw():\n    return np.random.rand(3)",
-             "def reseeds():\n    np.random.seed(3)\n    return np.random.rand(3)"]
+    cells = [
+        "import numpy as np",
+        "def draw():\n    return np.random.rand(3)",
+        "def reseeds():\n    np.random.seed(3)\n    return np.random.rand(3)",
+    ]
     with sandbox.open(cells) as session:
         one = session.call("draw", seed_global_random=1).value
         other = session.call("draw", seed_global_random=2).value
@@ -344,8 +403,10 @@ def test_seed_global_random(sandbox):
         assert np.array_equal(one, np.random.RandomState(1).rand(3))
         assert np.array_equal(other, np.random.RandomState(2).rand(3))
         assert not np.array_equal(unseeded, one)
-        assert np.array_equal(session.call("reseeds", seed_global_random=1).value,
-                              session.call("reseeds", seed_global_random=2).value)
+        assert np.array_equal(
+            session.call("reseeds", seed_global_random=1).value,
+            session.call("reseeds", seed_global_random=2).value,
+        )
 
 
 def test_cpu_limit_kills_a_busy_process():
@@ -389,18 +450,20 @@ def test_sessions_in_parallel_threads(sandbox):
 
 
 def test_closing_leaves_no_process_behind():
-    cells = ["import os, time",
-             "def escape():\n"  # a double fork with setsid leaves the process group
-             "    middle = os.fork()\n"
-             "    if middle == 0:\n"
-             "        os.setsid()\n"
-             "        if os.fork() == 0:\n"
-             "            time.sleep(60)\n"
-             "            os._exit(0)\n"
-             "        os._exit(0)\n"
-             "    os.waitpid(middle, 0)",
-             "def stay():\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)\n"
-             "    return os.getpid()"]
+    cells = [
+        "import os, time",
+        "def escape():\n"  # a double fork with setsid leaves the process group
+        "    middle = os.fork()\n"
+        "    if middle == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(60)\n"
+        "            os._exit(0)\n"
+        "        os._exit(0)\n"
+        "    os.waitpid(middle, 0)",
+        "def stay():\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)\n"
+        "    return os.getpid()",
+    ]
     sandbox = Sandbox(LIMITS, preload=("numpy",))
     zygote = sandbox.pid
     first = sandbox.open(cells)
@@ -455,9 +518,11 @@ def test_killing_the_grader_kills_everything(tmp_path):
         "print(sandbox.pid, session.pid, session.scratch_dir, flush=True)\n"
         "threading.Thread(target=session.call, args=('hang',)).start()\n"
         "time.sleep(0.2)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n")
-    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60).stdout.split()
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    ).stdout.split()
     zygote, child, scratch = int(output[0]), int(output[1]), Path(output[2])
     assert wait_until_dead(zygote) and wait_until_dead(child)
     assert gone_path(scratch)
@@ -496,9 +561,10 @@ def test_isolation_is_reported(sandbox):
         assert sandbox.isolation.startswith("rlimits only: ")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0
-                    or shutil.which("setpriv") is None,
-                    reason="needs root and util-linux setpriv to take CAP_SYS_ADMIN away")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and util-linux setpriv to take CAP_SYS_ADMIN away",
+)
 def test_without_the_capability_for_namespaces_it_falls_back_or_refuses(tmp_path):
     """As in a container without CAP_SYS_ADMIN: auto falls back and says why; namespaces
     (required by mode or GRADER_SANDBOX) refuses to start."""
@@ -521,24 +587,37 @@ def test_without_the_capability_for_namespaces_it_falls_back_or_refuses(tmp_path
         "        lazy.isolation\n"
         "    except SandboxError as exc:\n"
         "        print('refused:', exc, flush=True)\n"
-        "lazy.close()\n")
-    result = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-c",
-                             script], capture_output=True, text=True, timeout=120)
+        "lazy.close()\n"
+    )
+    result = subprocess.run(
+        ["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
     reason = "no namespaces here (unshare: Operation not permitted)"
     assert lines[0] == f"False rlimits only: {reason}"
     assert lines[1] == "1"
     assert lines[2:4] == [f"refused: the sandbox cannot isolate submissions: {reason}"] * 2
-    assert lines[4:] == [f"refused: the sandbox cannot isolate submissions: {reason}",
-                         "refused: the sandbox's helper process did not start"]
+    assert lines[4:] == [
+        f"refused: the sandbox cannot isolate submissions: {reason}",
+        "refused: the sandbox's helper process did not start",
+    ]
 
 
 def test_hidden_paths_cover_the_grader_and_what_is_asked():
     paths = hidden_paths(["/srv/course/out", Path("relative-folder")])
     package = str(Path(grader.__file__).resolve().parent)
-    assert {package, os.getcwd(), str(Path.home()), "/tmp", "/srv/course/out",
-            str(Path("relative-folder").resolve())} <= set(paths)
+    assert {
+        package,
+        os.getcwd(),
+        str(Path.home()),
+        "/tmp",
+        "/srv/course/out",
+        str(Path("relative-folder").resolve()),
+    } <= set(paths)
     assert "/" not in paths and len(paths) == len(set(paths))
 
 
@@ -552,14 +631,16 @@ def test_many_failing_cells_are_summarised(sandbox):
 
 
 def test_data_after_the_result_ends_the_call(sandbox):
-    cells = ["import json, os",
-             "def forge():\n"
-             "    frames = [json.dumps({'$dict': [['op', 'result'], ['status', 'ok'],"
-             " ['parts', 2]]}).encode(), b'1', b'{\"$tuple\":[]}']\n"
-             "    result = b''.join(len(f).to_bytes(8, 'big') + f for f in frames)\n"
-             "    os.write(3, result * 2)\n"
-             "    return 2",
-             "def f():\n    return 3"]
+    cells = [
+        "import json, os",
+        "def forge():\n"
+        "    frames = [json.dumps({'$dict': [['op', 'result'], ['status', 'ok'],"
+        " ['parts', 2]]}).encode(), b'1', b'{\"$tuple\":[]}']\n"
+        "    result = b''.join(len(f).to_bytes(8, 'big') + f for f in frames)\n"
+        "    os.write(3, result * 2)\n"
+        "    return 2",
+        "def f():\n    return 3",
+    ]
     with sandbox.open(cells) as session:
         result = session.call("forge")
         assert result.status == "died" and result.value is None
@@ -574,9 +655,11 @@ def test_new_limits_have_defaults():
 
 def test_callbacks_refuse_data_larger_than_the_checks(sandbox):
     """A callback runs in the grader: (n, 1) x (1, n) must not become an n-by-n product there."""
-    cells = ["import numpy as np",
-             "def blow_up(x):\n    return helper(np.ones((100_000, 1)), np.ones((1, 100_000)))",
-             "def fair(x):\n    return helper(x.T, x)"]
+    cells = [
+        "import numpy as np",
+        "def blow_up(x):\n    return helper(np.ones((100_000, 1)), np.ones((1, 100_000)))",
+        "def fair(x):\n    return helper(x.T, x)",
+    ]
     calls = []
 
     def helper(a, b):
@@ -603,11 +686,11 @@ def test_a_helper_that_cannot_start_says_why(tmp_path, monkeypatch):
 
 # ---- batches of calls: one request, results streamed back, each call with its deadline
 
+
 def test_a_batch_runs_every_call_in_order_with_its_own_seed(sandbox):
     from grader.sandbox.server import CallBatch
 
-    cells = ["import numpy as np",
-             "def draw(n):\n    return n, float(np.random.rand())"]
+    cells = ["import numpy as np", "def draw(n):\n    return n, float(np.random.rand())"]
     batch = CallBatch("draw", (((1,), 5), ((2,), None), ((3,), 5)))
     with sandbox.open(cells) as session:
         results = session.calls(batch)
@@ -645,9 +728,11 @@ def test_results_equal_to_the_expected_encoding_are_not_decoded(sandbox):
     from grader.sandbox import wire
     from grader.sandbox.server import CallBatch
 
-    cells = ["import numpy as np",
-             "def f(x):\n    return {'y': x * 2}",
-             "def g(x):\n    x += 1\n    return {'y': x * 2.0}"]
+    cells = [
+        "import numpy as np",
+        "def f(x):\n    return {'y': x * 2}",
+        "def g(x):\n    x += 1\n    return {'y': x * 2.0}",
+    ]
     x = np.arange(3.0)
     expected = [(wire.encode({"y": x * 2}), wire.encode((x,)))]
     with sandbox.open(cells) as session:
@@ -655,7 +740,9 @@ def test_results_equal_to_the_expected_encoding_are_not_decoded(sandbox):
         other = session.calls(CallBatch("g", (((x,), None),)), expected=expected)[0]
     assert same.value_matches and same.args_match and same.value is None
     assert not other.value_matches and not other.args_match
-    assert np.array_equal(other.value["y"], (x + 1) * 2) and np.array_equal(other.args_after[0], x + 1)
+    assert np.array_equal(other.value["y"], (x + 1) * 2) and np.array_equal(
+        other.args_after[0], x + 1
+    )
 
 
 def test_callback_answers_are_remembered_across_sessions(sandbox):
@@ -722,13 +809,15 @@ def test_sealed_answers_spare_the_round_trip_and_nothing_else(sandbox):
 
 def test_a_cell_stuck_in_a_function_says_which(sandbox):
     limits = Limits(call_timeout=0.5, cells_timeout=5.0, submission_timeout=30.0)
-    cells = ["def spin(n):\n    while True:\n        n += 1",
-             "spin(1)",
-             "while True:\n    pass",
-             "def stubborn():\n    while True:\n        try:\n            spin(0)\n"
-             "        except KeyboardInterrupt:\n            pass",
-             "stubborn()",
-             "x = 5"]
+    cells = [
+        "def spin(n):\n    while True:\n        n += 1",
+        "spin(1)",
+        "while True:\n    pass",
+        "def stubborn():\n    while True:\n        try:\n            spin(0)\n"
+        "        except KeyboardInterrupt:\n            pass",
+        "stubborn()",
+        "x = 5",
+    ]
     with sandbox.open(cells, limits=limits) as session:
         results = session.cell_results
         assert session.hung == {"spin": 1}  # not the cell's own loop, nor a liar
@@ -743,9 +832,11 @@ def test_arguments_left_as_they_were_are_not_sent_back(sandbox):
     from grader.sandbox import wire
     from grader.sandbox.server import CallBatch
 
-    cells = ["def f(x, d):\n    return x.sum()",
-             "def g(x, d):\n    x[0] = 9\n    return x.sum()",
-             "def h(x, d):\n    d['new'] = 1\n    return 0"]
+    cells = [
+        "def f(x, d):\n    return x.sum()",
+        "def g(x, d):\n    x[0] = 9\n    return x.sum()",
+        "def h(x, d):\n    d['new'] = 1\n    return 0",
+    ]
     x, d = np.arange(3.0), {"k": np.ones(2)}
     batch = {name: CallBatch(name, (((x, d), None),)) for name in "fgh"}
     expected = [(b"", wire.encode((x, d)))]
@@ -776,8 +867,11 @@ def test_cells_are_compiled_once_by_the_grader_and_run_alike(sandbox):
     assert compiled(0, "def f(:\n") is None and compiled(0, "x = '\0'") is None
     assert compiled(0, "x = 1\n" + "#" * COMPILED_CHARS) is None
     assert compiled(0, "1+" * 30000 + "1") is None  # too deep for the compiler: an error
-    cells = ["assert False, 'asserts are kept'", "def f(:\n    pass",
-             "x = 1\n" + "#" * COMPILED_CHARS + "\nraise ValueError(x)"]
+    cells = [
+        "assert False, 'asserts are kept'",
+        "def f(:\n    pass",
+        "x = 1\n" + "#" * COMPILED_CHARS + "\nraise ValueError(x)",
+    ]
     with sandbox.open(cells) as session:
         results = session.cell_results
     assert results[0].error_type == "AssertionError" and results[0].message == "asserts are kept"
@@ -819,4 +913,3 @@ def test_a_sandbox_started_without_waiting_answers_at_its_first_use():
     process = unused._process
     unused.close()
     assert process.poll() is not None  # stopped and reaped
-

@@ -1,5 +1,6 @@
 """The sandbox's interface (grader.sandbox.backend): what the pipeline may rely on, and
 the fork server implementing it."""
+
 from __future__ import annotations
 
 import inspect
@@ -18,17 +19,27 @@ def test_the_package_exports_the_interface_and_the_fork_server():
 
     assert Limits is BackendLimits is server.Limits is grader.Limits
     assert SandboxError is server.SandboxError and Sandbox is server.Sandbox
-    assert set(grader.sandbox.__all__) >= {"Sandbox", "Limits", "SandboxBackend",
-                                            "SandboxSession", "SandboxError"}
+    assert set(grader.sandbox.__all__) >= {
+        "Sandbox",
+        "Limits",
+        "SandboxBackend",
+        "SandboxSession",
+        "SandboxError",
+    }
 
 
-@pytest.mark.parametrize("protocol, implementation", [
-    (SandboxBackend, Sandbox), (SandboxSession, Session), (ForkServer, Sandbox)])
+@pytest.mark.parametrize(
+    "protocol, implementation",
+    [(SandboxBackend, Sandbox), (SandboxSession, Session), (ForkServer, Sandbox)],
+)
 def test_the_fork_server_has_every_member_of_the_interface(protocol, implementation):
     """Checked on the class: attributes set by ``__init__`` are checked on instances
     (below)."""
-    members = {name for name in vars(protocol)
-               if not name.startswith("_") or name in ("__enter__", "__exit__")}
+    members = {
+        name
+        for name in vars(protocol)
+        if not name.startswith("_") or name in ("__enter__", "__exit__")
+    }
     for name in sorted(members - {"limits", "hung", "memo"}):
         assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
         wanted = getattr(protocol, name)

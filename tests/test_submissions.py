@@ -1,4 +1,5 @@
 """Finding submissions and naming students."""
+
 import pytest
 
 from grader.errors import UsageError
@@ -17,8 +18,10 @@ def test_loose_files_and_folders(tmp_path):
     touch(tmp_path / "more" / ".ipynb_checkpoints" / "bob-checkpoint.ipynb")
     touch(tmp_path / "more" / "notes.txt")
     found = find_submissions([a, tmp_path / "more"])
-    assert [(s.student, s.path.name) for s in found] == [("alice", "alice.ipynb"),
-                                                         ("bob", "bob.ipynb")]
+    assert [(s.student, s.path.name) for s in found] == [
+        ("alice", "alice.ipynb"),
+        ("bob", "bob.ipynb"),
+    ]
 
 
 def test_nbgrader_tree_takes_student_from_folder(tmp_path):
@@ -31,11 +34,17 @@ def test_nbgrader_tree_takes_student_from_folder(tmp_path):
 def test_a_course_folder_gives_only_its_submitted_notebooks(tmp_path):
     course = tmp_path / "course"
     touch(course / "submitted" / "s1" / "dnn" / "HW.ipynb")
-    for other in ("source/dnn/HW.ipynb", "release/dnn/HW.ipynb", "autograded/s1/dnn/HW.ipynb",
-                  "feedback/s1/dnn/HW.ipynb", "scratch.ipynb"):
+    for other in (
+        "source/dnn/HW.ipynb",
+        "release/dnn/HW.ipynb",
+        "autograded/s1/dnn/HW.ipynb",
+        "feedback/s1/dnn/HW.ipynb",
+        "scratch.ipynb",
+    ):
         touch(course / other)
-    assert [(s.student, s.path.parent.parent.parent.name)
-            for s in find_submissions([course])] == [("s1", "submitted")]
+    assert [(s.student, s.path.parent.parent.parent.name) for s in find_submissions([course])] == [
+        ("s1", "submitted")
+    ]
     assert len(find_submissions([course / "source", course / "release"])) == 2  # if asked
 
 

@@ -1,4 +1,5 @@
 """Tamper evidence: locked cells compared with the release by nbgrader checksum."""
+
 import copy
 from pathlib import Path
 
@@ -28,9 +29,16 @@ def solved():
 
 def _variants(cell):
     """The cell with each nbgrader flag and field a checksum reads, in turn, changed."""
-    for change in ({"grade": True, "points": 7}, {"grade": True, "points": "2.5"},
-                   {"solution": True}, {"locked": True}, {"locked": False},
-                   {"solution": True, "grade": True, "points": 1}, {"grade": 0}, {}):
+    for change in (
+        {"grade": True, "points": 7},
+        {"grade": True, "points": "2.5"},
+        {"solution": True},
+        {"locked": True},
+        {"locked": False},
+        {"solution": True, "grade": True, "points": 1},
+        {"grade": 0},
+        {},
+    ):
         variant = copy.deepcopy(cell)
         variant.metadata.setdefault("nbgrader", {}).update(change)
         yield variant
@@ -69,8 +77,9 @@ def test_edited_and_deleted_locked_cells_are_named(release, solved):
     edited = with_edited_test(solved, "linear_forward")
     assert check(edited, expected).changed_cells == ("linear_forward_test",)
     deleted = copy.deepcopy(solved)
-    deleted.cells = [c for c in deleted.cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") != "setup"]
+    deleted.cells = [
+        c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "setup"
+    ]
     assert check(deleted, expected).changed_cells == ("setup",)
 
 
@@ -89,6 +98,7 @@ def test_notebooks_without_ids_cannot_be_checked(release, solved):
 
 def test_grading_flags_but_does_not_penalise(tmp_path, solved):
     from grader.grading.notebooks import notebook_bytes
+
     path = tmp_path / "edited.ipynb"
     path.write_bytes(notebook_bytes(with_edited_test(solved, "linear_forward")))
     (tmp_path / "plain.ipynb").write_bytes(notebook_bytes(solved))

@@ -1,4 +1,5 @@
 """The wire format: faithful round trips, Unsupported markers, and no trust in what it reads."""
+
 from __future__ import annotations
 
 import base64
@@ -33,13 +34,32 @@ def same(a, b) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("value", [
-    None, True, False, 0, -7, 2**80, 1.5, -0.0, float("inf"), float("-inf"), "", "héllo \u2603",
-    "\ud800 lone surrogate", [], (), {}, [1, [2, [3]]], (1, (2.0, ("x",))),
-    {"a": 1, "2": "b", "": [5], "None": None, "\u2603": True},
-    {"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))},
-    ([np.arange(4)], {"cache": (np.eye(2), "relu")}),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**80,
+        1.5,
+        -0.0,
+        float("inf"),
+        float("-inf"),
+        "",
+        "héllo \u2603",
+        "\ud800 lone surrogate",
+        [],
+        (),
+        {},
+        [1, [2, [3]]],
+        (1, (2.0, ("x",))),
+        {"a": 1, "2": "b", "": [5], "None": None, "\u2603": True},
+        {"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))},
+        ([np.arange(4)], {"cache": (np.eye(2), "relu")}),
+    ],
+)
 def test_plain_values_round_trip_with_their_types(value):
     assert same(roundtrip(value), value)
 
@@ -52,6 +72,7 @@ def test_nan_round_trips():
 def test_dict_keys_are_strings_only():
     """Keys the grader hashes are strings (their hash is keyed per process): keys of other
     types could be made to collide, and decoding would turn quadratic."""
+
     class Key(str):
         def __hash__(self):
             return 0
@@ -66,10 +87,12 @@ def test_dict_keys_are_strings_only():
 
 def test_reading_is_bounded_before_anything_is_built():
     wire.decode(json.dumps(list(range(wire.MAX_ITEMS))).encode())
-    for data in (json.dumps(list(range(wire.MAX_ITEMS + 1))).encode(),
-                 b"[" + b"[]," * wire.MAX_ITEMS + b"[]]",
-                 json.dumps("," * (wire.MAX_ITEMS + 1)).encode(),  # counted wherever they are
-                 json.dumps("x" * (wire.MAX_STRING_CHARS + 1)).encode()):
+    for data in (
+        json.dumps(list(range(wire.MAX_ITEMS + 1))).encode(),
+        b"[" + b"[]," * wire.MAX_ITEMS + b"[]]",
+        json.dumps("," * (wire.MAX_ITEMS + 1)).encode(),  # counted wherever they are
+        json.dumps("x" * (wire.MAX_STRING_CHARS + 1)).encode(),
+    ):
         with pytest.raises(WireError):
             decode(data)
     assert decode(json.dumps("x" * wire.MAX_STRING_CHARS).encode()) == "x" * wire.MAX_STRING_CHARS
@@ -78,9 +101,27 @@ def test_reading_is_bounded_before_anything_is_built():
     assert many[:100] == [Unsupported("int (too large)")] * 100 and many[100] == -int("9" * 307)
 
 
-@pytest.mark.parametrize("dtype", ["bool", "int8", "int16", "int32", "int64", "uint8",
-                                   "uint16", "uint32", "uint64", "float16", "float32",
-                                   "float64", "complex64", "complex128", ">f8", ">i4"])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        ">f8",
+        ">i4",
+    ],
+)
 def test_arrays_of_every_allowed_dtype(dtype):
     array = (np.arange(24) % 3).astype(dtype).reshape(2, 3, 4)
     result = roundtrip(array)
@@ -89,10 +130,16 @@ def test_arrays_of_every_allowed_dtype(dtype):
     assert result.flags.writeable and result.flags.owndata
 
 
-@pytest.mark.parametrize("array", [
-    np.zeros((0, 3)), np.array(3.5), np.arange(12.0).reshape(3, 4).T,  # Fortran order
-    np.arange(10)[::3], np.array([[1 + 2j]], dtype=np.complex64),
-])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros((0, 3)),
+        np.array(3.5),
+        np.arange(12.0).reshape(3, 4).T,  # Fortran order
+        np.arange(10)[::3],
+        np.array([[1 + 2j]], dtype=np.complex64),
+    ],
+)
 def test_array_shapes_and_layouts(array):
     result = roundtrip(array)
     assert result.shape == array.shape and result.dtype == array.dtype
@@ -120,8 +167,18 @@ def test_unsupported_values_become_markers():
     def generator():
         yield 1
 
-    result = roundtrip([Thing(), lambda: 1, np.array([1, None], dtype=object), generator(),
-                        {1, 2}, b"bytes", np.datetime64("2024-01-01"), np.matrix([[1.0]])])
+    result = roundtrip(
+        [
+            Thing(),
+            lambda: 1,
+            np.array([1, None], dtype=object),
+            generator(),
+            {1, 2},
+            b"bytes",
+            np.datetime64("2024-01-01"),
+            np.matrix([[1.0]]),
+        ]
+    )
     assert all(type(item) is Unsupported for item in result)
     names = [item.type_name for item in result]
     assert names[:2] == ["Thing", "function"]
@@ -160,18 +217,38 @@ def array_payload(dtype="<f8", shape=(2,), data=None) -> bytes:
     return json.dumps({"$array": [dtype, list(shape), data]}).encode()
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"{", b"\xff\xfe", b"[1, 2", b'{"$tuple": [1], "$dict": []}', b'{"a": 1}',
-    b'{"$tuple": 5}', b'{"$dict": [[1]]}', b'{"$dict": [[[1], 2]]}', b'{"$nope": 1}',
-    b'{"$unsupported": 3}', b'{"$scalar": ["<f8"]}', b"9" * 5000,
-    b"[" * 100_000 + b"]" * 100_000,
-    array_payload(dtype="|O8"), array_payload(dtype="<U3"), array_payload(dtype="f8"),
-    array_payload(shape=(3,)), array_payload(shape=(-2,)), array_payload(shape=(True,)),
-    array_payload(data="!!!!" * 4 + "AAAAAAAA"), array_payload(data=5),
-    array_payload(data="AAAA\nAAAAAAAAAAAAAAAAAAA"[:24]), array_payload(data="AA==" + "A" * 20),
-    array_payload(data="\u00e9" * 24), array_payload(data="A" * 23 + " "),
-    array_payload(shape=(1 << 40,), data=""),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"{",
+        b"\xff\xfe",
+        b"[1, 2",
+        b'{"$tuple": [1], "$dict": []}',
+        b'{"a": 1}',
+        b'{"$tuple": 5}',
+        b'{"$dict": [[1]]}',
+        b'{"$dict": [[[1], 2]]}',
+        b'{"$nope": 1}',
+        b'{"$unsupported": 3}',
+        b'{"$scalar": ["<f8"]}',
+        b"9" * 5000,
+        b"[" * 100_000 + b"]" * 100_000,
+        array_payload(dtype="|O8"),
+        array_payload(dtype="<U3"),
+        array_payload(dtype="f8"),
+        array_payload(shape=(3,)),
+        array_payload(shape=(-2,)),
+        array_payload(shape=(True,)),
+        array_payload(data="!!!!" * 4 + "AAAAAAAA"),
+        array_payload(data=5),
+        array_payload(data="AAAA\nAAAAAAAAAAAAAAAAAAA"[:24]),
+        array_payload(data="AA==" + "A" * 20),
+        array_payload(data="\u00e9" * 24),
+        array_payload(data="A" * 23 + " "),
+        array_payload(shape=(1 << 40,), data=""),
+    ],
+)
 def test_malformed_input_raises_wire_error(data):
     with pytest.raises(WireError):
         decode(data)
@@ -229,10 +306,12 @@ def test_a_sealed_answer_opens_only_with_its_exact_question():
     assert wire.encode({"a": np.ones(2)}) not in box
     opened = wire.unseal(wire.question(salt, "f", (np.arange(3.0), "relu")), {key: box})
     assert np.array_equal(wire.decode(opened)["a"], np.ones(2))
-    for other in [wire.question(salt, "f", (np.arange(3.0) + 1e-12, "relu")),
-                  wire.question(salt, "f", (np.arange(3.0), "sigmoid")),
-                  wire.question(salt, "g", (np.arange(3.0), "relu")),
-                  wire.question(b"another salt....", "f", (np.arange(3.0), "relu"))]:
+    for other in [
+        wire.question(salt, "f", (np.arange(3.0) + 1e-12, "relu")),
+        wire.question(salt, "f", (np.arange(3.0), "sigmoid")),
+        wire.question(salt, "g", (np.arange(3.0), "relu")),
+        wire.question(b"another salt....", "f", (np.arange(3.0), "relu")),
+    ]:
         assert wire.unseal(other, {key: box}) is None
 
 
@@ -245,11 +324,41 @@ def test_keyword_arguments_take_their_place_in_the_signature():
 
 
 FINGERPRINTED = [
-    None, True, False, 0, 1, -7, 2**80, 1.5, 0.0, -0.0, float("nan"), "", "1", "héllo \ud800",
-    [], (), {}, [1], (1,), [[1]], {"a": 1}, {1: "a"}, {"a": 1, "b": 2}, {"b": 2, "a": 1},
-    np.arange(6.0), np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2), np.arange(6),
-    np.arange(6, dtype=">i8"), np.float64(1.5), np.int64(1), np.zeros((0, 3)), np.zeros((3, 0)),
-    np.array([True, False]), np.array([1, 0], dtype=np.uint8),
+    None,
+    True,
+    False,
+    0,
+    1,
+    -7,
+    2**80,
+    1.5,
+    0.0,
+    -0.0,
+    float("nan"),
+    "",
+    "1",
+    "héllo \ud800",
+    [],
+    (),
+    {},
+    [1],
+    (1,),
+    [[1]],
+    {"a": 1},
+    {1: "a"},
+    {"a": 1, "b": 2},
+    {"b": 2, "a": 1},
+    np.arange(6.0),
+    np.arange(6.0).reshape(2, 3),
+    np.arange(6.0).reshape(3, 2),
+    np.arange(6),
+    np.arange(6, dtype=">i8"),
+    np.float64(1.5),
+    np.int64(1),
+    np.zeros((0, 3)),
+    np.zeros((3, 0)),
+    np.array([True, False]),
+    np.array([1, 0], dtype=np.uint8),
     ({"W1": np.ones((2, 3)), "b1": np.zeros((2, 1))}, "relu"),
 ]
 
@@ -260,13 +369,16 @@ def test_fingerprints_differ_for_values_that_encode_differently():
     encodings = [encode(value) for value in FINGERPRINTED]
     for i, j in [(i, j) for i in range(len(prints)) for j in range(i)]:
         assert (prints[i] == prints[j]) == (encodings[i] == encodings[j]), (
-            FINGERPRINTED[i], FINGERPRINTED[j])
+            FINGERPRINTED[i],
+            FINGERPRINTED[j],
+        )
 
 
 def test_equal_fingerprints_for_equal_values_whatever_their_layout():
     grid = np.arange(12.0).reshape(3, 4)
     assert wire.fingerprint((grid, {"k": [1, "x"]})) == wire.fingerprint(
-        (np.asfortranarray(grid), {"k": [1, "x"]}))
+        (np.asfortranarray(grid), {"k": [1, "x"]})
+    )
     assert wire.fingerprint(grid.T) == wire.fingerprint(grid.T.copy())
     assert wire.fingerprint(grid) != wire.fingerprint(grid.T)
 
@@ -278,8 +390,18 @@ def test_anything_fingerprint_cannot_read_has_none():
         nested = [nested]
     looped: list = []
     looped.append(looped)
-    for value in [Pair(1, 2), OrderedDict(a=1), object(), np.array(["a"]), np.array([None]),
-                  2**2000, (1, [object()]), nested, looped, np.str_("a")]:
+    for value in [
+        Pair(1, 2),
+        OrderedDict(a=1),
+        object(),
+        np.array(["a"]),
+        np.array([None]),
+        2**2000,
+        (1, [object()]),
+        nested,
+        looped,
+        np.str_("a"),
+    ]:
         assert wire.fingerprint(value) is None, value
     # and so an answer cannot be sealed for such a question, nor opened by it
     assert wire.question(b"salt", "f", (Pair(1, 2),)) is None
@@ -298,17 +420,21 @@ def test_only_the_sandbox_child_reads_pickle():
 
     import grader
 
-    readers = sorted(path.name for path in Path(grader.__file__).parent.rglob("*.py")
-                     if any(word in path.read_text() for word in
-                            ("from_grader(", "pickle.load", "Unpickler")))
+    readers = sorted(
+        path.name
+        for path in Path(grader.__file__).parent.rglob("*.py")
+        if any(word in path.read_text() for word in ("from_grader(", "pickle.load", "Unpickler"))
+    )
     assert readers == ["child.py", "wire.py"]
 
 
 def test_large_legitimate_values_still_decode():
     """Far larger than any hidden check's result (under 3 KB encoded): a deep network's
     parameters for 10 000 examples, and a student's nested lists of numbers."""
-    params = {f"W{layer}": np.random.default_rng(layer).standard_normal((200, 200))
-              for layer in range(1, 11)}
+    params = {
+        f"W{layer}": np.random.default_rng(layer).standard_normal((200, 200))
+        for layer in range(1, 11)
+    }
     value = (np.ones((200, 10_000)), params, np.ones((50, 1000)).tolist())
     result = roundtrip(value)
     assert same(result, value)

@@ -1,6 +1,7 @@
 """Array bytes are read as strict base64 on every supported Python: 3.10 has no
 ``strict_mode``, and its fallback (``b64decode`` with ``validate=True``) must refuse
 what 3.11's strict mode refuses."""
+
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,15 @@ import pytest
 from grader.sandbox.wire import strict_base64
 
 VALID = [b"", b"AAAA", b"AAA=", b"AA==", base64.b64encode(bytes(range(256)))]
-INVALID = [b"!!!!", b"AAAA\nAAA", b"AA==AAAA", b"A===", b"AAA ", b"=AAA",
-           "\u00e9\u00e9\u00e9\u00e9".encode()]
+INVALID = [
+    b"!!!!",
+    b"AAAA\nAAA",
+    b"AA==AAAA",
+    b"A===",
+    b"AAA ",
+    b"=AAA",
+    "\u00e9\u00e9\u00e9\u00e9".encode(),
+]
 READERS = [strict_base64, functools.partial(base64.b64decode, validate=True)]
 
 

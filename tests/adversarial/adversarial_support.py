@@ -1,4 +1,5 @@
 """Helpers of the adversarial suite: short limits, and finding processes left behind."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,9 @@ from pathlib import Path
 from grader.sandbox.server import Limits
 
 # short limits: the whole suite stays within a minute on two cores
-LIMITS = Limits(call_timeout=1.5, cells_timeout=5.0, submission_timeout=40.0,
-                memory_bytes=512 << 20)
+LIMITS = Limits(
+    call_timeout=1.5, cells_timeout=5.0, submission_timeout=40.0, memory_bytes=512 << 20
+)
 
 
 def processes_with(marker: str) -> list[int]:
@@ -35,8 +37,11 @@ def processes_of_uids_from(floor: int, below: int = 1 << 32) -> list[str]:
         if not entry.isdigit():
             continue
         try:
-            fields = dict(line.split(":", 1) for line in
-                          Path(f"/proc/{entry}/status").read_text().splitlines() if ":" in line)
+            fields = dict(
+                line.split(":", 1)
+                for line in Path(f"/proc/{entry}/status").read_text().splitlines()
+                if ":" in line
+            )
             command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")[:80]
         except OSError:
             continue

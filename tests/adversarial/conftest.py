@@ -1,4 +1,5 @@
 """Fixtures of the adversarial suite: does this machine give the namespace sandbox?"""
+
 from __future__ import annotations
 
 import pytest

@@ -6,6 +6,7 @@ it finishes within what one submission alone may take (120 s), the grader's whol
 process tree stays under 1 GiB (sampled while it runs), every report file has a sane
 size, and the correct notebooks still get full marks.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,9 +55,11 @@ def _malformed_metadata(solved) -> bytes:
 
 def _tamper_decoy(solved) -> bytes:
     notebook = read_notebook(SOLUTIONS / NOTEBOOK)
-    index = next(i for i, c in enumerate(notebook.cells)
-                 if (c.metadata.get("nbgrader") or {}).get("locked")
-                 and "linear_forward_test" in c.source)
+    index = next(
+        i
+        for i, c in enumerate(notebook.cells)
+        if (c.metadata.get("nbgrader") or {}).get("locked") and "linear_forward_test" in c.source
+    )
     decoy = nbformat.from_dict(json.loads(json.dumps(notebook.cells[index])))
     notebook.cells[index].source += "\nprint('All tests passed.')"
     notebook.cells.insert(index, decoy)
@@ -80,24 +83,46 @@ def graded(tmp_path_factory):
     folder.mkdir()
     solved = read_notebook(SOLUTIONS / NOTEBOOK)
     correct = notebook_bytes(solved)
-    files = {"correct_1.ipynb": correct, "Alice.ipynb": correct, "alice.ipynb": correct,
-             "index.ipynb": correct, "\x1b]0;pwned\x07\x1b[2J.ipynb": correct,
-             "exiting.ipynb": notebook_bytes(with_function(solved, "linear_activation_backward",
-                                                           EXITING)),
-             "magic_bomb.ipynb": _magic_bomb(solved), "big_integer.ipynb": _big_integer(solved),
-             "malformed_metadata.ipynb": _malformed_metadata(solved),
-             "tamper_decoy.ipynb": _tamper_decoy(solved)}
+    files = {
+        "correct_1.ipynb": correct,
+        "Alice.ipynb": correct,
+        "alice.ipynb": correct,
+        "index.ipynb": correct,
+        "\x1b]0;pwned\x07\x1b[2J.ipynb": correct,
+        "exiting.ipynb": notebook_bytes(
+            with_function(solved, "linear_activation_backward", EXITING)
+        ),
+        "magic_bomb.ipynb": _magic_bomb(solved),
+        "big_integer.ipynb": _big_integer(solved),
+        "malformed_metadata.ipynb": _malformed_metadata(solved),
+        "tamper_decoy.ipynb": _tamper_decoy(solved),
+    }
     paths = Paths("attack-batch", folder / "correct_1.ipynb", out, root / "sentinel")
     for attack in ATTACKS:
         files[f"{attack.name}.ipynb"] = notebook_bytes(attack.build(solved, paths))
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    command = [sys.executable, "-m", "grader", "grade", str(folder), "--out", str(out),
-               "--release", str(RELEASE), "--timeout", str(TIMEOUT), "--memory", "512",
-               "--jobs", "2", "--fail-under", "50"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--release",
+        str(RELEASE),
+        "--timeout",
+        str(TIMEOUT),
+        "--memory",
+        "512",
+        "--jobs",
+        "2",
+        "--fail-under",
+        "50",
+    ]
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None and time.monotonic() - started < 600:
@@ -106,9 +131,15 @@ def graded(tmp_path_factory):
     stdout, stderr = process.communicate(timeout=600)
     elapsed = time.monotonic() - started
     grades = json.loads((out / "grades.json").read_text())
-    return {"code": process.returncode, "elapsed": elapsed, "peak": peak,
-            "stdout": stdout, "stderr": stderr, "out": out,
-            "by_file": {Path(s["submission"]).name: s for s in grades["submissions"]}}
+    return {
+        "code": process.returncode,
+        "elapsed": elapsed,
+        "peak": peak,
+        "stdout": stdout,
+        "stderr": stderr,
+        "out": out,
+        "by_file": {Path(s["submission"]).name: s for s in grades["submissions"]},
+    }
 
 
 def test_the_whole_batch_is_bounded(graded):

@@ -3,6 +3,7 @@
 One batch holds every attack notebook and one honest student (the "victim"); it is
 graded twice with the CLI, and the second grades.json must equal the first.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,22 @@ NOT_YET: dict[str, str] = {}  # attack -> what must still change for it to hold 
 
 def _grade(folder: Path, out: Path) -> tuple[dict, float]:
     started = time.monotonic()
-    result = CliRunner().invoke(cli, ["grade", str(folder), "--out", str(out), "--release",
-                                      str(RELEASE), "--timeout", "1.5", "--memory", "512", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+            "--release",
+            str(RELEASE),
+            "--timeout",
+            "1.5",
+            "--memory",
+            "512",
+            "-q",
+        ],
+    )
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, (result.output, result.exception)
     return json.loads((out / "grades.json").read_text()), elapsed
@@ -44,8 +59,9 @@ def batch(tmp_path_factory, strong):
     sentinel = root / "sentinel.txt"
     sentinel.write_text("the grader's own file")
     marker = f"atk{os.getpid() % 10**7:07d}{time.monotonic_ns() % 10**5:05d}"
-    paths = Paths(marker=marker, victim=folder / "victim_correct.ipynb", out_dir=out,
-                  sentinel=sentinel)
+    paths = Paths(
+        marker=marker, victim=folder / "victim_correct.ipynb", out_dir=out, sentinel=sentinel
+    )
     solved = read_notebook(SOLUTIONS / NOTEBOOK)
     paths.victim.write_bytes(notebook_bytes(solved))
     attacks = [attack for attack in ATTACKS if strong or not attack.strong_only]
@@ -62,8 +78,16 @@ def batch(tmp_path_factory, strong):
         else:
             os.environ[MARKER_VARIABLE] = saved
     by_student = {entry["student"]: entry for entry in grades["submissions"]}
-    return {"grades": grades, "by_student": by_student, "elapsed": elapsed, "paths": paths,
-            "before": before, "folder": folder, "root": root, "attacks": attacks}
+    return {
+        "grades": grades,
+        "by_student": by_student,
+        "elapsed": elapsed,
+        "paths": paths,
+        "before": before,
+        "folder": folder,
+        "root": root,
+        "attacks": attacks,
+    }
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
@@ -81,8 +105,9 @@ def test_attack_gets_exactly_its_grade(batch, strong, attack, request):
         assert result["exercises"][name]["score"] == 0, (name, result["exercises"][name])
     assert result["score"] == attack.score == 100 - EXERCISES_POINTS * len(attack.statuses)
     if attack.cell_error:
-        assert any(attack.cell_error in line for line in result["cell_errors"]), (
-            result["cell_errors"])
+        assert any(attack.cell_error in line for line in result["cell_errors"]), result[
+            "cell_errors"
+        ]
 
 
 def test_the_victim_is_graded_and_untouched(batch):
@@ -90,10 +115,15 @@ def test_the_victim_is_graded_and_untouched(batch):
     assert victim["score"] == 100
     now = {path.name: path.read_bytes() for path in batch["folder"].iterdir()}
     assert now == batch["before"]  # no submission changed, none added or removed
-    assert (batch["paths"].sentinel.read_text() == "the grader's own file")
+    assert batch["paths"].sentinel.read_text() == "the grader's own file"
     assert not (batch["paths"].out_dir / "x.txt").exists()
-    for escape in ("/tmp/grader-escape", "/var/tmp/grader-escape", "/dev/shm/grader-escape",
-                   "/etc/grader-escape", "/root/grader-escape"):
+    for escape in (
+        "/tmp/grader-escape",
+        "/var/tmp/grader-escape",
+        "/dev/shm/grader-escape",
+        "/etc/grader-escape",
+        "/root/grader-escape",
+    ):
         assert not Path(escape).exists(), escape
     assert b"tampered" not in REFERENCE.read_bytes()
 
@@ -114,8 +144,11 @@ def test_feedback_holds_no_line_of_the_reference(batch):
     public = set()
     for path in [*RELEASE.glob("*.py"), RELEASE / NOTEBOOK, *batch["folder"].glob("*.ipynb")]:
         public.update(line.strip() for line in path.read_text(errors="replace").splitlines())
-    secret = {line.strip() for line in REFERENCE.read_text().splitlines()
-              if len(line.strip()) >= 20 and line.strip() not in public}
+    secret = {
+        line.strip()
+        for line in REFERENCE.read_text().splitlines()
+        if len(line.strip()) >= 20 and line.strip() not in public
+    }
     assert len(secret) > 20  # the check has something to look for
     texts = []
     for entry in batch["grades"]["submissions"]:
@@ -129,7 +162,10 @@ def test_feedback_holds_no_line_of_the_reference(batch):
 def test_grading_the_same_batch_twice_gives_identical_grades(batch):
     again, _ = _grade(batch["folder"], batch["root"] / "out-again")
     first = {entry["student"]: entry for entry in batch["grades"]["submissions"]}
-    differ = {entry["student"]: (first.get(entry["student"]), entry)
-              for entry in again["submissions"] if first.get(entry["student"]) != entry}
+    differ = {
+        entry["student"]: (first.get(entry["student"]), entry)
+        for entry in again["submissions"]
+        if first.get(entry["student"]) != entry
+    }
     assert differ == {}
     assert again["submissions"] == batch["grades"]["submissions"]

@@ -6,6 +6,7 @@ stack frames into the server's, or through ``gc``, and read them. Each notebook 
 searches every string and bytes object it can reach for the other student's id and
 reports what it found in a cell error.
 """
+
 from __future__ import annotations
 
 import nbformat
@@ -23,7 +24,7 @@ from .attack_notebooks import RELEASE, SOLUTIONS
 STUDENTS = ("alice@example.edu", "bob@example.edu")
 
 # hex, so that the cell's own source does not hold the id it looks for
-SEARCH = '''
+SEARCH = """
 import gc, sys
 def _search(needles):
     keep, seen, todo, frames, strings, found = [], set(), [], 0, 0, set()
@@ -56,7 +57,7 @@ def _search(needles):
 
 _frames, _strings, _found = _search([bytes.fromhex({other!r}).decode()])
 raise RuntimeError(f"probe: {{_frames}} frames, {{_strings > 20000}} strings, found {{_found}}")
-'''
+"""
 
 
 def _batch(root, mode: str):
@@ -65,13 +66,15 @@ def _batch(root, mode: str):
     for student, other in (STUDENTS, STUDENTS[::-1]):
         notebook = solved.copy()
         notebook.cells = list(solved.cells)
-        notebook.cells.insert(setup + 1, nbformat.v4.new_code_cell(
-            SEARCH.format(other=other.encode().hex())))
+        notebook.cells.insert(
+            setup + 1, nbformat.v4.new_code_cell(SEARCH.format(other=other.encode().hex()))
+        )
         folder = root / "course" / "submitted" / student / "dnn_step_by_step"
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_bytes(notebook_bytes(notebook))
-    return grader.grade([root / "course"], release_dir=RELEASE,
-                        options=Options(limits=LIMITS, sandbox=mode, jobs=1))
+    return grader.grade(
+        [root / "course"], release_dir=RELEASE, options=Options(limits=LIMITS, sandbox=mode, jobs=1)
+    )
 
 
 @pytest.mark.parametrize("mode", ["namespaces", "rlimits"])

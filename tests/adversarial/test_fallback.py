@@ -4,6 +4,7 @@ Without namespaces a submission can read whatever the grader's user can read (th
 reference on disk, other notebooks) and signal the grader's processes, so only the
 attacks that the process limits and the grader-side comparison stop are run here.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,12 @@ NOT_YET: set[str] = set()  # see test_attacks.NOT_YET
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fallback")
     marker = f"fbk{os.getpid() % 10**7:07d}{time.monotonic_ns() % 10**5:05d}"
-    paths = Paths(marker=marker, victim=folder / "victim_correct.ipynb", out_dir=folder / "out",
-                  sentinel=folder / "sentinel.txt")
+    paths = Paths(
+        marker=marker,
+        victim=folder / "victim_correct.ipynb",
+        out_dir=folder / "out",
+        sentinel=folder / "sentinel.txt",
+    )
     solved = read_notebook(SOLUTIONS / NOTEBOOK)
     paths.victim.write_bytes(notebook_bytes(solved))
     for attack in FALLBACK_ATTACKS:
@@ -71,7 +76,10 @@ def test_the_fallback_says_why(monkeypatch):
         assert not forced.strong
         assert forced.isolation == f"rlimits only: asked for with {MODE_VARIABLE}=rlimits"
     with Sandbox(LIMITS, preload=(), mode="rlimits") as forced:
-        assert forced.isolation == "rlimits only: asked for with the sandbox mode 'rlimits' (--sandbox rlimits)"
+        assert (
+            forced.isolation
+            == "rlimits only: asked for with the sandbox mode 'rlimits' (--sandbox rlimits)"
+        )
     monkeypatch.setenv(MODE_VARIABLE, "sandboxes")
     with pytest.raises(SandboxError, match="unknown sandbox mode 'sandboxes'"):
         Sandbox(LIMITS, preload=())

@@ -8,6 +8,7 @@ process), and a callback whose arguments make the reference allocate gigabytes. 
 notebook is graded with an honest one by the real command in a process of its own, so
 that its time, peak memory and reports are its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ REPORT_BYTES = 1 << 20  # any one report file
 
 # --- slow to decode: ~100 000 int dict keys that all hash alike (~100 s of grader CPU) ----
 
-DECODE_BOMB = '''
+DECODE_BOMB = """
 def compute_cost(AL, Y):
     import json, os, time
     prime = 2 ** 61 - 1   # hash(k * prime) == 0 for every k: one long collision chain
@@ -46,20 +47,20 @@ def compute_cost(AL, Y):
     while data:
         data = data[os.write(3, data):]
     time.sleep(60)
-'''
+"""
 
 # --- texts of megabytes: the child's caps removed from inside the student's process -------
 # (each string just under wire.MAX_STRING_CHARS: a longer one makes the whole frame unreadable)
 
-UNCAPPED = '''
+UNCAPPED = """
 import sys
 _child = sys._getframe(1).f_globals   # the sandbox child's own module, running this cell
 _child.update(MESSAGE_CHARS=10**9, LINE_CHARS=10**9, TRACEBACK_FRAMES=10**6)
 sys.stdout._size = sys.stderr._size = 10**9
 raise RuntimeError("cell " + "c" * 1_000_000)
-'''
+"""
 
-HUGE_TEXTS = '''
+HUGE_TEXTS = """
 def compute_cost(AL, Y):
     print("o" * 1_000_000)
     def down(n):
@@ -67,33 +68,50 @@ def compute_cost(AL, Y):
             raise ValueError("m" * 1_000_000)
         return down(n - 1)  # {padding}
     return down(300)
-'''.replace("{padding}", "p" * 10_000)
+""".replace("{padding}", "p" * 10_000)
 
 # --- a callback that broadcasts: 3136 argument values, a 2**27-value answer (1 GiB) --------
 
-CALLBACK_BROADCAST = '''
+CALLBACK_BROADCAST = """
 def L_model_forward(X, parameters):
     W = np.ones((64, 32, 1, 1, 1))
     A = np.ones((1, 1, 64, 1, 1))
     b = np.ones((1, 1, 1, 32, 32))
     Z, cache = linear_forward(A, W, b)   # the grader's reference: W @ A + b
     return Z, [cache]
-'''
+"""
 
 ATTACKS = (
-    Attack("decode_bomb", "a result frame whose dict keys all hash alike",
-           _replace("compute_cost", DECODE_BOMB), {"compute_cost": "error"}, 90),
-    Attack("huge_texts", "an error, traceback and output of megabytes each",
-           _cells(UNCAPPED, exercise="compute_cost", function=HUGE_TEXTS),
-           {"compute_cost": "error"}, 90, cell_error="RuntimeError: cell ccc"),
-    Attack("callback_broadcast", "callback arguments that broadcast to a 1 GiB answer",
-           _replace("L_model_forward", CALLBACK_BROADCAST), {"L_model_forward": "error"}, 90),
+    Attack(
+        "decode_bomb",
+        "a result frame whose dict keys all hash alike",
+        _replace("compute_cost", DECODE_BOMB),
+        {"compute_cost": "error"},
+        90,
+    ),
+    Attack(
+        "huge_texts",
+        "an error, traceback and output of megabytes each",
+        _cells(UNCAPPED, exercise="compute_cost", function=HUGE_TEXTS),
+        {"compute_cost": "error"},
+        90,
+        cell_error="RuntimeError: cell ccc",
+    ),
+    Attack(
+        "callback_broadcast",
+        "callback arguments that broadcast to a 1 GiB answer",
+        _replace("L_model_forward", CALLBACK_BROADCAST),
+        {"L_model_forward": "error"},
+        90,
+    ),
 )
 
 # runs the command as its only child, then prints the largest resident size (KiB) of any
 # process of its tree that ended: the grader, its workers, the sandboxes, the submissions
-PEAK = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+PEAK = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +125,39 @@ def _grade_alone(attack: Attack, solved, root: Path) -> dict:
     (folder / "victim_correct.ipynb").write_bytes(notebook_bytes(solved))
     paths = Paths("grader-side", folder / "victim_correct.ipynb", out, root / "sentinel")
     (folder / f"{attack.name}.ipynb").write_bytes(notebook_bytes(attack.build(solved, paths)))
-    command = [sys.executable, "-c", PEAK, sys.executable, "-m", "grader", "grade",
-               str(folder), "--out", str(out), "--release", str(RELEASE), "--timeout", "1.5",
-               "--memory", "512", "--jobs", "2", "-q"]
+    command = [
+        sys.executable,
+        "-c",
+        PEAK,
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(folder),
+        "--out",
+        str(out),
+        "--release",
+        str(RELEASE),
+        "--timeout",
+        "1.5",
+        "--memory",
+        "512",
+        "--jobs",
+        "2",
+        "-q",
+    ]
     started = time.monotonic()
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
     grades = json.loads((out / "grades.json").read_text())
     sizes = {str(p.relative_to(out)): p.stat().st_size for p in out.rglob("*") if p.is_file()}
-    return {"by_student": {entry["student"]: entry for entry in grades["submissions"]},
-            "elapsed": elapsed, "peak": int(done.stdout.split()[-1]) << 10, "sizes": sizes}
+    return {
+        "by_student": {entry["student"]: entry for entry in grades["submissions"]},
+        "elapsed": elapsed,
+        "peak": int(done.stdout.split()[-1]) << 10,
+        "sizes": sizes,
+    }
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[attack.name for attack in ATTACKS])
@@ -133,28 +173,28 @@ def test_the_grader_stays_bounded_and_the_batch_goes_on(attack, solved, tmp_path
     assert statuses == {name: attack.statuses.get(name, "passed") for name in statuses}
     assert result["score"] == attack.score
     if attack.cell_error:
-        assert any(attack.cell_error in line and line.endswith("(cut)")
-                   for line in result["cell_errors"]), [line[:200] for line in
-                                                        result["cell_errors"]]
+        assert any(
+            attack.cell_error in line and line.endswith("(cut)") for line in result["cell_errors"]
+        ), [line[:200] for line in result["cell_errors"]]
     if attack.name == "huge_texts":
         error = result["exercises"]["compute_cost"]["error"]
-        assert error.endswith("(cut)") and "File \"<cell" in error, error[:500]
+        assert error.endswith("(cut)") and 'File "<cell' in error, error[:500]
 
 
 # --- callbacks, seen from one session -----------------------------------------------------
 
-LONG_PRODUCT = '''
+LONG_PRODUCT = """
 import numpy as np
 def probe(x):
     # each argument within the check's own size (x: 1000 values), the answer 1000 x 1000
     return linear_forward(np.ones((1, 1000)), np.ones((1000, 1)), np.ones((1000, 1)))
-'''
+"""
 
-ASKS = '''
+ASKS = """
 import numpy as np
 def probe(x):
     return linear_forward(np.ones((2, 3)), np.ones((4, 2)), np.ones((4, 1)))[0].shape
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -186,19 +226,26 @@ def test_a_callback_whose_answer_exceeds_the_checks_size_is_refused_before_it_ru
     assert _ask(sandbox, ASKS, callbacks, np.zeros(3)).value == (4, 3)  # within: answered
 
 
-@pytest.mark.parametrize("args, refused", [
-    ((np.ones((3, 2, 1)), np.ones((4, 3)), np.ones((4, 1))), "`A` should be a 2-D"),
-    ((np.ones((3, 2)), np.ones((4, 2)), np.ones((4, 1))), "`W` should have shape"),  # A's rows
-    # b not (n, 1): it would broadcast
-    ((np.ones((3, 2)), np.ones((4, 3)), np.ones((1, 4))), "`b` should have shape"),
-    ((np.ones((3, 2)), np.ones((4, 3)), [[1.0]] * 4), "`b` should be a 2-D"),  # not an array
-])
+@pytest.mark.parametrize(
+    "args, refused",
+    [
+        ((np.ones((3, 2, 1)), np.ones((4, 3)), np.ones((4, 1))), "`A` should be a 2-D"),
+        ((np.ones((3, 2)), np.ones((4, 2)), np.ones((4, 1))), "`W` should have shape"),  # A's rows
+        # b not (n, 1): it would broadcast
+        ((np.ones((3, 2)), np.ones((4, 3)), np.ones((1, 4))), "`b` should have shape"),
+        ((np.ones((3, 2)), np.ones((4, 3)), [[1.0]] * 4), "`b` should be a 2-D"),  # not an array
+    ],
+)
 def test_callback_arguments_outside_the_contract_are_refused(args, refused):
     kit = get_kit("dnn_step_by_step")
     with pytest.raises(ValueError, match=refused):  # refused for the argument at fault
         kit.callback_contract("linear_forward", args, {})
-    assert kit.callback_contract("linear_forward", (np.ones((3, 2)), np.ones((4, 3)),
-                                                    np.ones((4, 1))), {}) == 8
+    assert (
+        kit.callback_contract(
+            "linear_forward", (np.ones((3, 2)), np.ones((4, 3)), np.ones((4, 1))), {}
+        )
+        == 8
+    )
 
 
 def test_a_callback_that_raises_fails_the_students_call_only(sandbox):

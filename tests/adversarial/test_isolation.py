@@ -4,6 +4,7 @@ Each test runs code in a session the way a notebook cell would and asserts on wh
 came back. They need the namespace sandbox and are skipped where it is not available
 (the rlimits fallback is covered by test_fallback.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,14 @@ def box(strong):
         yield sandbox
 
 
-def run(sandbox: Sandbox, source: str, *args, helper_dir=None, timeout: float | None = None,
-        limits: Limits | None = None):
+def run(
+    sandbox: Sandbox,
+    source: str,
+    *args,
+    helper_dir=None,
+    timeout: float | None = None,
+    limits: Limits | None = None,
+):
     """Define ``probe`` from ``source`` in a fresh session and return what it returns."""
     with sandbox.open([source], helper_dir, limits=limits) as session:
         assert session.cell_results[0].status == "ok", session.cell_results[0]
@@ -41,7 +48,7 @@ def run(sandbox: Sandbox, source: str, *args, helper_dir=None, timeout: float | 
     return result.value
 
 
-WALK = '''
+WALK = """
 import os
 def probe(names, fragments):
     found, seen = [], 0
@@ -55,7 +62,7 @@ def probe(names, fragments):
             if name in names or any(fragment in path for fragment in fragments):
                 found.append(path)
     return seen, found
-'''
+"""
 
 
 def test_the_file_system_holds_nothing_of_the_grader(box):
@@ -64,14 +71,13 @@ def test_the_file_system_holds_nothing_of_the_grader(box):
     (site-packages still names the installed distribution and, for an editable install,
     the path of the package: that path is empty here.)"""
     names = ["source_notebooks", NOTEBOOK, "grades.json", "nb_autograder.egg-info"]
-    fragments = ["/grader/assignments", "dnn_step_by_step", str(REPO / "solutions"),
-                 "pytest-of-"]
+    fragments = ["/grader/assignments", "dnn_step_by_step", str(REPO / "solutions"), "pytest-of-"]
     seen, found = run(box, WALK, names, fragments, timeout=30.0)
     assert seen > 10_000  # the walk really went through the installation
     assert found == []
 
 
-PEEK = '''
+PEEK = """
 import os
 def probe(paths):
     listing = {}
@@ -81,12 +87,21 @@ def probe(paths):
         except OSError as exc:
             listing[path] = type(exc).__name__
     return listing
-'''
+"""
 
 
 def test_grader_folders_are_empty_and_hide_adds_more(box):
-    folders = [str(REPO), str(REPO / "grader"), str(Path.home()), tempfile.gettempdir(),
-               "/var/tmp", "/dev/shm", "/run", "/home", HIDDEN_BY_PARAMETER]
+    folders = [
+        str(REPO),
+        str(REPO / "grader"),
+        str(Path.home()),
+        tempfile.gettempdir(),
+        "/var/tmp",
+        "/dev/shm",
+        "/run",
+        "/home",
+        HIDDEN_BY_PARAMETER,
+    ]
     listing = run(box, PEEK, folders)
     assert os.listdir(HIDDEN_BY_PARAMETER)  # not empty for the grader
     prefixes = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
@@ -106,7 +121,7 @@ def test_grader_folders_are_empty_and_hide_adds_more(box):
             assert ".grader" in visible
 
 
-IDENTITY = '''
+IDENTITY = """
 import os
 def probe():
     status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
@@ -120,7 +135,7 @@ def probe():
             status["NoNewPrivs"].strip(), status["CapEff"].strip(), status["CapPrm"].strip(),
             sorted(fds.items()), sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
             os.getpid())  # (descriptors as pairs: the wire carries dicts with string keys only)
-'''
+"""
 
 
 def test_identity_privileges_and_descriptors(box):
@@ -134,7 +149,7 @@ def test_identity_privileges_and_descriptors(box):
     assert set(pids) <= {1, me, two[-1]}  # the zygote, the two submissions: nothing else
 
 
-ENVIRONMENT = '''
+ENVIRONMENT = """
 import os
 def probe(marker):
     try:
@@ -146,7 +161,7 @@ def probe(marker):
     except OSError as exc:
         zygote = type(exc).__name__.encode()
     return sorted(os.environ), marker.encode() in own, zygote.decode(errors="replace")
-'''
+"""
 
 
 def test_no_variable_of_the_grader_reaches_the_child(box, monkeypatch):
@@ -154,14 +169,21 @@ def test_no_variable_of_the_grader_reaches_the_child(box, monkeypatch):
     monkeypatch.setenv("GRADER_TEST_SECRET", marker)
     with Sandbox(LIMITS, preload=("numpy",)) as fresh:  # started with the secret set
         names, leaked, zygote = run(fresh, ENVIRONMENT, marker)
-    expected = {"HOME", "MPLBACKEND", "MKL_NUM_THREADS", "OMP_NUM_THREADS",
-                "OPENBLAS_NUM_THREADS", "PATH", "TMPDIR"}
+    expected = {
+        "HOME",
+        "MPLBACKEND",
+        "MKL_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "PATH",
+        "TMPDIR",
+    }
     expected |= {name for name in ("LANG", "LC_ALL") if name in os.environ}
     assert names == sorted(expected)
     assert not leaked and zygote == "PermissionError"
 
 
-WRITE = '''
+WRITE = """
 import os
 def probe(paths):
     outcome = {}
@@ -173,32 +195,49 @@ def probe(paths):
         except OSError as exc:
             outcome[path] = type(exc).__name__
     return outcome
-'''
+"""
 
 
 def test_only_the_scratch_folder_is_writable(box, tmp_path):
     helpers = tmp_path / "helpers"
     helpers.mkdir()
     (helpers / "mine.py").write_text("VALUE = 1\n")
-    cells = [WRITE, "import mine\nHELPERS = os.path.dirname(mine.__file__)",
-             "def helpers():\n    return HELPERS"]
+    cells = [
+        WRITE,
+        "import mine\nHELPERS = os.path.dirname(mine.__file__)",
+        "def helpers():\n    return HELPERS",
+    ]
     with box.open(cells, helpers) as session:
         copy = session.call("helpers").value
-        targets = ["/", "/etc", "/usr", "/var", tempfile.gettempdir(), "/tmp/.grader",
-                   "/tmp/.grader/scratch", copy, "/dev/shm", "/var/tmp", str(Path.home()),
-                   str(REPO), "/proc/self", sys.prefix, "."]
+        targets = [
+            "/",
+            "/etc",
+            "/usr",
+            "/var",
+            tempfile.gettempdir(),
+            "/tmp/.grader",
+            "/tmp/.grader/scratch",
+            copy,
+            "/dev/shm",
+            "/var/tmp",
+            str(Path.home()),
+            str(REPO),
+            "/proc/self",
+            sys.prefix,
+            ".",
+        ]
         outcome = session.call("probe", (targets,)).value
     assert [path for path, result in outcome.items() if result == "written"] == ["."], outcome
     assert not (helpers / "written-by-a-submission").exists()
 
 
-SYSV = '''
+SYSV = """
 import ctypes
 def probe(key):
     libc = ctypes.CDLL(None, use_errno=True)
     segment = libc.shmget(key, 1 << 20, 0o1000 | 0o666)   # IPC_CREAT: it outlives its process
     return segment, open("/proc/sysvipc/shm").read().count("\\n")
-'''
+"""
 
 
 def test_shared_memory_segments_stay_with_their_submission(box):
@@ -214,11 +253,12 @@ def test_shared_memory_segments_stay_with_their_submission(box):
 
 def test_dev_holds_only_harmless_devices(box):
     listing = run(box, PEEK, ["/dev"])["/dev"]
-    assert listing == sorted(["full", "null", "random", "urandom", "zero", "shm", "fd", "stdin",
-                              "stdout", "stderr"])
+    assert listing == sorted(
+        ["full", "null", "random", "urandom", "zero", "shm", "fd", "stdin", "stdout", "stderr"]
+    )
 
 
-NETWORK = '''
+NETWORK = """
 import socket
 def probe():
     outcome = []
@@ -229,7 +269,7 @@ def probe():
         except OSError as exc:
             outcome.append(type(exc).__name__)
     return socket.if_nameindex(), outcome
-'''
+"""
 
 
 def test_there_is_no_network(box):
@@ -238,7 +278,7 @@ def test_there_is_no_network(box):
     assert "connected" not in outcome
 
 
-FORK = '''
+FORK = """
 import os, time
 def probe():
     children, error = [], ""
@@ -253,7 +293,7 @@ def probe():
             os._exit(0)
         children.append(pid)
     return len(children), error
-'''
+"""
 
 
 def test_processes_per_submission_are_limited(box):
@@ -261,7 +301,7 @@ def test_processes_per_submission_are_limited(box):
     assert started == 7 and error == "BlockingIOError"  # 8 with the submission itself
 
 
-FILL = '''
+FILL = """
 def probe():
     written = 0
     try:
@@ -272,7 +312,7 @@ def probe():
     except OSError as exc:
         return written, exc.errno
     return written, 0
-'''
+"""
 
 
 def test_scratch_space_is_limited(box):
@@ -281,10 +321,12 @@ def test_scratch_space_is_limited(box):
 
 
 def test_sessions_cannot_reach_each_other(box):
-    cells = ["import os\nopen('mine.txt', 'w').write('private')",
-             "def probe(path):\n    try:\n        return sorted(os.listdir(path))\n"
-             "    except OSError as exc:\n        return type(exc).__name__",
-             "def here():\n    return os.getcwd()"]
+    cells = [
+        "import os\nopen('mine.txt', 'w').write('private')",
+        "def probe(path):\n    try:\n        return sorted(os.listdir(path))\n"
+        "    except OSError as exc:\n        return type(exc).__name__",
+        "def here():\n    return os.getcwd()",
+    ]
     with box.open(cells) as first, box.open(cells) as second:
         assert second.call("probe", (first.call("here").value,)).value == "PermissionError"
         assert second.call("probe", ("/tmp/.grader/scratch",)).value == "PermissionError"
@@ -301,7 +343,7 @@ def test_helpers_in_a_private_folder_are_readable_and_fresh(box, tmp_path):
     assert run(box, source, helper_dir=helpers)[0] == 2
 
 
-DAEMONS = '''
+DAEMONS = """
 import os, signal, subprocess, time
 def probe(marker):
     for target in (1, -1):  # the zygote, every process of this uid: nothing happens
@@ -318,7 +360,7 @@ def probe(marker):
         os._exit(0)
     os.waitpid(middle, 0)
     return os.getuid()
-'''
+"""
 
 
 def test_nothing_is_left_when_a_session_or_the_sandbox_closes(strong):

@@ -1,4 +1,5 @@
 """Broken and hostile notebook files: each gets a clear status and error, the batch goes on."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ def _with_sources_as(kind: str) -> bytes:
     data = json.loads(notebook_bytes(read_notebook(SOLUTIONS / NOTEBOOK)))
     for cell in data["cells"]:
         text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        cell["source"] = {"list": text.splitlines(keepends=True), "string": text,
-                          "number": 42}[kind]
+        cell["source"] = {"list": text.splitlines(keepends=True), "string": text, "number": 42}[
+            kind
+        ]
     return json.dumps(data).encode()
 
 
@@ -36,21 +38,30 @@ def _many_cells() -> bytes:
 
 
 def _version_3() -> bytes:
-    return nbformat.writes(nbformat.convert(read_notebook(SOLUTIONS / NOTEBOOK), 3),
-                           version=3).encode()
+    return nbformat.writes(
+        nbformat.convert(read_notebook(SOLUTIONS / NOTEBOOK), 3), version=3
+    ).encode()
 
 
 # file -> (status, score, a fragment of the error or None)
 CASES = {
-    "invalid_json": (b"{ this is not json", "unreadable", 0, "not valid JSON (Expecting property "
-                     "name enclosed in double quotes at line 1, column 3)"),
+    "invalid_json": (
+        b"{ this is not json",
+        "unreadable",
+        0,
+        "not valid JSON (Expecting property name enclosed in double quotes at line 1, column 3)",
+    ),
     "truncated_json": (None, "unreadable", 0, "not valid JSON"),
     "binary": (bytes(range(256)) * 64, "unreadable", 0, "not UTF-8 text (byte 128)"),
     "latin1_text": (None, "unreadable", 0, "not UTF-8 text"),
     "empty": (b"", "unreadable", 0, "not valid JSON"),
     "deeply_nested": (b"[" * 100_000 + b"]" * 100_000, "unreadable", 0, None),
-    "json_not_a_notebook": (b'{"cells": []}', "unreadable", 0,
-                            "JSON but not a notebook (no 'nbformat' field)"),
+    "json_not_a_notebook": (
+        b'{"cells": []}',
+        "unreadable",
+        0,
+        "JSON but not a notebook (no 'nbformat' field)",
+    ),
     "source_not_text": (None, "unreadable", 0, "not a valid notebook"),
     "enormous": (b" " * (65 << 20), "unreadable", 0, "file is larger than 64 MiB"),
     "sources_as_lists": (None, "graded", 100, None),
@@ -64,13 +75,17 @@ CASES = {
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reader")
     solved = notebook_bytes(read_notebook(SOLUTIONS / NOTEBOOK))
-    made = {"truncated_json": solved[: len(solved) // 2],
-            "latin1_text": solved.decode().replace("Step by Step", "Étape par étape",
-                                                   1).encode("latin-1", errors="replace"),
-            "source_not_text": _with_sources_as("number"),
-            "sources_as_lists": _with_sources_as("list"),
-            "sources_as_strings": _with_sources_as("string"),
-            "nbformat_3": _version_3(), "thousands_of_cells": _many_cells()}
+    made = {
+        "truncated_json": solved[: len(solved) // 2],
+        "latin1_text": solved.decode()
+        .replace("Step by Step", "Étape par étape", 1)
+        .encode("latin-1", errors="replace"),
+        "source_not_text": _with_sources_as("number"),
+        "sources_as_lists": _with_sources_as("list"),
+        "sources_as_strings": _with_sources_as("string"),
+        "nbformat_3": _version_3(),
+        "thousands_of_cells": _many_cells(),
+    }
     for name, (data, *_rest) in CASES.items():
         (folder / f"{name}.ipynb").write_bytes(data if data is not None else made[name])
     started = time.monotonic()
