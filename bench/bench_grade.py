@@ -3,13 +3,14 @@
     python bench/bench_grade.py -n 1000              # default jobs, limits and isolation
     python bench/bench_grade.py -n 10000 --nbgrader 0
 
-The batch is a realistic mix built from the solved notebook (grader.assignments.dnn_step_by_step.samples): mostly
-correct, ~8% with one broken exercise (a typical mistake, a crash or a deleted
-function), and a few infinite loops (one per 300 submissions; they loop in the
-notebook's own demo cell, which keeps --timeout, or with --hidden-loops only on the
-hidden checks' inputs, which have the relative bound). Every notebook's
-graded cells carry a line naming its student, so no two submissions are the same
-file and graded cells differ between students as real ones do.
+The batch is a realistic mix built from the solved notebook
+(grader.assignments.dnn_step_by_step.samples): mostly correct, ~8% with one broken
+exercise (a typical mistake, a crash or a deleted function), and a few infinite
+loops (one per 300 submissions; they loop in the notebook's own demo cell, which
+keeps --timeout, or with --hidden-loops only on the hidden checks' inputs, which
+have the relative bound). Every notebook's graded cells carry a line naming its
+student, so no two submissions are the same file and graded cells differ between
+students as real ones do.
 
 Prints the batch, the exact command, wall time, submissions per second, seconds
 per submission, the peak memory of the whole process tree (RSS summed over the

@@ -159,7 +159,7 @@ def update_parameters(parameters, grads, learning_rate):
         parameters["W" + str(l+1)] = parameters["W" + str(l+1)] - learning_rate * grads["dW" + str(l+1)]
         parameters["b" + str(l+1)] = parameters["b" + str(l+1)] - learning_rate * grads["db" + str(l+1)]
     return parameters
-""",
+""",  # noqa: E501 (the student's own long lines)
     )
     (tmp_path / "older.ipynb").write_bytes(notebook_bytes(older))
     result = grader.grade(tmp_path / "older.ipynb", release_dir=RELEASE).submissions[0]

@@ -62,10 +62,10 @@ def assert_network(params: dict, prefix: str = "") -> list[int]:
     """W1, b1, ..., WL, bL in order, shapes chained, one output unit; returns the sizes."""
     layers = len(params) // 2
     assert layers >= 1 and list(params) == [
-        f"{prefix}{k}{l}" for l in range(1, layers + 1) for k in ("W", "b")
+        f"{prefix}{k}{i}" for i in range(1, layers + 1) for k in ("W", "b")
     ]
     dims = [params[f"{prefix}W1"].shape[1]] + [
-        params[f"{prefix}W{l}"].shape[0] for l in range(1, layers + 1)
+        params[f"{prefix}W{i}"].shape[0] for i in range(1, layers + 1)
     ]
     for layer in range(1, layers + 1):
         assert_matrix(params[f"{prefix}W{layer}"], (dims[layer], dims[layer - 1]))
@@ -90,9 +90,9 @@ def contract_initialize_parameters_deep(layer_dims) -> None:
     assert isinstance(layer_dims, list) and len(layer_dims) >= 2
     assert all(type(n) is int and n >= 1 for n in layer_dims)
     out = reference.initialize_parameters_deep(layer_dims)
-    for l in range(1, len(layer_dims)):
-        assert out[f"W{l}"].shape == (layer_dims[l], layer_dims[l - 1])
-        assert out[f"b{l}"].shape == (layer_dims[l], 1)
+    for layer in range(1, len(layer_dims)):
+        assert out[f"W{layer}"].shape == (layer_dims[layer], layer_dims[layer - 1])
+        assert out[f"b{layer}"].shape == (layer_dims[layer], 1)
 
 
 def contract_linear_forward(A, W, b) -> None:

@@ -197,7 +197,7 @@ def _variants() -> list[bytes]:
         + [(cell, key) for cell in base["cells"] for key in cell]
         + [(base["cells"][1]["metadata"], "nbgrader"), (base["metadata"], "orig_nbformat")]
     )
-    for index, (container, key) in enumerate(places):
+    for container, key in places:
         for value in [*bad_values, "delete"]:
             copy = json.loads(json.dumps(base))
             target = (

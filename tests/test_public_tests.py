@@ -257,9 +257,9 @@ def _model_backward(AL, Y, caches, dAL_sign=1.0, hidden="relu"):
     grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = ref.linear_activation_backward(
         dAL, caches[L - 1], "sigmoid"
     )
-    for l in reversed(range(L - 1)):
-        grads[f"dA{l}"], grads[f"dW{l + 1}"], grads[f"db{l + 1}"] = ref.linear_activation_backward(
-            grads[f"dA{l + 1}"], caches[l], hidden
+    for layer in reversed(range(L - 1)):
+        grads[f"dA{layer}"], grads[f"dW{layer + 1}"], grads[f"db{layer + 1}"] = (
+            ref.linear_activation_backward(grads[f"dA{layer + 1}"], caches[layer], hidden)
         )
     return grads
 
@@ -283,31 +283,31 @@ def lmb_last_layer_only(AL, Y, caches):
 
 def update_adds_gradient(params, grads, learning_rate):
     parameters = params.copy()
-    for l in range(1, len(params) // 2 + 1):
-        parameters[f"W{l}"] = params[f"W{l}"] + learning_rate * grads[f"dW{l}"]
-        parameters[f"b{l}"] = params[f"b{l}"] + learning_rate * grads[f"db{l}"]
+    for layer in range(1, len(params) // 2 + 1):
+        parameters[f"W{layer}"] = params[f"W{layer}"] + learning_rate * grads[f"dW{layer}"]
+        parameters[f"b{layer}"] = params[f"b{layer}"] + learning_rate * grads[f"db{layer}"]
     return parameters
 
 
 def update_only_W(params, grads, learning_rate):
     parameters = params.copy()
-    for l in range(1, len(params) // 2 + 1):
-        parameters[f"W{l}"] = params[f"W{l}"] - learning_rate * grads[f"dW{l}"]
+    for layer in range(1, len(params) // 2 + 1):
+        parameters[f"W{layer}"] = params[f"W{layer}"] - learning_rate * grads[f"dW{layer}"]
     return parameters
 
 
 def update_in_place_dict(params, grads, learning_rate):
-    for l in range(1, len(params) // 2 + 1):
-        params[f"W{l}"] = params[f"W{l}"] - learning_rate * grads[f"dW{l}"]
-        params[f"b{l}"] = params[f"b{l}"] - learning_rate * grads[f"db{l}"]
+    for layer in range(1, len(params) // 2 + 1):
+        params[f"W{layer}"] = params[f"W{layer}"] - learning_rate * grads[f"dW{layer}"]
+        params[f"b{layer}"] = params[f"b{layer}"] - learning_rate * grads[f"db{layer}"]
     return params
 
 
 def update_in_place_arrays(params, grads, learning_rate):
     parameters = params.copy()  # a shallow copy: `-=` still writes into the caller's arrays
-    for l in range(1, len(params) // 2 + 1):
-        parameters[f"W{l}"] -= learning_rate * grads[f"dW{l}"]
-        parameters[f"b{l}"] -= learning_rate * grads[f"db{l}"]
+    for layer in range(1, len(params) // 2 + 1):
+        parameters[f"W{layer}"] -= learning_rate * grads[f"dW{layer}"]
+        parameters[f"b{layer}"] -= learning_rate * grads[f"db{layer}"]
     return parameters
 
 
@@ -328,12 +328,12 @@ def update_returns_list(params, grads, learning_rate):
 
 def update_seed_style(params, grads, learning_rate):  # correct: the seed's own variant
     parameters = params.copy()
-    for l in range(len(parameters) // 2):
-        parameters["W" + str(l + 1)] = (
-            parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+    for layer in range(len(parameters) // 2):
+        parameters["W" + str(layer + 1)] = (
+            parameters["W" + str(layer + 1)] - learning_rate * grads["dW" + str(layer + 1)]
         )
-        parameters["b" + str(l + 1)] = (
-            parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+        parameters["b" + str(layer + 1)] = (
+            parameters["b" + str(layer + 1)] - learning_rate * grads["db" + str(layer + 1)]
         )
     return parameters
 

@@ -75,9 +75,9 @@ def test_a_reference_that_differs_from_the_notebook_is_named(extracted):
 def test_a_solution_reference_says_how_to_make_it(tmp_path, extracted):
     missing = reference.SolutionReference(tmp_path / "generated")
     with pytest.raises(reference.ReferenceNotGenerated, match="run `grader release` first"):
-        missing.linear_forward
+        _ = missing.linear_forward
     _, folder = extracted
     with missing.pinned(folder):
         assert callable(missing.linear_forward)
     with pytest.raises(reference.ReferenceNotGenerated):
-        missing.linear_forward
+        _ = missing.linear_forward

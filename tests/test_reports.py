@@ -644,7 +644,8 @@ def test_write_reports_gradescope(batch, tmp_path):
 
 # ---------------------------------------------------------------- streamed reports
 
-ODD = '\u00e9l\u00e8ve "q" <&> \\ \udcff \x1b\x00 \U0001f600'  # quotes, XML specials, a lone surrogate, controls
+# quotes, XML specials, a lone surrogate, controls
+ODD = '\u00e9l\u00e8ve "q" <&> \\ \udcff \x1b\x00 \U0001f600'
 
 
 def _odd_batch(batch: BatchResult) -> BatchResult:

@@ -1,4 +1,4 @@
-"""Resuming: the output folder's journal keeps every result, and a rerun grades only what changed."""
+"""Resuming: the output folder's journal keeps every result; a rerun grades only what changed."""
 
 from __future__ import annotations
 

@@ -367,7 +367,7 @@ def test_fingerprints_differ_for_values_that_encode_differently():
     prints = [wire.fingerprint(value) for value in FINGERPRINTED]
     assert all(isinstance(p, bytes) for p in prints)
     encodings = [encode(value) for value in FINGERPRINTED]
-    for i, j in [(i, j) for i in range(len(prints)) for j in range(i)]:
+    for i, j in [(a, b) for a in range(len(prints)) for b in range(a)]:
         assert (prints[i] == prints[j]) == (encodings[i] == encodings[j]), (
             FINGERPRINTED[i],
             FINGERPRINTED[j],
