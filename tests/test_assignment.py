@@ -264,8 +264,9 @@ def test_existing_output_folders_are_left_unchanged(damage, source_copy, tmp_pat
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def test_solution_failing_its_public_test_is_refused(source_copy, tmp_path):
-    """The build executes the solved notebook and refuses a wrong solution (nothing written)."""
+def test_a_wrong_solution_is_refused(source_copy, tmp_path):
+    """A solution cell that disagrees with the kit's hand-written reference is refused
+    before anything is built (nothing written)."""
     edit_notebook(
         source_copy,
         lambda nb: set_source(
@@ -276,8 +277,8 @@ def test_solution_failing_its_public_test_is_refused(source_copy, tmp_path):
     assert_one_error_line(
         release(source_copy, out),
         str(source_copy / ASSIGNMENT),
-        "the solved notebook fails in cell #19 (linear_forward_test)",
-        "test(s) failed for linear_forward.",
+        "the solution cells and the kit's reference module disagree: linear_forward, case 1",
+        "Wrong values in `Z`",
     )
     assert not out.exists()
 

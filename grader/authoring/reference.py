@@ -195,6 +195,7 @@ def disagreements(
                 results.append(function(*copy.deepcopy(case.args)))
             problems = output_problems(name, signatures[name][1], results[0], results[1])
             if problems:
-                found.append(f"{name}, case {number} ({case.label}): {problems[0].message}")
+                first = problems[0].message.splitlines()[0]  # one line: the error is one line
+                found.append(f"{name}, case {number} ({case.label}): {first}")
                 break
     return found
