@@ -149,6 +149,14 @@ def test_reference_prints_the_rounded_cost_every_100_iterations():
     assert lines[-1] == f"Cost after iteration 200: {float(costs[-1]):.6f}"
 
 
+def test_the_grader_runs_the_reference_quietly(capsys):
+    X, Y = np.random.default_rng(0).uniform(size=(3, 5)), np.array([[1.0, 0, 1, 0, 0]])
+    quiet = kit.KIT.reference_function("L_layer_model")(X, Y, [3, 2, 1], 0.1, 101, True)
+    assert capsys.readouterr().out == ""
+    assert same(quiet, quietly(kit.reference.L_layer_model, X, Y, [3, 2, 1], 0.1, 101, True))
+    assert kit.KIT.reference.EXERCISES == kit.EXERCISES
+
+
 # --- cases ------------------------------------------------------------------------------
 
 

@@ -12,9 +12,11 @@ The grader sees only :data:`KIT` (see :mod:`grader.assignments.kit`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import io
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -135,11 +137,35 @@ def generated_files(source_dir: Path) -> dict[str, bytes]:
     }
 
 
+class QuietReference:
+    """The reference as the grader calls it: what ``print_cost=True`` prints goes
+    nowhere. Some hidden cases print the cost (a student's printing must not crash), and
+    the grader runs the reference on every case to know the expected values: without
+    this, their costs would be printed on the instructor's terminal."""
+
+    def __init__(self, module: ModuleType):
+        self.module = module
+
+    def __getattr__(self, name: str) -> Callable:
+        if name.startswith("__") or name == "module":  # copy, pickle: no reference here
+            raise AttributeError(name)
+        function = getattr(self.module, name)
+        if not callable(function):
+            return function
+
+        @functools.wraps(function)
+        def quiet(*args, **kwargs):
+            with contextlib.redirect_stdout(io.StringIO()):
+                return function(*args, **kwargs)
+
+        return quiet
+
+
 KIT = Kit(
     name=NAME,
     exercises=tuple(EXERCISES),
     signatures=SIGNATURES,
-    reference=reference,
+    reference=QuietReference(reference),
     hidden_cases=hidden_cases,
     generated_files=generated_files,
     dependencies=DEPENDENCIES,
