@@ -187,7 +187,7 @@ class AccuracyJudge:
             return (
                 f"After training, the network classifies {got:.0%} of the test pictures "
                 f"correctly; the model solution classifies {want:.0%} (they should be "
-                f"within {ACCURACY_MARGIN:.0%})."
+                f"within {100 * ACCURACY_MARGIN:g} percentage points)."
             )
         return None
 

@@ -8,12 +8,15 @@ assignment needs. The text depends on nothing but these sources, so the release 
 same bytes on every run.
 
 Functions below run in the student's folder: they use numpy, h5py and matplotlib only,
-never ``grader``.
+never ``grader``. ``load_data`` reads the datasets/ folder next to the module (not the
+working directory): the same folder for a student, and one the grader's sandbox, whose
+working directory is empty, can read too.
 """
 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -43,12 +46,13 @@ def initialize_parameters_deep(layer_dims):
 
 
 def load_data():
-    """The cat / non-cat pictures from datasets/: uint8 images (m, 64, 64, 3), labels of
-    shape (1, m) and the class names [b'non-cat', b'cat']."""
-    with h5py.File("datasets/train_catvnoncat.h5", "r") as train:
+    """The cat / non-cat pictures of the datasets/ folder next to this module: uint8
+    images (m, 64, 64, 3), labels of shape (1, m) and the class names [b'non-cat', b'cat']."""
+    folder = Path(__file__).resolve().parent / "datasets"
+    with h5py.File(folder / "train_catvnoncat.h5", "r") as train:
         train_x_orig = np.array(train["train_set_x"][:])
         train_y = np.array(train["train_set_y"][:])
-    with h5py.File("datasets/test_catvnoncat.h5", "r") as test:
+    with h5py.File(folder / "test_catvnoncat.h5", "r") as test:
         test_x_orig = np.array(test["test_set_x"][:])
         test_y = np.array(test["test_set_y"][:])
         classes = np.array(test["list_classes"][:])
@@ -131,6 +135,8 @@ passes, cost, update), ready to use, plus load_data, predict and print_mislabele
 This file is generated from the model solution (grader.assignments.dnn_application);
 edit the generator, not this file.
 """
+from pathlib import Path
+
 import h5py
 import numpy as np
 '''
