@@ -106,7 +106,10 @@ def test_solved_notebook_has_no_markers_and_keeps_solutions(solved_nb, source_nb
         assert BEGIN not in cell.source and END not in cell.source
         kept = [line for line in src.source.split("\n") if BEGIN not in line and END not in line]
         assert cell.source == "\n".join(kept)
-    assert solved_nb.metadata == source_nb.metadata  # no machine-specific kernel info
+    # no machine-specific kernel info; only the digest of what it was executed from
+    recorded = copy.deepcopy(solved_nb.metadata)
+    assert len(recorded["grader"].pop(generate.INPUTS_KEY)) == 64
+    assert recorded == source_nb.metadata
 
 
 # --- (b) the solved notebook in a fresh kernel, without grader ----------------------------
@@ -448,3 +451,20 @@ def test_release_notebook_has_no_outputs(which, generated):
         assert cell.outputs == [] and cell.execution_count is None
         assert "execution" not in cell.metadata
     assert b'"output_type"' not in path.read_bytes()
+
+
+def test_executed_solutions_are_reused_while_their_inputs_are_unchanged(monkeypatch, tmp_path):
+    """A notebook that trains for minutes is executed once per change of its inputs."""
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("executed again")
+
+    monkeypatch.setattr(generate, "run_notebook", not_again)
+    again = generate.build(SOURCE_DIR, SOLUTIONS_DIR)
+    assert again.solutions == read_tree(SOLUTIONS_DIR)
+    changed = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS_DIR, changed)
+    notebook = changed / next(iter(again.solutions))
+    notebook.write_bytes(notebook.read_bytes().replace(b'"inputs": "', b'"inputs": "0'))
+    with pytest.raises(AssertionError, match="executed again"):
+        generate.build(SOURCE_DIR, changed)

@@ -9,7 +9,9 @@ release's files. :func:`write` and :func:`stale_files` are the only side effects
 from __future__ import annotations
 
 import copy
+import hashlib
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,9 +32,11 @@ from grader.authoring.assignment import (
     load_assignment,
 )
 from grader.authoring.execute import run_notebook
-from grader.errors import GenerationError, SourceNotebookError, UsageError
-from grader.grading.notebooks import notebook_bytes
+from grader.errors import GenerationError, GraderError, SourceNotebookError, UsageError
+from grader.grading.notebooks import notebook_bytes, read_notebook
 
+# metadata.grader.inputs of executed solutions: the digest of what they were executed from
+INPUTS_KEY = "inputs"
 STUB = (
     "# YOUR CODE STARTS HERE\n"
     "\n"
@@ -89,8 +93,11 @@ def solved_notebook(source: NotebookNode) -> NotebookNode:
     return notebook
 
 
-def build(source_dir: Path) -> Generated:
-    """Generate the release and the executed solutions of one source folder, in memory."""
+def build(source_dir: Path, solutions_dir: Path | None = None) -> Generated:
+    """Generate the release and the executed solutions of one source folder, in memory.
+
+    ``solutions_dir``: the assignment's solutions written last time; its executed notebook
+    is reused when it was executed from the same inputs (see :func:`inputs_digest`)."""
     assignment, source = load_assignment(source_dir)
     if assignment.source_dir.name != assignment.name:  # grading looks for release/<name>
         raise SourceNotebookError(
@@ -100,18 +107,19 @@ def build(source_dir: Path) -> Generated:
             "name the folder after the assignment",
         )
     kit = get_kit(assignment.name)
+    previous = None if solutions_dir is None else Path(solutions_dir) / assignment.notebook_name
     extracted = reference.generated_files(assignment, source)
     with tempfile.TemporaryDirectory(prefix="grader-reference-") as folder:
         atomic.replace_tree(Path(folder), extracted)
         if isinstance(kit.reference, reference.SolutionReference):
             with kit.reference.pinned(Path(folder)):  # the one about to be written
                 _check_cases(assignment, kit, kit.reference)
-                generated = _build(assignment, source, kit)
+                generated = _build(assignment, source, kit, previous)
             return replace(generated, kit_folder=kit.reference.folder, kit_files=extracted)
         _check_cases(assignment, kit, kit.reference)
         # first: the public tests' expected values come from the hand-written module
         _check_agreement(assignment, kit, reference.load(Path(folder)))
-        return _build(assignment, source, kit)
+        return _build(assignment, source, kit, previous)
 
 
 def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
@@ -149,7 +157,9 @@ def _check_agreement(assignment: Assignment, kit: Kit, extracted: dict) -> None:
         )
 
 
-def _build(assignment: Assignment, source: NotebookNode, kit: Kit) -> Generated:
+def _build(
+    assignment: Assignment, source: NotebookNode, kit: Kit, previous: Path | None
+) -> Generated:
     release = {
         name: (assignment.source_dir / name).read_bytes() for name in assignment.helper_files
     }
@@ -157,17 +167,46 @@ def _build(assignment: Assignment, source: NotebookNode, kit: Kit) -> Generated:
     release[assignment.notebook_name] = notebook_bytes(student_notebook(assignment, source))
     solved = solved_notebook(source)
     helpers = {name: data for name, data in release.items() if name != assignment.notebook_name}
+    return Generated(
+        assignment,
+        dict(sorted(release.items())),
+        {assignment.notebook_name: _executed(assignment, solved, helpers, previous)},
+    )
+
+
+def inputs_digest(solved: NotebookNode, helpers: Mapping[str, bytes]) -> str:
+    """What the executed solutions depend on: the solved notebook and the student files."""
+    digest = hashlib.sha256(notebook_bytes(solved))
+    for name in sorted(helpers):
+        digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(helpers[name]).digest())
+    return digest.hexdigest()
+
+
+def _executed(
+    assignment: Assignment,
+    solved: NotebookNode,
+    helpers: Mapping[str, bytes],
+    previous: Path | None,
+) -> bytes:
+    """The solved notebook, executed; or, when ``previous`` (the solutions written last
+    time) was executed from the same inputs, its bytes: a notebook that trains models for
+    minutes is executed once per change of its source, not once per release."""
+    digest = inputs_digest(solved, helpers)
+    if previous is not None and previous.is_file():
+        try:
+            recorded = read_notebook(previous).metadata.get("grader", {}).get(INPUTS_KEY)
+        except GraderError:
+            recorded = None
+        if recorded == digest:
+            return previous.read_bytes()
     try:
         executed = run_notebook(solved, helpers)
     except GenerationError as exc:
         path = assignment.source_dir / assignment.notebook_name
         raise GenerationError(f"{path}: the solved notebook fails in {exc}") from None
     _check_tests_passed(assignment, executed)
-    return Generated(
-        assignment,
-        dict(sorted(release.items())),
-        {assignment.notebook_name: notebook_bytes(executed)},
-    )
+    executed.metadata.setdefault("grader", {})[INPUTS_KEY] = digest
+    return notebook_bytes(executed)
 
 
 def _check_tests_passed(assignment: Assignment, executed: NotebookNode) -> None:

@@ -41,12 +41,19 @@ from grader.errors import StaleReleaseError, UsageError
     is_flag=True,
     help="Write nothing; exit 1 and name the files that differ from the source.",
 )
+@click.option(
+    "--execute",
+    is_flag=True,
+    help="Execute every solved notebook again, even one whose executed copy in the "
+    "solutions folder was made from the same source and files (reused by default).",
+)
 def release(
     assignments: tuple[str, ...],
     source_root: Path,
     release_root: Path,
     solutions_root: Path,
     check: bool,
+    execute: bool,
 ) -> None:
     """Generate student releases and executed solutions from the source notebooks."""
     from grader.authoring import generate
@@ -55,7 +62,10 @@ def release(
     if not check:  # before the minutes of building, not after; made only by writing
         output_folder(release_root, "--release", create=False)
         output_folder(solutions_root, "--solutions", create=False)
-    results = [generate.build(folder) for folder in folders]
+    results = [
+        generate.build(folder, None if execute else solutions_root / folder.name)
+        for folder in folders
+    ]
     if check:
         stale = generate.stale_files(results, release_root, solutions_root)
         if stale:
