@@ -32,7 +32,7 @@ def run_notebook(
     files: Mapping[str, bytes],
     *,
     allow_errors: bool = False,
-    timeout: int = 300,
+    timeout: int = 1800,  # per cell: a solved notebook may train a model for minutes
 ) -> NotebookNode:
     """Execute a copy of ``notebook`` in a temporary folder holding ``files``."""
     executed = copy.deepcopy(notebook)
