@@ -280,7 +280,7 @@ def test_release_check_passes_on_the_repository():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"up to date: {ASSIGNMENT}"
+    assert result.stdout.strip() == "up to date: dnn_application, dnn_step_by_step"
 
 
 # --- (f) --check on a hand-edited / incomplete copy -----------------------------------------

@@ -21,7 +21,12 @@ import grader
 from grader.assignments.dnn_step_by_step.samples import sample_batch
 from grader.cli import cli
 from grader.errors import UsageError
-from grader.grading.locations import RELEASE_ROOT_VARIABLE, assignment_of, find_folder
+from grader.grading.locations import (
+    RELEASE_ROOT_VARIABLE,
+    assignment_groups,
+    assignment_of,
+    find_folder,
+)
 from grader.grading.submissions import find_submissions
 from grader.reports import GRADES_SCHEMA, grades_csv, grades_json, junit_xml, summary_text
 from grader.results import (
@@ -244,7 +249,9 @@ def test_the_release_root_variable_is_used_and_named_when_wrong(tmp_path, monkey
     monkeypatch.setenv(RELEASE_ROOT_VARIABLE, str(tmp_path))
     with pytest.raises(UsageError, match=f"^{RELEASE_ROOT_VARIABLE}=.* has no dnn_step_by_step"):
         find_folder("dnn_step_by_step")
-    (tmp_path / "hw.ipynb").write_text("{}")
+    (tmp_path / "hw.ipynb").write_text(
+        json.dumps({"metadata": {"grader": {"assignment": "dnn_step_by_step"}}})
+    )
     result = CliRunner().invoke(
         cli, ["grade", str(tmp_path / "hw.ipynb"), "--out", str(tmp_path / "out")]
     )
@@ -252,14 +259,34 @@ def test_the_release_root_variable_is_used_and_named_when_wrong(tmp_path, monkey
     assert f"{RELEASE_ROOT_VARIABLE}={tmp_path} has no dnn_step_by_step folder" in result.stderr
 
 
+def _named(path: Path, assignment: str) -> Path:
+    return _put(path, json.dumps({"metadata": {"grader": {"assignment": assignment}}}).encode())
+
+
 def test_the_assignment_comes_from_the_nbgrader_folder_or_the_metadata(tmp_path):
-    unknown = _put(tmp_path / "c" / "submitted" / "s1" / "ps9" / "hw.ipynb", b"{}")
-    assert assignment_of(find_submissions([unknown])) == "dnn_step_by_step"  # the only kit
-    named = _put(
-        tmp_path / "hw.ipynb",
-        json.dumps({"metadata": {"grader": {"assignment": "dnn_step_by_step"}}}).encode(),
-    )
+    by_folder = _put(tmp_path / "c" / "submitted" / "s1" / "dnn_application" / "hw.ipynb", b"{}")
+    assert assignment_of(find_submissions([by_folder])) == "dnn_application"
+    named = _named(tmp_path / "hw.ipynb", "dnn_step_by_step")
     assert assignment_of(find_submissions([named])) == "dnn_step_by_step"
+    # with two kits installed, a notebook that names none cannot be guessed
+    unknown = _put(tmp_path / "c" / "submitted" / "s1" / "ps9" / "hw.ipynb", b"{}")
+    with pytest.raises(UsageError, match="cannot tell which assignment .* pass --release"):
+        assignment_of(find_submissions([unknown]))
+
+
+def test_submissions_of_two_assignments_are_two_groups(tmp_path):
+    first = _named(tmp_path / "a.ipynb", "dnn_step_by_step")
+    second = _named(tmp_path / "b.ipynb", "dnn_application")
+    groups = assignment_groups(find_submissions([tmp_path]))
+    assert {name: [s.path for s in group] for name, group in groups.items()} == {
+        "dnn_application": [second],
+        "dnn_step_by_step": [first],
+    }
+    _put(tmp_path / "c.ipynb", b"{}")  # names none: joins no group among several
+    with pytest.raises(UsageError, match="2 assignments .* 1 name none"):
+        assignment_groups(find_submissions([tmp_path]))
+    with pytest.raises(UsageError, match="belong to 2 assignments"):
+        assignment_of(find_submissions([first, second]))
 
 
 # ---------------------------------------------------------------- the Python API

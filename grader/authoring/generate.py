@@ -8,8 +8,10 @@ release's files. :func:`write` and :func:`stale_files` are the only side effects
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import io
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -108,7 +110,19 @@ def build(source_dir: Path, solutions_dir: Path | None = None) -> Generated:
         )
     kit = get_kit(assignment.name)
     previous = None if solutions_dir is None else Path(solutions_dir) / assignment.notebook_name
-    extracted = reference.generated_files(assignment, source)
+    # modules the kit generates for the release (a helper module made from another
+    # assignment's reference) may be what the solutions import; a reference taken from
+    # the notebook cannot make them before it exists
+    modules = (
+        {}
+        if isinstance(kit.reference, reference.SolutionReference)
+        else {
+            name: data
+            for name, data in kit.generated_files(assignment.source_dir).items()
+            if name.endswith(".py") and "/" not in name
+        }
+    )
+    extracted = reference.generated_files(assignment, source, modules)
     with tempfile.TemporaryDirectory(prefix="grader-reference-") as folder:
         atomic.replace_tree(Path(folder), extracted)
         if isinstance(kit.reference, reference.SolutionReference):
@@ -137,7 +151,8 @@ def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
             raise GenerationError(f"{path}: the kit has no hidden case for {name}")
         for number, case in enumerate(cases[name], start=1):
             try:
-                getattr(model, name)(*copy.deepcopy(case.args))
+                with contextlib.redirect_stdout(io.StringIO()):  # a model may print
+                    getattr(model, name)(*copy.deepcopy(case.args))
             except Exception as exc:
                 raise GenerationError(
                     f"{path}: hidden case {number} of {name} ({case.label}) "

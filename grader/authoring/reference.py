@@ -14,6 +14,7 @@ import ast
 import contextlib
 import copy
 import importlib.util
+import io
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -70,14 +71,16 @@ def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [alias.name.split(".")[0] for alias in node.names]
 
 
-def reference_module(assignment: Assignment, notebook: NotebookNode) -> tuple[str, list[str]]:
+def reference_module(
+    assignment: Assignment, notebook: NotebookNode, modules: Sequence[str] = ()
+) -> tuple[str, list[str]]:
     """The reference module's text, and the source folder's modules it imports.
 
     Graded cells come whole (a solution may define helpers beside its function); other
     cells give only their import lines, without the public tests'."""
     exercises = tuple(exercise.name for exercise in assignment.exercises)
     tests = test_modules(assignment.source_dir, exercises)
-    local = {path.stem for path in assignment.source_dir.glob("*.py")} - tests
+    local = ({path.stem for path in assignment.source_dir.glob("*.py")} | set(modules)) - tests
     imports: list[str] = []
     bodies: list[str] = []
     used: list[str] = []
@@ -108,12 +111,17 @@ def reference_module(assignment: Assignment, notebook: NotebookNode) -> tuple[st
     return text, used
 
 
-def generated_files(assignment: Assignment, notebook: NotebookNode) -> dict[str, bytes]:
+def generated_files(
+    assignment: Assignment, notebook: NotebookNode, modules: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
     """The files of a kit's ``generated/`` folder: the module and the helpers it imports."""
-    text, helpers = reference_module(assignment, notebook)
+    text, helpers = reference_module(assignment, notebook, [name[:-3] for name in modules or {}])
     files = {MODULE: text.encode("utf-8")}
     for name in helpers:
-        files[f"{name}.py"] = (assignment.source_dir / f"{name}.py").read_bytes()
+        given = (modules or {}).get(f"{name}.py")
+        files[f"{name}.py"] = (
+            given if given is not None else (assignment.source_dir / f"{name}.py").read_bytes()
+        )
     return files
 
 
@@ -192,7 +200,8 @@ def disagreements(
             results = []
             for function in (getattr(reference, name), extracted[name]):
                 np.random.seed(101 + number)
-                results.append(function(*copy.deepcopy(case.args)))
+                with contextlib.redirect_stdout(io.StringIO()):  # e.g. costs as they train
+                    results.append(function(*copy.deepcopy(case.args)))
             problems = output_problems(name, signatures[name][1], results[0], results[1])
             if problems:
                 first = problems[0].message.splitlines()[0]  # one line: the error is one line

@@ -161,6 +161,13 @@ class QuietReference:
         return quiet
 
 
+def sample_batch(solutions_dir: Path, release_dir: Path) -> dict[str, bytes]:
+    """The demo batch (imported on use: it reads notebooks with nbformat)."""
+    from .samples import sample_batch as build
+
+    return build(solutions_dir, release_dir)
+
+
 KIT = Kit(
     name=NAME,
     exercises=tuple(EXERCISES),
@@ -176,4 +183,5 @@ KIT = Kit(
     preload=("numpy", "numpy.random", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "h5py"),
     skip_demonstrations=SKIP_DEMONSTRATIONS,
     points=POINTS,
+    samples=sample_batch,
 )
