@@ -184,6 +184,8 @@ def jobs_by_assignment(
     _tell(submissions, warn)
     override = argument if argument.startswith("--") else f"{argument}=..."
     groups = assignment_groups(submissions, override)
+    if len(groups) > 1:  # student ids told apart within each assignment, not across them
+        groups = {name: _renamed(group) for name, group in groups.items()}
     return {
         name: GradingJob(
             paths,
@@ -195,6 +197,13 @@ def jobs_by_assignment(
         )
         for name, group in groups.items()
     }
+
+
+def _renamed(group: list[Submission]) -> list[Submission]:
+    """The group's submissions found again from their own files: ``alice`` in two
+    assignments' folders is ``alice`` in each (found together, they were told apart)."""
+    found = find_submissions([s.path for s in group if not s.missing])
+    return found + [s for s in group if s.missing]
 
 
 def _preload(release_dir: Path) -> tuple[str, ...] | None:

@@ -237,7 +237,9 @@ def test_sample_and_grade_work_from_any_folder(tmp_path, monkeypatch):
     runner = CliRunner()
     made = runner.invoke(cli, ["sample", "subs"])
     assert made.exit_code == 0, (made.output, made.exception)
-    result = runner.invoke(cli, ["grade", "subs/alice_correct.ipynb", "--out", "out", *FAST])
+    result = runner.invoke(
+        cli, ["grade", "subs/dnn_step_by_step/alice_correct.ipynb", "--out", "out", *FAST]
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     row = next(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
     assert (row["student"], row["score"]) == ("alice_correct", "100")

@@ -99,12 +99,16 @@ def default_assignment(override: str = "--release") -> str:
 
 
 def _named(submission: Submission, kits: list[str]) -> str | None:
-    """The installed kit one submission names: its nbgrader folder, else its metadata."""
+    """The installed kit one submission names: its nbgrader folder, else its metadata,
+    else the folder it sits in (``grader sample`` writes ``DIR/<assignment>/``)."""
     folder = nbgrader_assignments([submission])
     if folder and folder[0] in kits:
         return folder[0]
     name = None if submission.missing else _named_in_metadata(submission.path)
-    return name if name in kits else None
+    if name in kits:
+        return name
+    parent = submission.path.parent.name
+    return parent if parent in kits else None
 
 
 def assignment_groups(
