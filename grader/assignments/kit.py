@@ -12,9 +12,12 @@ through writing one.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NamedTuple
 
 # How a check's label starts when it is the notebook's own, public example.
@@ -92,3 +95,19 @@ class Kit:
 
     def reference_function(self, name: str) -> Callable:
         return getattr(self.reference, name)
+
+
+def load_helper_module(folder: Path, module: str, prefix: str) -> ModuleType:
+    """Import one of a student folder's helper modules by path, without ``sys.path`` and
+    without writing bytecode into the folder (``prefix`` keeps two kits' apart)."""
+    path = Path(folder) / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"_{prefix}_{module}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # keep folders clean
+    try:
+        spec.loader.exec_module(loaded)
+    finally:
+        sys.dont_write_bytecode = before
+    return loaded

@@ -22,7 +22,7 @@ from types import ModuleType
 
 import numpy as np
 
-from grader.assignments.kit import Case, Kit
+from grader.assignments.kit import Case, Kit, load_helper_module
 from grader.authoring.fixtures import encode
 
 from . import reference
@@ -73,17 +73,7 @@ DATA_FOLDER = "datasets"  # in the source and release folders, next to the noteb
 
 def load_helper(source_dir: Path, module: str) -> ModuleType:
     """Import one of the student folder's helper modules by path, without sys.path."""
-    path = Path(source_dir) / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"_{NAME}_{module}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    loaded = importlib.util.module_from_spec(spec)
-    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # keep folders clean
-    try:
-        spec.loader.exec_module(loaded)
-    finally:
-        sys.dont_write_bytecode = before
-    return loaded
+    return load_helper_module(source_dir, module, NAME)
 
 
 def public_cases() -> dict[str, list[Case]]:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from grader.assignments.kit import Kit
+from grader.assignments.kit import Kit, load_helper_module
 from grader.authoring.fixtures import encode
 
 from . import reference
@@ -76,17 +76,7 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 def load_helper(source_dir: Path, module: str) -> ModuleType:
     """Import one of the student folder's helper modules by path, without sys.path."""
-    path = Path(source_dir) / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"_{NAME}_{module}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    loaded = importlib.util.module_from_spec(spec)
-    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # keep folders clean
-    try:
-        spec.loader.exec_module(loaded)
-    finally:
-        sys.dont_write_bytecode = before
-    return loaded
+    return load_helper_module(source_dir, module, NAME)
 
 
 def public_fixture(source_dir: Path) -> dict:
