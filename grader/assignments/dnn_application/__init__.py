@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import io
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType

@@ -7,8 +7,6 @@ The grader sees only :data:`KIT` (see :mod:`grader.assignments.kit`).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
