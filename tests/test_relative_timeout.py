@@ -4,7 +4,9 @@ and Limits(relative_timeout=False) restores the plain --timeout."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,28 @@ def test_the_plan_records_the_reference_time_of_every_exercise():
     assert all(0 < p.reference_seconds < 1 for p in plans.values()), {
         name: p.reference_seconds for name, p in plans.items()
     }
+
+
+def test_waiting_for_a_core_does_not_count_as_the_reference_s_time():
+    """On busy cores the grader's thread may wait mid-check (a 0.1 ms check read 10 ms):
+    wall-clock time would move the bound from 1 s to 2 s between two runs of the same
+    batch, and with it the message a timeout gets in grades.json. A sleep stands in for
+    that wait: time passes, the reference does no work."""
+    kit = get_kit("dnn_step_by_step")
+    real = kit.reference_function("compute_cost")
+
+    def descheduled(AL, Y):
+        time.sleep(0.05)
+        return real(AL, Y)
+
+    reference = types.SimpleNamespace(
+        **{name: kit.reference_function(name) for name in kit.exercises}
+    )
+    reference.compute_cost = descheduled
+    plans = plan(dataclasses.replace(kit, reference=reference), RELEASE)
+    seconds = plans["compute_cost"].reference_seconds
+    assert 0 < seconds < 0.01, seconds
+    assert call_limit(seconds, 10.0).words == f"1 s ({WORDS})"
 
 
 def test_the_bound_is_relative_with_a_floor_and_never_above_the_timeout():

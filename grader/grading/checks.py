@@ -10,8 +10,9 @@ returns the results; a result whose encoding equals the expected one is judged f
 that alone, without decoding or comparing.
 
 Each hidden call is bounded relative to the reference's own time (:func:`call_limit`):
-the plan times the reference on every check, so a student's infinite loop costs about
-a second, not the whole ``--timeout``, while a merely slow function still has room.
+the plan times the reference (its CPU time) on every check, so a student's infinite loop
+costs about a second, not the whole ``--timeout``, while a merely slow function still has
+room.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ class ExercisePlan:
     batch: CallBatch  # every check's call, as one request, dependencies answered by callbacks
     plain_batch: CallBatch  # the same, with the submission's own dependencies
     encodings: tuple[tuple[bytes, bytes], ...]  # per check: expected value, arguments
-    # the reference's slowest check, as timed when the plan was made (this machine, this run)
+    # the reference's slowest check, as timed when the plan was made (this machine): CPU time
+    # of the grader's thread, not wall-clock time, which counts the waits of a busy machine
+    # (a 0.1 ms check read 10 ms under load): the bound, and the message a timeout gets,
+    # would then change from one run to the next (a regrade must read the same)
     reference_seconds: float = 0.0
     # whether changing an argument in place costs points (a kit may tolerate it where a
     # version of its course told students to do so)
@@ -114,9 +118,9 @@ def plan(kit: Kit, helper_dir: Path) -> dict[str, ExercisePlan]:
             # numpy itself gives the reference's values each time
             seed = 101 + 7 * number if reseeds else None
             args = copy.deepcopy(case.args)
-            started = time.perf_counter()
+            started = time.thread_time()
             expected = function(*args)
-            slowest = max(slowest, time.perf_counter() - started)
+            slowest = max(slowest, time.thread_time() - started)
             checks.append(
                 Check(
                     f"case {number}: {case.label}",
