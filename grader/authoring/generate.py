@@ -13,7 +13,7 @@ import copy
 import hashlib
 import io
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -130,13 +130,13 @@ def build(source_dir: Path, solutions_dir: Path | None = None) -> Generated:
                 _check_cases(assignment, kit, kit.reference)
                 generated = _build(assignment, source, kit, previous)
             return replace(generated, kit_folder=kit.reference.folder, kit_files=extracted)
-        _check_cases(assignment, kit, kit.reference)
+        cases = _check_cases(assignment, kit, kit.reference)
         # first: the public tests' expected values come from the hand-written module
-        _check_agreement(assignment, kit, reference.load(Path(folder)))
+        _check_agreement(assignment, kit, reference.load(Path(folder)), cases)
         return _build(assignment, source, kit, previous)
 
 
-def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
+def _check_cases(assignment: Assignment, kit: Kit, model: object) -> Mapping[str, Sequence]:
     """Every hidden case must run with the reference: a broken case is the instructor's
     to fix now, not a failure for every student at grading time."""
     path = assignment.source_dir / assignment.notebook_name
@@ -159,11 +159,14 @@ def _check_cases(assignment: Assignment, kit: Kit, model: object) -> None:
                     f"fails with the reference: {type(exc).__name__}: "
                     f"{exc}"
                 ) from None
+    return cases
 
 
-def _check_agreement(assignment: Assignment, kit: Kit, extracted: dict) -> None:
-    """A hand-written reference must give the notebook's solutions' results."""
-    cases = kit.hidden_cases(assignment.source_dir)
+def _check_agreement(
+    assignment: Assignment, kit: Kit, extracted: dict, cases: Mapping[str, Sequence]
+) -> None:
+    """A hand-written reference must give the notebook's solutions' results on the
+    hidden cases (made once, by :func:`_check_cases`)."""
     found = reference.disagreements(kit.reference, extracted, kit.exercises, cases, kit.signatures)
     if found:
         path = assignment.source_dir / assignment.notebook_name
