@@ -6,6 +6,8 @@ A :class:`GradingJob` is made in two steps, so that a caller can refuse a job be
 any process starts: building it finds the submissions and the release (cheap, no
 process); :meth:`GradingJob.run` starts the sandboxes, computes the expected values,
 grades (resuming from a journal when given one) and returns the :class:`BatchResult`.
+A :class:`GradingPool` is the same engine kept running for a service: every assignment
+prepared once, workers started once, notebooks graded as they arrive.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from grader.grading.locations import (
 )
 from grader.grading.options import (
     Options,
+    default_jobs,
     hiding,
     release_folder,
     sandbox_isolation,
@@ -38,8 +41,12 @@ from grader.results import BatchResult, SubmissionResult
 from grader.terminal import printable
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from grader.grading.pipeline import Context
+    from grader.results import Environment
     from grader.runners import Runner
+    from grader.runners.pool import RunnerPool, WorkerPool
 
 Warn = Callable[[str], None]
 
@@ -237,3 +244,144 @@ def grade(
         paths, release_dir=release_dir, options=options, journal=journal, fresh=fresh, runner=runner
     )
     return job.run(progress)
+
+
+@dataclass(frozen=True)
+class AssignmentInfo:
+    """What a service tells about an assignment it grades."""
+
+    name: str
+    max_score: float
+    exercises: tuple[tuple[str, float], ...]  # (exercise, points), in notebook order
+
+
+class GradingPool:
+    """The engine kept running: notebooks of the ``releases``' assignments graded as
+    they arrive, as :meth:`submit` futures (the grading service's engine).
+
+    ``releases``: a folder of release folders (``release/``), one release folder, or
+    ``{assignment: release folder}``. ``options.jobs`` workers (0: one per core) are
+    forked once by :meth:`start`, each with its sandbox; ``runner`` grades on another
+    :class:`~grader.runners.Runner` instead (e.g. a Dask cluster). The results are
+    those of :func:`grade` for the same bytes; ``submission`` is the label given.
+    """
+
+    def __init__(
+        self,
+        releases: Path | str | Mapping[str, Path | str],
+        *,
+        options: Options | None = None,
+        runner: Runner | None = None,
+        hide: Sequence[Path] = (),
+        warn: Warn = _python_warning,
+    ) -> None:
+        self.releases = _releases(releases)
+        self.options = replace(
+            options or Options(), hide=tuple(sorted({*(options or Options()).hide, *hide}, key=str))
+        )
+        self.runner, self.warn = runner, warn
+        self.assignments: dict[str, AssignmentInfo] = {}
+        self.environment: Environment | None = None
+        self._pool: WorkerPool | RunnerPool | None = None
+        self._stack = contextlib.ExitStack()
+
+    def start(self) -> GradingPool:
+        """Prepare every assignment and start the workers (seconds; no request waits)."""
+        from grader.grading.batch import environment
+        from grader.grading.pipeline import prepare
+        from grader.runners.pool import RunnerPool, WorkerPool
+
+        preloads = [_preload(folder) for folder in self.releases.values()]
+        if preloads and None not in preloads:  # what every kit wants, loaded once
+            merged = tuple(dict.fromkeys(m for preload in preloads for m in preload or ()))
+            self.options = replace(self.options, preload=merged)
+        try:
+            jobs = self.options.jobs or default_jobs()
+            started = (
+                start_sandboxes(replace(self.options, jobs=jobs), jobs, self._stack)
+                if self.runner is None
+                else []
+            )
+            contexts = {
+                name: prepare(folder, self.options) for name, folder in self.releases.items()
+            }
+            try:
+                isolation, strong = sandbox_isolation(self.options, started)
+            except GraderError as exc:
+                raise UsageError(str(exc)) from None
+            if not strong:
+                self.warn(f"submissions are not fully isolated: {isolation}")
+            self.environment = environment(self.options, isolation)
+            self._pool = (
+                WorkerPool(contexts, jobs, self.options, started)
+                if self.runner is None
+                else RunnerPool(contexts, self.runner, jobs)
+            )
+            self._stack.callback(self._pool.close)
+        except BaseException:
+            self._stack.close()
+            raise
+        self.assignments = {
+            name: AssignmentInfo(
+                name,
+                context.assignment.max_score,
+                tuple((e.name, e.points) for e in context.assignment.exercises),
+            )
+            for name, context in contexts.items()
+        }
+        return self
+
+    @property
+    def jobs(self) -> int:
+        return self._started().jobs
+
+    @property
+    def queued(self) -> int:
+        """Notebooks submitted and not yet graded (waiting or running)."""
+        return self._started().queued
+
+    @property
+    def mean_seconds(self) -> float:
+        """Recent notebooks' mean grading time (0 before the first)."""
+        return self._started().timing.mean
+
+    def submit(self, assignment: str, student: str, label: str, data: bytes) -> Future:
+        """Grade one notebook's bytes; a future of its :class:`SubmissionResult`."""
+        return self._started().submit(assignment, student, label, data)
+
+    def grade(self, assignment: str, student: str, label: str, data: bytes) -> SubmissionResult:
+        return self.submit(assignment, student, label, data).result()
+
+    def _started(self) -> WorkerPool | RunnerPool:
+        if self._pool is None:
+            raise UsageError("the grading pool is not started (call start())")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers and their sandboxes."""
+        self._stack.close()
+        self._pool = None
+
+    def __enter__(self) -> GradingPool:
+        return self if self._pool is not None else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _releases(releases: Path | str | Mapping[str, Path | str]) -> dict[str, Path]:
+    """The release folder of each assignment served, by name."""
+    if isinstance(releases, Mapping):
+        return {name: release_folder(folder) for name, folder in releases.items()}
+    root = release_folder(releases, "releases")
+    name = release_assignment(root)
+    if name:
+        return {name: root}
+    found = {
+        name: folder
+        for folder in sorted(p for p in root.iterdir() if p.is_dir())
+        if (name := release_assignment(folder))
+    }
+    if not found:
+        raise UsageError(f"no release folder of an assignment in {root} (run `grader release`)")
+    return found
