@@ -129,9 +129,12 @@ class WorkerPool:
             self._closed = True
         os.write(self._wake_writer, b".")
         self._thread.join()
-        for worker in self._workers:
+        for worker in self._workers:  # an idle one ends itself; a busy one is stopped now
             with contextlib.suppress(OSError, ValueError):
-                worker.connection.send(None)
+                if worker.task is None:
+                    worker.connection.send(None)
+                else:
+                    worker.process.terminate()
         for worker in self._workers:
             _reap(worker, grace=10.0)
         os.close(self._wake_reader)
