@@ -19,6 +19,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 from grader.cli.authoring import release, sample  # noqa: E402
 from grader.cli.common import interrupted_code  # noqa: E402
+from grader.cli.export import export  # noqa: E402
 from grader.cli.grading import grade  # noqa: E402
 from grader.errors import GraderError  # noqa: E402
 from grader.terminal import printable  # noqa: E402
@@ -50,6 +51,7 @@ def cli() -> None:
 cli.add_command(release)
 cli.add_command(sample)
 cli.add_command(grade)
+cli.add_command(export)
 
 
 def main() -> None:
