@@ -21,6 +21,7 @@ from grader.cli.authoring import release, sample  # noqa: E402
 from grader.cli.common import interrupted_code  # noqa: E402
 from grader.cli.export import export  # noqa: E402
 from grader.cli.grading import grade  # noqa: E402
+from grader.cli.service import serve  # noqa: E402
 from grader.errors import GraderError  # noqa: E402
 from grader.terminal import printable  # noqa: E402
 from grader.version import __version__  # noqa: E402
@@ -52,6 +53,7 @@ cli.add_command(release)
 cli.add_command(sample)
 cli.add_command(grade)
 cli.add_command(export)
+cli.add_command(serve)
 
 
 def main() -> None:
