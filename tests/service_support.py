@@ -55,8 +55,11 @@ def write_tokens(path: Path, roster: Mapping[str, str] = ROSTER) -> Path:
 @dataclass
 class Response:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -104,7 +107,11 @@ class Service:
         try:
             connection.request(method, target, body=body, headers=sent, encode_chunked=chunked)
             answer = connection.getresponse()
-            return Response(answer.status, dict(answer.getheaders()), answer.read())
+            return Response(
+                answer.status,
+                {k.lower(): v for k, v in answer.getheaders()},
+                answer.read(),
+            )
         finally:
             connection.close()
 
