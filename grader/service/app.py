@@ -260,7 +260,12 @@ class NotebookHandler(ApiHandler):
             graded = self.state.grade(sid, self.user.name, name, self.kind, data)
             result = await asyncio.wrap_future(graded)
         except GraderError as exc:  # the pool closed under it: kept, graded at restart
-            raise ApiError(503, f"received as #{sid}, not graded yet: {exc}", 30) from None
+            raise ApiError(
+                503,
+                f"received and kept as #{sid}, not graded yet ({exc}): it is graded "
+                "when the service runs again",
+                30,
+            ) from None
         finally:
             self.state.in_flight -= 1
         answer = student_result(result)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 STORE_THREADS = 4
 GRACE_SECONDS = 10.0  # a stop waits this long for requests being graded
+ANSWER_SECONDS = 5.0  # then closes the pool and waits this long for their 503 answers
 BODY_TIMEOUT_SECONDS = 120.0
 IDLE_CONNECTION_SECONDS = 300.0
 
@@ -121,11 +122,19 @@ async def _serve(
     regrade.add_done_callback(lambda done: _regraded(done, state.warn))
     await stop.wait()
     server.stop()  # no new connections; requests being graded get GRACE_SECONDS
-    deadline = loop.time() + GRACE_SECONDS
-    while state.in_flight and loop.time() < deadline:
-        await asyncio.sleep(0.05)
+    await _drain(state, GRACE_SECONDS)
+    if state.in_flight:  # still grading: those get 503 (kept, graded at the next start)
+        await loop.run_in_executor(None, state.pool.close)
+        await _drain(state, ANSWER_SECONDS)
     await server.close_all_connections()
     state.warn("grading service stopped")
+
+
+async def _drain(state: ServiceState, seconds: float) -> None:
+    """Wait up to ``seconds`` for the requests being graded to be answered."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while state.in_flight and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
 
 
 def _regraded(done: asyncio.Future, warn: Callable[[str], None]) -> None:

@@ -46,6 +46,8 @@ class Pool(Protocol):
 
     def submit(self, assignment: str, student: str, label: str, data: bytes) -> Future: ...
 
+    def close(self) -> None: ...
+
 
 def label(kind: str, sid: int) -> str:
     """The ``submission`` of a stored notebook's result (and of its gradebook row)."""
@@ -88,6 +90,19 @@ def rate_limit_wait(
     return max(1.0, (_moment(recent[limit - 1].received_at) + HOUR - now).total_seconds())
 
 
+def _settle(
+    future: Future, result: SubmissionResult | None = None, exception: BaseException | None = None
+) -> None:
+    """Settle ``future`` unless its waiter gave up (a request cancelled at a stop): the
+    result is in the store either way."""
+    if future.done():
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(result)
+
+
 @dataclass
 class ServiceState:
     pool: Pool
@@ -111,19 +126,19 @@ class ServiceState:
             try:
                 self.store.finish(sid, result, self.grader_version)
             except BaseException as exc:  # noqa: BLE001 - told to the waiting request
-                done.set_exception(exc)
+                _settle(done, exception=exc)
             else:
-                done.set_result(result)
+                _settle(done, result=result)
 
         def settled(future: Future) -> None:
             exc = future.exception()
             if exc is not None:  # left unfinished in the store: graded at the next start
-                done.set_exception(exc)
+                _settle(done, exception=exc)
                 return
             try:
                 self.executor.submit(store_it, future.result())
             except RuntimeError as error:  # the executor is shut down: stopping
-                done.set_exception(error)
+                _settle(done, exception=error)
 
         graded.add_done_callback(settled)
         return done
