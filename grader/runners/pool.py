@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait as wait_connections
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     from grader.sandbox import Sandbox
 
 TRIES = 2  # a notebook whose worker died is given to a new worker once more
+# a worker busy this long is probably waiting out a time limit (a correct notebook takes
+# a fraction of a second): while notebooks wait, a spare worker is forked in its place,
+# up to twice ``jobs`` in all, and a spare idle this long is stopped again
+STUCK_SECONDS = 1.0
+SPARE_IDLE_SECONDS = 30.0
 
 
 class PoolClosed(GraderError):
@@ -63,6 +68,7 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: Connection
     task: _Task | None = None
+    idle_since: float = field(default_factory=time.monotonic)
 
 
 class _Timing:
@@ -96,6 +102,7 @@ class WorkerPool:
         self._closed = False
         self._wake_reader, self._wake_writer = os.pipe()
         self._workers: list[_Worker] = []
+        self._retired: list[_Worker] = []  # spares told to stop, not yet reaped
         for index in range(self.jobs):
             self._workers.append(self._fork(sandboxes, index))
         for sandbox in sandboxes:  # each is its worker's now
@@ -135,7 +142,7 @@ class WorkerPool:
                     worker.connection.send(None)
                 else:
                     worker.process.terminate()
-        for worker in self._workers:
+        for worker in self._workers + self._retired:
             _reap(worker, grace=10.0)
         os.close(self._wake_reader)
         os.close(self._wake_writer)
@@ -155,8 +162,12 @@ class WorkerPool:
             if closed:
                 break
             self._hand_out()
+            self._resize()
+            self._hand_out()
             busy = {w.connection: w for w in self._workers if w.task is not None}
-            ready = wait_connections([self._wake_reader, *busy])
+            with self._lock:
+                watch = bool(self._waiting) or len(self._workers) > self.jobs
+            ready = wait_connections([self._wake_reader, *busy], 0.5 if watch else None)
             for item in ready:
                 if item == self._wake_reader:
                     os.read(self._wake_reader, 4096)
@@ -190,6 +201,28 @@ class WorkerPool:
             except (OSError, ValueError):
                 self._lost(worker)
 
+    def _resize(self) -> None:
+        """A spare worker while stuck ones hold up waiting notebooks; spares that have
+        been idle a while stop."""
+        now = time.monotonic()
+        with self._lock:
+            waiting = bool(self._waiting)
+        stuck = sum(1 for w in self._workers if w.task and now - w.task.started > STUCK_SECONDS)
+        working = len(self._workers) - stuck  # those that are not waiting out a limit
+        if waiting and working < self.jobs and len(self._workers) < 2 * self.jobs:
+            self._workers.append(self._fork((), len(self._workers)))
+        for worker in list(self._workers):
+            spare = len(self._workers) > self.jobs
+            if spare and worker.task is None and now - worker.idle_since > SPARE_IDLE_SECONDS:
+                self._workers.remove(worker)
+                with contextlib.suppress(OSError, ValueError):
+                    worker.connection.send(None)
+                self._retired.append(worker)
+        for worker in list(self._retired):
+            if not worker.process.is_alive():
+                self._retired.remove(worker)
+                _reap(worker, grace=0.0)
+
     def _settle(self, worker: _Worker) -> None:
         task = worker.task
         assert task is not None
@@ -198,7 +231,7 @@ class WorkerPool:
         except (EOFError, OSError, ValueError):
             self._lost(worker)
             return
-        worker.task = None
+        worker.task, worker.idle_since = None, time.monotonic()
         self.timing.add(time.monotonic() - task.started)
         with self._lock:
             self._running -= 1
@@ -279,6 +312,9 @@ def _worker_main(
     for other in sandboxes:
         if other is not sandbox:
             other.hand_over(reap=False)
+    if sandbox is None:  # a spare or a replacement: ready before its first notebook
+        with contextlib.suppress(Exception):  # else tried again (and told) per notebook
+            sandbox = new_sandbox(options)
     try:
         while True:
             try:

@@ -52,6 +52,9 @@ class Limits:
     scratch_bytes: int = 64 << 20  # all files in the scratch folder (namespaces only)
     # hidden calls bounded by the reference's own time, within call_timeout (grader.grading.checks)
     relative_timeout: bool = True
+    # seconds into a submission after which its processes run at a lower CPU priority
+    # (nice 10): a loop then slows the others' grading little; None: never
+    lower_priority_after: float | None = 0.5
 
 
 @runtime_checkable

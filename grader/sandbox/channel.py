@@ -40,6 +40,14 @@ class Channel:
     def __init__(self, sock: socket.socket, message_bytes: int):
         self.socket, self.message_bytes = sock, message_bytes
         self._buffer = bytearray()  # read from the socket, not yet used
+        # called once, while waiting for the child, when the clock passes slow_at
+        self.slow_at: float | None = None
+        self.on_slow: Callable[[], None] | None = None
+
+    def _slow(self) -> None:
+        hook, self.on_slow, self.slow_at = self.on_slow, None, None
+        if hook is not None:
+            hook()
 
     def close(self) -> None:
         self.socket.close()
@@ -80,13 +88,21 @@ class Channel:
         sent in one write, which then costs one system call here, not six."""
         sock, buffer = self.socket, self._buffer
         while len(buffer) < size:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 raise Timeout()
+            if self.slow_at is not None:
+                if now >= self.slow_at:
+                    self._slow()
+                else:
+                    remaining = min(remaining, self.slow_at - now)
             try:
-                sock.settimeout(remaining)
+                sock.settimeout(max(remaining, 1e-3))
                 chunk = sock.recv(max(size - len(buffer), READ_CHUNK))
             except TimeoutError:
+                if time.monotonic() < deadline:
+                    continue  # the slow hook's moment, not the deadline
                 raise Timeout() from None
             except OSError:
                 chunk = b""

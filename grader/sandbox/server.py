@@ -330,6 +330,13 @@ class Sandbox:
                 shutil.rmtree(scratch, ignore_errors=True)
             return None
 
+    def lower_priority(self, pid: int) -> None:
+        """Run a child's processes at a lower CPU priority (the helper's nice request)."""
+        try:
+            self._request({"op": "nice", "pid": pid})
+        except SandboxError:  # the helper is gone, and its children with it
+            pass
+
     def view(self, path: str) -> Path:
         """A path inside the helper process's mount namespace, as the grader can open it."""
         return Path(f"/proc/{self.pid}/root{path}") if self.strong else Path(path)

@@ -19,6 +19,7 @@ themselves are in :mod:`grader.sandbox.messages`.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -74,6 +75,8 @@ class ForkServer(Protocol):
 
     def kill_child(self, pid: int, scratch: str, grace: float | None = None) -> int | None: ...
 
+    def lower_priority(self, pid: int) -> None: ...
+
     def view(self, path: str) -> Path: ...
 
 
@@ -107,7 +110,8 @@ class Session:
             "aliases": aliases,
             "limits": {**asdict(limits), "cpu_seconds": int(cpu)},
         }
-        self._deadline = time.monotonic() + limits.submission_timeout
+        self._opened = time.monotonic()
+        self._deadline = self._opened + limits.submission_timeout
         self._results: dict[int, CellResult] = {}
         self._skip: set[int] = set()
         self._child: tuple[int, Channel, str] | None = None  # pid, its socket, scratch folder
@@ -290,7 +294,13 @@ class Session:
         after a call that timed out or ended the child."""
         while time.monotonic() < self._deadline:
             pid, sock, scratch = self._server.fork_child(self._request, self._helper_dir)
-            self._child = (pid, Channel(sock, self.limits.message_bytes), scratch)
+            channel = Channel(sock, self.limits.message_bytes)
+            if self.limits.lower_priority_after is not None:
+                # a submission still running after that is probably stuck: it keeps its
+                # limits, but yields the CPU to the others' (a service's p95 with a loop)
+                channel.slow_at = self._opened + self.limits.lower_priority_after
+                channel.on_slow = functools.partial(self._server.lower_priority, pid)
+            self._child = (pid, channel, scratch)
             todo = [i for i in range(len(self._cells)) if i not in self._skip]
             deadline = min(time.monotonic() + self.limits.cells_timeout, self._deadline)
             current = todo[0] if todo else None

@@ -34,6 +34,7 @@ import types
 
 _PR_SET_CHILD_SUBREAPER = 36
 _SWEEP_ROUNDS = 50
+NICENESS = 10  # a submission running past Limits.lower_priority_after: yields to the others
 
 isolation: types.ModuleType  # loaded from source by main
 child: types.ModuleType
@@ -198,6 +199,10 @@ def _serve(control: socket.socket) -> None:
                         os.close(fd)
             elif request["op"] == "kill" and request.get("wait"):
                 reply = {"status": _reap(request["pid"], request.get("grace", 0.0), children)}
+            elif request["op"] == "nice":
+                entry = children.get(request["pid"])
+                _lower_priority(entry.pid if entry else None)
+                reply = {"status": None}
             elif request["op"] == "kill":  # nobody waits for the status: answer first
                 entry = children.get(request["pid"])
                 _signal(entry.pid if entry else None)
@@ -283,6 +288,17 @@ def _signal(pid: int | None) -> None:
     for kill in (os.killpg, os.kill):
         try:
             kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _lower_priority(pid: int | None) -> None:
+    """Nice a child's process group (every process and thread of the submission)."""
+    if pid is None:
+        return
+    for which in (os.PRIO_PGRP, os.PRIO_PROCESS):
+        try:
+            os.setpriority(which, pid, NICENESS)
         except OSError:
             pass
 
