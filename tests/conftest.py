@@ -76,3 +76,20 @@ def source_copy(tmp_path) -> Path:
         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
     )
     return root
+
+
+@pytest.fixture(scope="session")
+def student_wheel(tmp_path_factory) -> Path:
+    """The student package's wheel (student/), built once per session."""
+    from student_support import build_wheel  # puts student/ on sys.path: only when used
+
+    return build_wheel(tmp_path_factory.mktemp("student-wheel"))
+
+
+@pytest.fixture(scope="session")
+def student_venv_python(tmp_path_factory, student_wheel) -> Path:
+    """A fresh venv with only the student wheel installed (made once per session); its
+    python. Shared by the package's own tests and those against a running service."""
+    from student_support import make_venv
+
+    return make_venv(tmp_path_factory.mktemp("student-venv") / "venv", student_wheel)

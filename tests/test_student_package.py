@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from student_support import (
     STUDENT_DIR,
-    build_wheel,
     code_cell,
     fake_ipython,
     fake_service,
@@ -26,7 +25,6 @@ from student_support import (
     grade_cell,
     grader_imports,
     hidden_lines,
-    make_venv,
     run_python,
     solution_lines,
     table_rows,
@@ -41,15 +39,7 @@ BROKEN = "def compute_cost(AL, Y):\n    return 0.5\n"
 HIDDEN_LINE = "the hidden checks need the grading service"
 
 
-@pytest.fixture(scope="session")
-def student_wheel(tmp_path_factory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("student-wheel"))
-
-
-@pytest.fixture(scope="session")
-def student_venv_python(tmp_path_factory, student_wheel) -> Path:
-    """A fresh venv with only the student wheel installed (built once per session)."""
-    return make_venv(tmp_path_factory.mktemp("student-venv") / "venv", student_wheel)
+# student_wheel and student_venv_python: session fixtures in conftest.py
 
 
 @pytest.fixture
@@ -176,7 +166,8 @@ def test_check_with_a_service_prints_the_table_and_returns_the_result(solved, mo
     assert result["exercises"]["compute_cost"]["status"] == "failed"
     assert re.search(r"^linear_forward\s+passed\s+10/10$", out, re.M)
     assert re.search(r"^compute_cost\s+FAILED\s+0/10$", out, re.M)
-    assert "- hidden case 2: wrong value for cost" in out
+    assert "1 of 2 checks failed:" in out
+    assert "- hidden case 2\n        wrong value for cost\n" in out  # the service's message
     assert "case 1" not in out  # passed checks are not listed
     assert re.search(r"^total\s+10/20", out, re.M)
     assert HIDDEN_LINE not in out

@@ -32,6 +32,7 @@ PUBLIC_ONLY = (
     f"service (set {URL_VARIABLE} and {TOKEN_VARIABLE}, or put {CONFIG_NAMES[0]} next to "
     "the notebook)."
 )
+CHECK_ONLY = "Checked by the grading service (hidden checks included); nothing was submitted."
 
 
 class Result(dict):  # type: ignore[type-arg]
@@ -46,10 +47,13 @@ class Result(dict):  # type: ignore[type-arg]
         passed = sum(1 for e in exercises.values() if e.get("status") == "passed")
         kind = str(self.get("kind", "check"))
         kind = "public tests" if kind == "local" else kind
+        score = self.get("score")
+        late = ""
+        if self.get("penalty") and self.get("score_after_penalty") is not None:
+            score, late = self["score_after_penalty"], " after the late penalty"
         return (
-            f"<{kind}: {table.points(self.get('score'))}/"
-            f"{table.points(self.get('max_score'))} points, {passed}/{len(exercises)} "
-            "exercises passed>"
+            f"<{kind}: {table.points(score)}/{table.points(self.get('max_score'))} "
+            f"points{late}, {passed}/{len(exercises)} exercises passed>"
         )
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -107,6 +111,7 @@ def _check(path: PathLike, assignment: str | None, timeout: float, local_only: b
         print(f"Sending it to the grading service at {service.url} ({name})...", flush=True)
         result = Result(client.post_notebook(service, name, "check", data, timeout))
         print(table.table(result))
+        print(CHECK_ONLY)
         return result
     print(f"Running the public tests (at most {timeout:g} s)...", flush=True)
     result = Result(local.run_public_tests(notebook, notebook_path.parent, timeout))
@@ -145,8 +150,8 @@ def _submit(path: PathLike, assignment: str | None, timeout: float) -> Result:
     _header(notebook_path, "Submitting")
     print(f"Sending it to the grading service at {service.url} ({name})...", flush=True)
     result = Result(client.post_notebook(service, name, "submissions", data, timeout))
-    print(table.receipt(result))
     print(table.table(result))
+    print(table.receipt(result))  # last: what the student keeps
     return result
 
 
