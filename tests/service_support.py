@@ -242,3 +242,15 @@ def running_service(folder: Path, **kwargs: Any) -> Iterator[Service]:
             service.stop()
         except subprocess.TimeoutExpired:
             pass
+
+
+def kit_samples() -> dict[str, dict[str, bytes]]:
+    """Each shipped assignment's demo batch: file name -> notebook bytes."""
+    from grader.assignments import get_kit
+
+    found = {}
+    for name in ("dnn_step_by_step", "dnn_application"):
+        kit = get_kit(name)
+        assert kit.samples is not None
+        found[name] = kit.samples(REPO_ROOT / "solutions" / name, REPO_ROOT / "release" / name)
+    return found

@@ -17,9 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from service_support import REPO_ROOT, ROSTER, start_service
+from service_support import REPO_ROOT, ROSTER, kit_samples, start_service
 
-from grader.assignments import get_kit
 from grader.reports.student import student_result
 from grader.results import ERROR, PASSED, TIMEOUT, submission_from_dict
 from grader.service.store import Store
@@ -30,13 +29,7 @@ STUDENTS = [f"s{i}" for i in range(1, 21)]
 
 @pytest.fixture(scope="module")
 def samples() -> dict[str, dict[str, bytes]]:
-    """Each assignment's demo batch: file name -> notebook bytes."""
-    found = {}
-    for name in (STEP, APP):
-        kit = get_kit(name)
-        assert kit.samples is not None
-        found[name] = kit.samples(REPO_ROOT / "solutions" / name, REPO_ROOT / "release" / name)
-    return found
+    return kit_samples()
 
 
 @pytest.fixture(scope="module")

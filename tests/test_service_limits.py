@@ -15,9 +15,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from service_support import REPO_ROOT, ROSTER, start_service
+from service_support import ROSTER, kit_samples, start_service
 
-from grader.assignments import get_kit
 from grader.results import TIMEOUT
 
 STEP, APP = "dnn_step_by_step", "dnn_application"
@@ -66,12 +65,7 @@ def hub():
 
 @pytest.fixture(scope="module")
 def samples() -> dict[str, dict[str, bytes]]:
-    found = {}
-    for name in (STEP, APP):
-        kit = get_kit(name)
-        assert kit.samples is not None
-        found[name] = kit.samples(REPO_ROOT / "solutions" / name, REPO_ROOT / "release" / name)
-    return found
+    return kit_samples()
 
 
 @pytest.fixture(scope="module")

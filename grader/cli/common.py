@@ -6,7 +6,11 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import click
 
 from grader.errors import UsageError
 
@@ -49,3 +53,23 @@ def output_folder(path: Path, flag: str, *, create: bool = True) -> Path:
     except OSError as exc:
         raise UsageError(f"cannot create the {flag} folder {path}: {exc.strerror}") from None
     return path
+
+
+def limit_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--timeout`` and ``--memory``: the sandbox limits every grading command takes
+    (the same defaults everywhere, so that the same notebook gets the same result)."""
+    function = click.option(
+        "--memory",
+        "memory_mb",
+        type=click.IntRange(min=64),
+        default=2048,
+        show_default=True,
+        help="Memory limit per submission, in MiB.",
+    )(function)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=10.0,
+        show_default=True,
+        help="Seconds (wall clock and CPU) allowed per exercise.",
+    )(function)

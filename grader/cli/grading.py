@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from grader.cli.common import interrupted_code, output_folder, sigterm_interrupts
+from grader.cli.common import (
+    interrupted_code,
+    limit_options,
+    output_folder,
+    sigterm_interrupts,
+)
 from grader.errors import GraderError, NotGradedError, UsageError
 from grader.results import NOT_GRADED
 from grader.terminal import printable
@@ -60,21 +65,7 @@ if TYPE_CHECKING:
     help="Grade every submission again, ignoring results kept in the output "
     "folder's journal from earlier runs.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds (wall clock and CPU) allowed per exercise.",
-)
-@click.option(
-    "--memory",
-    "memory_mb",
-    type=click.IntRange(min=64),
-    default=2048,
-    show_default=True,
-    help="Memory limit per submission, in MiB.",
-)
+@limit_options
 @click.option(
     "--no-isolation",
     is_flag=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli.common import sigterm_interrupts
+from grader.cli.common import limit_options, sigterm_interrupts
 
 
 @click.command()
@@ -103,21 +103,7 @@ from grader.cli.common import sigterm_interrupts
     default=None,
     help="Grade on a Dask cluster instead, e.g. tcp://scheduler:8786.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds (wall clock and CPU) allowed per exercise, as for grader grade.",
-)
-@click.option(
-    "--memory",
-    "memory_mb",
-    type=click.IntRange(min=64),
-    default=2048,
-    show_default=True,
-    help="Memory limit per submission, in MiB.",
-)
+@limit_options
 def serve(
     release_root: Path,
     tokens: Path,
