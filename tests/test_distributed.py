@@ -95,3 +95,36 @@ def test_unreachable_scheduler_is_a_usage_error(folder, tmp_path, address):
     assert len(lines) == 1 and lines[0].startswith(
         f"error: cannot reach a Dask scheduler at {address!r}"
     ), result.output
+
+
+def test_the_grading_service_grades_on_a_dask_cluster_as_locally(folder, tmp_path):
+    from service_support import start_service
+
+    local = grader.grade([folder], release_dir=RELEASE, options=OPTIONS)
+    with distributed.LocalCluster(  # tcp: the service, another process, connects to it
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        args = ["--dask", cluster.scheduler_address, "--timeout", "2"]
+        service = start_service(tmp_path / "service", jobs=2, args=args)
+        try:
+            for result in local.submissions:  # the same notebook twice: nothing is resent
+                data = (folder / f"{result.student}.ipynb").read_bytes()
+                for _ in range(2):
+                    answer = service.post_notebook("alice", "dnn_step_by_step", data, "check")
+                    if result.status == "unreadable":
+                        assert answer.status == 400  # refused before grading
+                        continue
+                    assert answer.status == 200, answer.body
+                    body = answer.json()
+                    assert (body["status"], body["score"]) == (result.status, result.score)
+                    assert {name: e["score"] for name, e in body["exercises"].items()} == {
+                        e.name: e.score for e in result.exercises
+                    }
+            assert "_grade_chunk" in cluster.scheduler.task_prefixes  # graded there
+        finally:
+            assert service.stop() == 0

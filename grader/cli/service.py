@@ -144,7 +144,7 @@ def serve(
     if dask_address is not None:
         from grader.runners.dask_cluster import DaskRunner
 
-        runner = DaskRunner(dask_address)
+        runner = DaskRunner(dask_address, keep=True)  # one call per notebook
 
     def out(line: str) -> None:
         click.echo(line)

@@ -14,6 +14,7 @@ Grading is Python in the worker, so give each worker process one thread:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -45,11 +46,23 @@ class DaskRunner:
     """A :class:`~grader.runners.Runner` that grades on the cluster at ``address``.
 
     Use it as a context manager; it holds a client connection until closed.
+    ``keep``: the release sent once per context and the workers' sandboxes kept between
+    calls, until :meth:`close` (a service's runner: one call per notebook); otherwise
+    both go at the end of each call (a batch).
     """
 
-    def __init__(self, address: str, *, chunk: int = CHUNK, timeout: float = CONNECT_TIMEOUT):
-        self.address, self.chunk = address, max(1, chunk)
+    def __init__(
+        self,
+        address: str,
+        *,
+        chunk: int = CHUNK,
+        timeout: float = CONNECT_TIMEOUT,
+        keep: bool = False,
+    ):
+        self.address, self.chunk, self.keep = address, max(1, chunk), keep
         self.client = _connect(address, timeout)
+        self._releases: dict[int, Any] = {}  # id(context) -> its release on the cluster
+        self._lock = threading.Lock()
 
     def __enter__(self) -> DaskRunner:
         return self
@@ -58,13 +71,26 @@ class DaskRunner:
         self.close()
 
     def close(self) -> None:
+        if self.keep:
+            with contextlib.suppress(Exception):  # workers gone took their sandboxes along
+                self.client.run(close_sandboxes)
         self.client.close()
+
+    def _release(self, context: Context) -> Any:
+        if not self.keep:
+            return self.client.scatter([release_payload(context)], broadcast=True, hash=False)[0]
+        with self._lock:
+            if id(context) not in self._releases:
+                self._releases[id(context)] = self.client.scatter(
+                    [release_payload(context)], broadcast=True, hash=False
+                )[0]
+            return self._releases[id(context)]
 
     def __call__(self, submissions: Sequence[Submission], context: Context) -> Results:
         from distributed import as_completed
 
         client = self.client
-        [release] = client.scatter([release_payload(context)], broadcast=True, hash=False)
+        release = self._release(context)
         threads = sum(client.nthreads().values()) or 1
         pending = iter(enumerate(submissions))
         positions: dict[Any, list[int]] = {}
@@ -112,11 +138,12 @@ class DaskRunner:
         finally:
             if positions:
                 client.cancel(list(positions))
-            release.release()
-            try:
-                client.run(close_sandboxes)
-            except Exception:  # a worker that went away took its sandboxes with it
-                pass
+            if not self.keep:
+                release.release()
+                try:
+                    client.run(close_sandboxes)
+                except Exception:  # a worker that went away took its sandboxes with it
+                    pass
 
 
 def release_payload(context: Context) -> dict[str, Any]:
