@@ -125,6 +125,6 @@ def test_the_grading_service_grades_on_a_dask_cluster_as_locally(folder, tmp_pat
                     assert {name: e["score"] for name, e in body["exercises"].items()} == {
                         e.name: e.score for e in result.exercises
                     }
-            assert "_grade_chunk" in cluster.scheduler.task_prefixes  # graded there
+            assert "grade_chunk" in cluster.scheduler.task_prefixes  # graded there
         finally:
             assert service.stop() == 0
