@@ -1,0 +1,170 @@
+"""End to end in a real browser (Debian's chromium driven by Playwright): a student
+checks a notebook with one exercise broken and submits it through the grading service;
+an instructor grades a folder of submissions in the dashboard; without a service the
+panel runs the public tests locally. Selectors are the DOM contract of issue 16.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from e2e_support import (
+    ASSIGNMENT,
+    BATCH,
+    BROKEN,
+    NOTEBOOK,
+    REPO_ROOT,
+    STUDENT,
+    SUBMISSIONS,
+    Lab,
+    exercise_names,
+)
+from playwright.sync_api import Locator, Page, expect
+from service_support import Service
+
+GRADING_TIMEOUT = 180_000  # ms: a whole batch graded on a busy 2-core machine
+DOCS_IMAGES = REPO_ROOT / "docs" / "images"
+
+
+def _screenshot(page: Page, tmp_path: Path, name: str, update_docs: bool) -> Path:
+    """The page as a PNG in the test's folder (and in docs/images/ when asked)."""
+    path = tmp_path / name
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000, "an empty screenshot"
+    if update_docs:
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_IMAGES / name)
+    return path
+
+
+def _open_notebook(page: Page, lab: Lab) -> None:
+    page.goto(lab.tree_url(f"{STUDENT}/{ASSIGNMENT}/{NOTEBOOK}"))
+    page.wait_for_function(
+        "document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length > 5", timeout=60_000
+    )
+
+
+def _check(page: Page) -> Locator:
+    """Click "Check exercises"; the panel once its rows are in and the run is over."""
+    button = page.locator(".grader-check-button").first
+    expect(button).to_be_visible()
+    expect(button).to_contain_text("Check exercises")
+    button.click()
+    panel = page.locator("#grader-exercises-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".grader-exercise-row")).to_have_count(
+        len(exercise_names()), timeout=GRADING_TIMEOUT
+    )
+    expect(panel.locator(".grader-progress").first).to_be_hidden(timeout=GRADING_TIMEOUT)
+    return panel
+
+
+def _statuses(panel: Locator) -> dict[str, str]:
+    rows = panel.locator(".grader-exercise-row")
+    return {
+        row.get_attribute("data-exercise") or "": row.get_attribute("data-status") or ""
+        for row in rows.all()
+    }
+
+
+def _message(panel: Locator, exercise: str) -> str:
+    """The text of ``.grader-exercise-message`` inside that row or in the row after it."""
+    row = panel.locator(f'.grader-exercise-row[data-exercise="{exercise}"]')
+    inside = row.locator(".grader-exercise-message")
+    if inside.count():
+        return inside.first.inner_text()
+    after = row.locator("xpath=following-sibling::*[1]").locator(".grader-exercise-message")
+    expect(after.first).to_be_visible()
+    return after.first.inner_text()
+
+
+def test_student_checks_then_submits(
+    lab: Lab, service: Service, page: Page, tmp_path: Path, update_docs: bool
+) -> None:
+    _open_notebook(page, lab)
+    panel = _check(page)
+    expected = {name: "passed" for name in exercise_names()}
+    expected[BROKEN] = "failed"
+    assert _statuses(panel) == expected
+    assert "Wrong values in `Z`" in _message(panel, BROKEN)
+    source = panel.locator(".grader-source")
+    expect(source).to_have_attribute("data-source", "service")
+    expect(source).to_contain_text("grading service")
+
+    # a row leads to the exercise's solution cell
+    panel.locator(f'.grader-exercise-row[data-exercise="{BROKEN}"]').click()
+    active = page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active")
+    expect(active).to_contain_text(f"def {BROKEN}(")
+    _screenshot(page, tmp_path, "student-panel.png", update_docs)
+
+    page.locator(".grader-submit-button").first.click()
+    receipt = page.locator(".grader-receipt")
+    expect(receipt).to_contain_text("Submitted", timeout=GRADING_TIMEOUT)
+    answer = service.request("GET", f"assignments/{ASSIGNMENT}/submissions", user=STUDENT)
+    assert answer.status == 200, answer.body
+    submissions = answer.json()["submissions"]
+    assert len(submissions) == 1, submissions
+    expect(receipt).to_contain_text(str(submissions[0]["id"]))
+    expect(receipt).to_contain_text("90")  # the score: one of ten exercises lost
+
+
+def _open_dashboard(page: Page, lab: Lab) -> Locator:
+    """From the palette (command ``grader:dashboard``); the launcher has its card too."""
+    page.goto(lab.lab_url())
+    launcher = page.locator(".jp-Launcher")
+    expect(launcher).to_be_visible(timeout=60_000)
+    expect(launcher.locator(".jp-LauncherCard", has_text="Grader").first).to_be_visible()
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette")
+    expect(palette).to_be_visible()
+    palette.locator("input").fill("Grader dashboard")
+    palette.locator('[data-command="grader:dashboard"]').first.click()
+    dashboard = page.locator("#grader-dashboard")
+    expect(dashboard).to_be_visible()
+    expect(dashboard.locator(f'.grader-assignment[data-assignment="{ASSIGNMENT}"]')).to_have_count(
+        1
+    )
+    return dashboard
+
+
+def test_instructor_grades_a_folder(
+    lab: Lab, page: Page, tmp_path: Path, update_docs: bool
+) -> None:
+    dashboard = _open_dashboard(page, lab)
+    dashboard.locator(".grader-folder-input").fill(SUBMISSIONS)
+    button = dashboard.locator(".grader-grade-button")
+    expect(button).to_contain_text("Grade")
+    button.click()
+    # the live progress bar: it counts up to the batch, then stays full or goes
+    page.wait_for_function(
+        """(total) => {
+            const bar = document.querySelector('#grader-dashboard .grader-progress-bar');
+            return !bar || (bar.getAttribute('role') === 'progressbar'
+                && bar.getAttribute('aria-valuemax') === String(total)
+                && bar.getAttribute('aria-valuenow') === String(total));
+        }""",
+        arg=len(BATCH),
+        timeout=GRADING_TIMEOUT,
+    )
+    rows = dashboard.locator("table.grader-grade-table tr[data-student]")
+    expect(rows).to_have_count(len(BATCH), timeout=GRADING_TIMEOUT)
+    students = {row.get_attribute("data-student") for row in rows.all()}
+    assert students == {Path(name).stem for name in BATCH}
+    expect(dashboard.locator("a.grader-feedback-link")).to_have_count(len(BATCH))
+    expect(dashboard.locator("svg.grader-histogram")).to_be_visible()
+    expect(dashboard.locator("svg.grader-pass-rate")).to_be_visible()
+    for kind in ("csv", "json", "junit"):
+        expect(dashboard.locator(f'a.grader-download[data-format="{kind}"]')).to_have_count(1)
+    _screenshot(page, tmp_path, "dashboard.png", update_docs)
+
+
+def test_without_a_service_the_panel_runs_the_public_tests(local_lab: Lab, page: Page) -> None:
+    _open_notebook(page, local_lab)
+    panel = _check(page)
+    source = panel.locator(".grader-source")
+    expect(source).to_have_attribute("data-source", "local")
+    expect(source).to_contain_text("Public tests only")
+    expected = {name: "passed" for name in exercise_names()}
+    expected[BROKEN] = "failed"
+    assert _statuses(panel) == expected
