@@ -16,7 +16,6 @@ import pytest
 from e2e_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    DASHBOARD_EXTENSION,
     STUDENT,
     STUDENT_EXTENSION,
     Lab,
@@ -59,7 +58,7 @@ def service(course: Path) -> Iterator[Service]:
 
 
 def _lab(course: Path, state: Path, env: dict[str, str]) -> Iterator[Lab]:
-    require_labextensions(STUDENT_EXTENSION, DASHBOARD_EXTENSION)
+    require_labextensions(STUDENT_EXTENSION)
     lab = start_lab(course, state, env)
     try:
         wait_for_lab(lab)

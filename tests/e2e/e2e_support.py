@@ -128,7 +128,8 @@ class Lab:
         return f"{self.url}/lab/tree/{quote(relative)}?token={self.token}"
 
     def lab_url(self) -> str:
-        return f"{self.url}/lab?token={self.token}"
+        """The lab with a fresh layout (the launcher), whatever an earlier test opened."""
+        return f"{self.url}/lab?reset&token={self.token}"
 
     def log_tail(self, size: int = 4000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-size:]
