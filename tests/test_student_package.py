@@ -51,15 +51,31 @@ def no_service(monkeypatch):
 # --- (a) the wheel holds only the student package -------------------------------------
 
 
+LABEXTENSION = "share/jupyter/labextensions/nb-grader-student/"
+
+
 def test_the_wheel_holds_nothing_of_the_grader(student_wheel):
     with zipfile.ZipFile(student_wheel) as wheel:
         names = wheel.namelist()
         texts = {name: wheel.read(name).decode("utf-8") for name in names}
     assert any(name == "grader_student/api.py" for name in names)
     assert any(name == "grader_student/_run.py" for name in names)
+    assert "grader_student/handlers.py" in names and "grader_student/server.py" in names
+    dist = student_wheel.name.split("-")[0] + "-0.1.0"
     tops = {name.split("/")[0] for name in names}
-    assert tops == {"grader_student", student_wheel.name.split("-")[0] + "-0.1.0.dist-info"}
-    assert not [n for n in names if n.endswith((".ipynb", ".h5", ".csv", ".sqlite"))]
+    assert tops == {"grader_student", f"{dist}.dist-info", f"{dist}.data"}
+    data = [name for name in names if name.startswith(f"{dist}.data/")]
+    assert {name.split("/", 2)[2] for name in data} >= {
+        "etc/jupyter/jupyter_server_config.d/grader_student.json",
+        LABEXTENSION + "package.json",
+        LABEXTENSION + "install.json",
+        LABEXTENSION + "static/style.js",
+    }
+    # the prebuilt panel (the JS bundle) ships, and is scanned below like every file
+    bundle = [name for name in names if LABEXTENSION in name and name.endswith(".js")]
+    assert any("/static/remoteEntry." in name for name in bundle) and len(bundle) >= 3
+    assert sum(len(texts[name]) for name in bundle) > 10_000
+    assert not [n for n in names if n.endswith((".ipynb", ".h5", ".csv", ".sqlite", ".ts"))]
     forbidden = ("reference.py", "cases.py", "samples.py", "callbacks.py", "dataset.py")
     assert not [n for n in names if n.rsplit("/", 1)[-1] in forbidden]
 
@@ -81,10 +97,27 @@ def test_the_wheel_holds_nothing_of_the_grader(student_wheel):
 
 
 def test_the_student_sources_never_import_grader():
-    """Also what a source checkout or an sdist would carry (the frontend, later)."""
-    sources = list(STUDENT_DIR.rglob("*.py"))
+    """Also what a source checkout or an sdist would carry: the Python modules, and the
+    frontend's sources and its prebuilt bundle (no grader name, no solution line)."""
+    built = {"node_modules", "lib", "coverage", "build", "dist"}
+    files = [
+        path
+        for path in STUDENT_DIR.rglob("*")
+        if path.is_file() and not built & set(path.relative_to(STUDENT_DIR).parts)
+    ]
+    sources = [path for path in files if path.suffix == ".py"]
     assert len(sources) >= 8
     assert not [path for path in sources if grader_imports(path.read_text())]
+    frontend = [path for path in files if path.suffix in (".ts", ".js", ".css", ".json")]
+    assert any(path.name == "index.ts" for path in frontend)
+    assert any(path.name.startswith("remoteEntry.") for path in frontend)
+    solutions = solution_lines()
+    for path in frontend:
+        if path.name == "yarn.lock":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"import\s+grader\b(?!_)|from\s+grader\b(?!_)", text), path
+        assert not [line for line in solutions if line in text], path
 
 
 # --- (b) installed alone in a fresh venv, without a service -----------------------------

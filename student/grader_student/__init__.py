@@ -11,3 +11,14 @@ from grader_student.errors import GraderClientError
 
 __version__ = "0.1.0"
 __all__ = ["GraderClientError", "Result", "check", "submit", "__version__"]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt Check exercises panel is (for ``jupyter labextension``)."""
+    return [{"src": "labextension", "dest": "nb-grader-student"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The panel's server side: a module of its own, so that importing this package
+    (check() in a kernel) never imports jupyter_server."""
+    return [{"module": "grader_student.server"}]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GraderClientError(Exception):
     """Something the student can act on, said in one line (no traceback in the notebook).
@@ -51,4 +53,16 @@ class BadNotebookError(GraderClientError):
 
 
 class LocalRunError(GraderClientError):
-    """The local public-test run could not finish (time limit, crash)."""
+    """The local public-test run could not finish (time limit, crash).
+
+    ``result``: at the time limit, the run so far in the result's shape (the panel
+    shows it: the exercise that looped timed out), else None.
+    """
+
+    def __init__(self, message: str, *, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class RunCancelledError(LocalRunError):
+    """The student cancelled the check (the panel's Cancel button): the run was stopped."""

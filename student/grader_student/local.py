@@ -18,16 +18,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from grader_student.errors import LocalRunError
+from grader_student.errors import LocalRunError, RunCancelledError
 
 DEFAULT_TIMEOUT = 300.0
 TEST_SUFFIX = "_test"
 _MAGIC = re.compile(r"^(\s*)(?:[%!]|[\w.,\s\[\]]+=\s*[%!](?!=))")
 _DEFINES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 OUTPUT_LINES = 8  # lines of a failing test cell's output shown under its row
+POLL_SECONDS = 0.1  # how often a cancellable run looks at its cancel flag
 
 
 def without_magics(source: str) -> str | None:
@@ -213,11 +216,69 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+def _wait(process: subprocess.Popen[bytes], timeout: float, cancel: threading.Event | None) -> int:
+    """The child's exit code; TimeoutExpired at ``timeout``, RunCancelledError as soon as
+    ``cancel`` is set (looked at every POLL_SECONDS)."""
+    if cancel is None:
+        return process.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        if cancel.is_set():
+            raise RunCancelledError("the check was cancelled")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        try:
+            return process.wait(timeout=min(POLL_SECONDS, remaining))
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def stopped(cells: list[dict[str, Any]], report: dict[str, Any], why: str) -> dict[str, Any]:
+    """The result of a run stopped at its time limit: what ran, as usual; the exercise of
+    the cell it was in timed out; every test after it not run (an error saying so)."""
+    done = summarize(cells, report)["exercises"]
+    ran = {record["label"] for record in report.get("cells", [])}
+    current = next((c for c in cells if c["label"] == report.get("running")), None)
+    exercises: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        if cell["role"] != "test":
+            continue
+        name = cell["exercise"]
+        fresh = {"status": "passed", "score": 0.0, "max_score": 0.0, "message": "", "checks": []}
+        entry = exercises.setdefault(name, dict(done.get(name) or fresh))
+        if cell["label"] in ran:
+            continue
+        entry["max_score"] += cell["points"]
+        if current is not None and name == current["exercise"]:
+            entry["status"], entry["message"] = "timeout", why
+        elif entry["status"] == "passed":
+            where = f" in {current['label']}" if current else ""
+            entry["status"], entry["message"] = "error", f"not run: the run was stopped{where}"
+    return {
+        "status": "timeout",
+        "score": sum(e["score"] for e in exercises.values()),
+        "max_score": sum(e["max_score"] for e in exercises.values()),
+        "error": why,
+        "exercises": exercises,
+        "kind": "local",
+        "notes": [],
+    }
+
+
 def run_public_tests(
-    notebook: dict[str, Any], folder: Path, timeout: float = DEFAULT_TIMEOUT
+    notebook: dict[str, Any],
+    folder: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Run the public tests of ``notebook`` in a child Python (this kernel's), in
-    ``folder``, for at most ``timeout`` seconds; the result, as the service shapes it."""
+    ``folder``, for at most ``timeout`` seconds; the result, as the service shapes it.
+
+    At the time limit the child is killed and LocalRunError raised, its ``result`` the
+    run so far (see :func:`stopped`); setting ``cancel`` (from another thread: the
+    server extension's Cancel) kills it at once and raises RunCancelledError.
+    """
     cells, skipped = plan(notebook)
     if not any(cell["role"] == "test" for cell in cells):
         raise LocalRunError("this notebook has no public tests (no nbgrader grade cells)")
@@ -239,16 +300,17 @@ def run_public_tests(
                 start_new_session=os.name == "posix",
             )
             try:
-                code = process.wait(timeout=timeout)
+                code = _wait(process, timeout, cancel)
             except subprocess.TimeoutExpired:
                 _stop(process)
                 report = _read(result_path)
                 where = f" (stopped in {report['running']})" if report.get("running") else ""
-                raise LocalRunError(
+                why = (
                     f"the public tests did not finish within {timeout:g} s{where}: "
                     "an endless loop? (check(timeout=...) allows more)"
-                ) from None
-            except BaseException:  # KeyboardInterrupt: the student pressed stop
+                )
+                raise LocalRunError(why, result=stopped(cells, report, why)) from None
+            except BaseException:  # KeyboardInterrupt (the student pressed stop), Cancel
                 _stop(process)
                 raise
         report = _read(result_path)
