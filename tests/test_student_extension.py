@@ -28,7 +28,7 @@ from student_support import (
     filled_release,
     grade_cell,
 )
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets.config import Config
 
 # isort: split
@@ -273,6 +273,36 @@ async def test_cancel_stops_a_local_run_at_once(jp_fetch, jp_root_dir, tmp_path)
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
     assert await post(jp_fetch, "cancel", {"request_id": "run-7"}) == (200, {"cancelled": False})
+
+
+async def test_a_request_the_browser_gives_up_stops_its_run(
+    jp_fetch, jp_http_port, jp_base_url, jp_auth_header, jp_root_dir, tmp_path
+):
+    """The panel's Cancel aborts its fetch: the closed connection alone stops the run."""
+    pid_file = tmp_path / "pid"
+    looping_notebook(jp_root_dir / "loop.ipynb", pid_file)
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}grader-student/check"
+    body = json.dumps({"path": "loop.ipynb", "request_id": "run-8"})
+    client = AsyncHTTPClient(force_instance=True)  # its own connection, closed on timeout
+    started = time.monotonic()
+    fetching = client.fetch(
+        url, method="POST", body=body, headers=jp_auth_header, request_timeout=3
+    )
+    with pytest.raises(HTTPClientError) as raised:
+        await fetching
+    assert raised.value.code == 599  # the client's own timeout: it gave up
+    client.close()
+    assert pid_file.exists()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(int(pid_file.read_text()), 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the run outlived its request"
+        await asyncio.sleep(0.1)
+    assert time.monotonic() - started < 20
+    assert await post(jp_fetch, "cancel", {"request_id": "run-8"}) == (200, {"cancelled": False})
 
 
 # --- with a grading service --------------------------------------------------------------------
