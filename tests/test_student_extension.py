@@ -182,6 +182,18 @@ async def test_a_broken_notebook_is_one_line(jp_fetch, jp_root_dir):
         assert response.code == 400 and one_line_error(json.loads(response.body))
 
 
+async def test_an_unexpected_failure_is_still_one_line(jp_fetch, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk\nfull")
+
+    monkeypatch.setattr(handlers, "run", broken)
+    status, body = await post(jp_fetch, "check", {"path": "x.ipynb"})
+    assert status == 500
+    assert one_line_error(body) == (
+        "the check failed on the Jupyter server: RuntimeError('disk\\nfull')"
+    )
+
+
 async def test_submit_without_a_service_says_what_to_set(jp_fetch, jp_root_dir):
     filled_release(jp_root_dir / STEP)
     status, body = await post(jp_fetch, "submit", {"path": PATH})

@@ -96,6 +96,10 @@ class _RunHandler(_Base):
         except GraderClientError as error:
             self.fail(http_status(error), str(error), error.retry_after)
             return
+        except Exception as error:  # a bug, or the disk: logged, and still one line
+            self.log.exception("grader_student: the %s of %r failed", self.kind, body.get("path"))
+            self.fail(500, f"the {self.kind} failed on the Jupyter server: {error!r}")
+            return
         finally:
             backend.jobs.finish(self.request_id)
         answer["request_id"] = self.request_id

@@ -76,7 +76,7 @@ def notebook_at(root: Path, relative: Any) -> Path:
             'give the notebook\'s path: {"path": "folder/notebook.ipynb"}', status=400
         )
     pure = PurePosixPath(relative.strip())
-    if pure.is_absolute() or "\\" in relative or ":" in pure.parts[0] or ".." in pure.parts:
+    if pure.is_absolute() or "\\" in relative or ".." in pure.parts:
         raise RequestError(
             f"refused path {relative!r}: give it relative to the server's root, without '..'",
             status=400,
