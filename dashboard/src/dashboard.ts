@@ -78,7 +78,7 @@ export class Dashboard extends Widget {
     const courseSection = el('section', 'grader-section grader-course');
     const heading = el('div', 'grader-section-heading');
     heading.appendChild(el('h2', '', 'Assignments'));
-    const refresh = el('button', 'jp-Button grader-refresh-button', 'Refresh');
+    const refresh = el('button', 'jp-mod-styled grader-refresh-button', 'Refresh');
     refresh.addEventListener('click', () => void this.loadAssignments());
     heading.appendChild(refresh);
     courseSection.appendChild(heading);
@@ -95,7 +95,7 @@ export class Dashboard extends Widget {
     this.folderInput.placeholder = 'submissions';
     folderLabel.appendChild(this.folderInput);
     folderRow.appendChild(folderLabel);
-    this.gradeButton = el('button', 'jp-Button jp-mod-accept grader-grade-button', 'Grade');
+    this.gradeButton = el('button', 'jp-mod-styled jp-mod-accept grader-grade-button', 'Grade');
     this.gradeButton.addEventListener('click', () => this.gradeFolder());
     this.folderInput.addEventListener('keydown', event => {
       if (event.key === 'Enter') {
@@ -112,7 +112,7 @@ export class Dashboard extends Widget {
     this.dbInput.placeholder = 'grader.sqlite';
     dbLabel.appendChild(this.dbInput);
     dbRow.appendChild(dbLabel);
-    this.dbButton = el('button', 'jp-Button grader-db-button', 'Read the store');
+    this.dbButton = el('button', 'jp-mod-styled grader-db-button', 'Read the store');
     this.dbButton.addEventListener('click', () => this.readStore());
     dbRow.appendChild(this.dbButton);
     gradeSection.appendChild(dbRow);
@@ -192,7 +192,7 @@ export class Dashboard extends Widget {
       : `${assignment.name}: ${count} exercise${count === 1 ? '' : 's'}, ${points} points · ` +
         `release ${assignment.release ? 'yes' : 'missing'} · solutions ${assignment.solutions ? 'yes' : 'missing'}`;
     item.appendChild(el('div', assignment.error ? 'grader-error' : 'grader-assignment-details', details));
-    const button = el('button', 'jp-Button grader-release-button', 'Regenerate release');
+    const button = el('button', 'jp-mod-styled grader-release-button', 'Regenerate release');
     button.title = 'Generate release/ and solutions/ again from source_notebooks/ (grader release)';
     const result = this.releaseResults.get(assignment.folder) ?? el('div', 'grader-release-result');
     this.releaseResults.set(assignment.folder, result);

@@ -124,10 +124,10 @@ export function renderTable(rows: readonly IRow[], options: ITableOptions): HTML
   header(head, 'Student', 'student', options);
   header(head, 'Status', 'status', options);
   header(head, 'Score', 'score', options);
+  header(head, 'Feedback', null, options);
   for (const name of options.exercises) {
     header(head, name, `exercise:${name}`, options, name);
   }
-  header(head, 'Feedback', null, options);
   const body = table.createTBody();
   for (const row of sortRows(rows, options.sort)) {
     const tr = body.insertRow();
@@ -143,6 +143,14 @@ export function renderTable(rows: readonly IRow[], options: ITableOptions): HTML
     const score = tr.insertCell();
     score.textContent = `${formatPoints(row.score)} / ${formatPoints(row.max_score)}`;
     score.className = 'grader-score';
+    const link = document.createElement('a');
+    link.className = 'grader-feedback-link';
+    link.href = options.feedbackUrl(row);
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    link.textContent = 'feedback';
+    link.title = `${row.student}'s feedback page (opens in a new tab)`;
+    tr.insertCell().appendChild(link);
     for (const name of options.exercises) {
       const cell = tr.insertCell();
       const exercise = row.exercises[name];
@@ -152,14 +160,6 @@ export function renderTable(rows: readonly IRow[], options: ITableOptions): HTML
         cell.title = `${name}: ${exercise.status}`;
       }
     }
-    const link = document.createElement('a');
-    link.className = 'grader-feedback-link';
-    link.href = options.feedbackUrl(row);
-    link.target = '_blank';
-    link.rel = 'noopener noreferrer';
-    link.textContent = 'feedback';
-    link.title = `${row.student}'s feedback page (opens in a new tab)`;
-    tr.insertCell().appendChild(link);
   }
   return table;
 }
