@@ -161,13 +161,23 @@ def test_instructor_grades_a_folder(
     )
     rows = dashboard.locator("table.grader-grade-table tr[data-student]")
     expect(rows).to_have_count(len(BATCH), timeout=GRADING_TIMEOUT)
-    students = {row.get_attribute("data-student") for row in rows.all()}
-    assert students == {Path(name).stem for name in BATCH}
-    expect(dashboard.locator("a.grader-feedback-link")).to_have_count(len(BATCH))
+    students = [row.get_attribute("data-student") or "" for row in rows.all()]
+    assert sorted(students) == sorted(Path(name).stem for name in BATCH)
+    links = dashboard.locator("a.grader-feedback-link")
+    expect(links).to_have_count(len(BATCH))
+    assert all(link.get_attribute("href") for link in links.all())
+    # sortable: a click on the Student header reverses the order
+    table = dashboard.locator("table.grader-grade-table")
+    table.locator("th", has_text="Student").first.click()
+    expect(rows.first).to_have_attribute("data-student", sorted(students)[-1])
+    table.locator("th", has_text="Student").first.click()
+    expect(rows.first).to_have_attribute("data-student", sorted(students)[0])
     expect(dashboard.locator("svg.grader-histogram")).to_be_visible()
     expect(dashboard.locator("svg.grader-pass-rate")).to_be_visible()
     for kind in ("csv", "json", "junit"):
         expect(dashboard.locator(f'a.grader-download[data-format="{kind}"]')).to_have_count(1)
+    _hide_file_browser(page)
+    page.set_viewport_size({"width": 1440, "height": 1080})  # the whole table in view
     _screenshot(page, tmp_path, "dashboard.png", update_docs)
 
 
@@ -184,3 +194,19 @@ def test_without_a_service_the_panel_runs_the_public_tests(local_lab: Lab, page:
     assert statuses[BROKEN] == "failed"
     assert statuses["initialize_parameters"] == "passed"
     assert set(statuses.values()) <= {"passed", "failed"}
+
+
+def test_instructor_reads_the_service_store(
+    lab: Lab, service: Service, course: Path, page: Page
+) -> None:
+    solved = (course / SUBMISSIONS / "alice_correct.ipynb").read_bytes()
+    answer = service.post_notebook("bob", ASSIGNMENT, solved)
+    assert answer.status == 200, answer.body
+    dashboard = _open_dashboard(page, lab)
+    store = service.db.relative_to(course)
+    dashboard.locator(".grader-db-input").fill(store.as_posix())
+    dashboard.locator(".grader-db-button").click()
+    bob = dashboard.locator('table.grader-grade-table tr[data-student="bob"]')
+    expect(bob).to_have_count(1, timeout=GRADING_TIMEOUT)
+    expect(bob).to_contain_text("100")
+    expect(dashboard.locator("svg.grader-histogram")).to_be_visible()
