@@ -190,6 +190,17 @@ async def test_a_broken_notebook_is_a_result_not_a_failed_job(jp_fetch, course):
     assert (rows["alice_correct"]["status"], rows["alice_correct"]["score"]) == ("graded", 100)
 
 
+async def test_a_folder_without_notebooks_fails_the_job_with_one_line(jp_fetch, course):
+    (course / "empty").mkdir()
+    status = await finished(
+        jp_fetch, await call(jp_fetch, "POST", "grade", body={"folder": "empty"})
+    )
+    assert status["state"] == "failed"
+    assert status["error"] == "no notebooks (*.ipynb) found in empty; nothing graded"
+    code, error = await refused(jp_fetch, "GET", "jobs", status["id"], "results")
+    assert code == 409 and "failed" in error
+
+
 async def test_a_looping_notebook_blocks_nothing_and_results_are_grader_grades(
     jp_fetch, course, monkeypatch, tmp_path
 ):

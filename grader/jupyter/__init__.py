@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.version import __version__  # shown by `jupyter server extension list`
+
+__all__ = ["LABEXTENSION", "__version__"]
+
 LABEXTENSION = "nb-grader-dashboard"  # the npm name of the dashboard's frontend
 
 
