@@ -41,6 +41,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
+    require_chromium()  # before anything is started
     return make_course(tmp_path_factory.mktemp("course"))
 
 
