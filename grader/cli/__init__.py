@@ -8,6 +8,8 @@ graded because of a fault of the grader, 1 otherwise).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 
 import click
@@ -17,17 +19,38 @@ import click
 # for a format no notebook schema uses. The command is our own process: skip it.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from grader.cli.authoring import release, sample  # noqa: E402
 from grader.cli.common import interrupted_code  # noqa: E402
-from grader.cli.export import export  # noqa: E402
-from grader.cli.grading import grade  # noqa: E402
-from grader.cli.service import serve  # noqa: E402
 from grader.errors import GraderError  # noqa: E402
 from grader.terminal import printable  # noqa: E402
 from grader.version import __version__  # noqa: E402
 
+# command name -> "module:attribute": a command's module is imported only when that
+# command runs (or --help lists them), so `grader grade` does not pay for the others
+COMMANDS = {
+    "release": "grader.cli.authoring:release",
+    "sample": "grader.cli.authoring:sample",
+    "grade": "grader.cli.grading:grade",
+    "export": "grader.cli.export:export",
+    "serve": "grader.cli.service:serve",
+    "nbgrader": "grader.cli.nbgrader:nbgrader",
+    "gradescope": "grader.cli.gradescope:gradescope",
+    "ci-template": "grader.cli.ci_template:ci_template",
+}
+
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # a command whose module this install lacks is not listed
+        return sorted(n for n, t in COMMANDS.items() if importlib.util.find_spec(t.split(":")[0]))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -47,13 +70,6 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="grader")
 def cli() -> None:
     """Autograder kit for Jupyter notebook assignments."""
-
-
-cli.add_command(release)
-cli.add_command(sample)
-cli.add_command(grade)
-cli.add_command(export)
-cli.add_command(serve)
 
 
 def main() -> None:
