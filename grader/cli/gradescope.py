@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -98,6 +99,12 @@ def build(
     options += ["--all-or-nothing"] * all_or_nothing + ["--reveal-expected"] * reveal_expected
     with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as scratch:
         if not wheels:
+            if importlib.util.find_spec(f"grader.assignments.{assignment}") is None:
+                click.echo(
+                    f"warning: the kit of {assignment} comes from a package of its own: "
+                    "ship its wheel too (--wheel, with the grader kit's)",
+                    err=True,
+                )
             click.echo("building the kit's wheel from this checkout...", err=True)
             wheels = (build_kit_wheel(checkout_root(), Path(scratch)),)
         entries = build_autograder(assignment, release_dir, list(wheels), out, options)
