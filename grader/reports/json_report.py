@@ -10,6 +10,7 @@ from grader.results import (
     EXERCISE_STATUSES,
     SUBMISSION_STATUSES,
     BatchResult,
+    batch_from_dict,
     batch_header_to_dict,
     submission_to_dict,
 )
@@ -41,8 +42,53 @@ def iter_grades_json(batch: BatchResult) -> Iterator[str]:
 
 
 def grades_json(batch: BatchResult) -> str:
-    """``batch_to_dict`` as indented JSON; ``batch_from_dict`` reads it back unchanged."""
+    """``batch_to_dict`` as indented JSON; :func:`read_grades_json` reads it back unchanged."""
     return "".join(iter_grades_json(batch))
+
+
+def read_grades_json(text: str) -> BatchResult:
+    """The batch a ``grades.json`` holds (what :func:`grades_json` wrote), for commands that
+    start from a grading run's output folder rather than grade again.
+
+    The file may come from anywhere (edited, truncated, another program's): what is
+    wrong is a ``ValueError`` of one line, never a ``KeyError`` from deep inside, and
+    every total is checked to be a number, since gradebooks are made of them.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a grades.json: not a JSON object")
+    absent = [key for key in GRADES_SCHEMA["required"] if key not in data]
+    if absent:
+        raise ValueError(f"not a grades.json: no {', '.join(map(repr, absent))}")
+    if isinstance(data["max_score"], bool) or not isinstance(data["max_score"], int | float):
+        raise ValueError("not a grades.json: 'max_score' is not a number")
+    submissions = data["submissions"]
+    if not isinstance(submissions, list) or not all(isinstance(s, dict) for s in submissions):
+        raise ValueError("not a grades.json: 'submissions' is not a list of objects")
+    for index, item in enumerate(submissions):
+        problem = _submission_problem(item)
+        if problem:
+            raise ValueError(f"not a grades.json: submission {index + 1} {problem}")
+    try:
+        return batch_from_dict(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"not a grades.json: {type(exc).__name__} {exc}") from None
+
+
+def _submission_problem(item: dict[str, Any]) -> str:
+    """What makes one submission's dict unusable for a gradebook ('' when nothing)."""
+    if not isinstance(item.get("student"), str):
+        return "has no student id"
+    for key in ("score", "max_score"):
+        value = item.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"({item['student']!r}) has no number {key!r}"
+    if item.get("status") not in SUBMISSION_STATUSES:
+        return f"({item['student']!r}) has an unknown status {item.get('status')!r}"
+    return ""
 
 
 _NUMBER = {"type": "number"}
