@@ -24,6 +24,8 @@ from support import (
 
 from grader.cli import cli
 
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs pytest itself
+
 
 @pytest.fixture(scope="session")
 def expected_prints() -> dict[str, str]:
