@@ -24,6 +24,14 @@ def test_loose_files_and_folders(tmp_path):
     ]
 
 
+def test_a_zip_made_on_macos_gives_only_the_notebook(tmp_path):
+    """Gradescope unpacks the zip as it is: the resource forks are not second notebooks."""
+    touch(tmp_path / "HW.ipynb")
+    touch(tmp_path / "__MACOSX" / "._HW.ipynb")
+    touch(tmp_path / "._HW.ipynb")
+    assert [s.path.name for s in find_submissions([tmp_path])] == ["HW.ipynb"]
+
+
 def test_nbgrader_tree_takes_student_from_folder(tmp_path):
     for student in ("s1", "s2"):
         touch(tmp_path / "course" / "submitted" / student / "dnn_step_by_step" / "HW.ipynb")

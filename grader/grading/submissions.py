@@ -19,7 +19,9 @@ from pathlib import Path
 
 from grader.errors import UsageError
 
-SKIPPED_DIRS = {".ipynb_checkpoints", "__pycache__", ".git"}
+# folders no student hands in on purpose: Jupyter's checkpoints, caches, and the
+# resource-fork copies ("__MACOSX/._HW.ipynb") macOS adds to every zip it makes
+SKIPPED_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", "__MACOSX"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def _notebooks_under(folder: Path) -> list[Path]:
     found = []
     for path in sorted(folder.rglob("*.ipynb")):
         if SKIPPED_DIRS & set(path.relative_to(folder).parts[:-1]):
+            continue
+        if path.name.startswith("._"):  # an AppleDouble file beside the notebook
             continue
         if path.is_file():
             found.append(path)
