@@ -86,6 +86,13 @@ if TYPE_CHECKING:
     help="Also write a Gradescope results.json (single submission only).",
 )
 @click.option(
+    "--gradebook",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write each exercise's score into this nbgrader gradebook "
+    "(COURSE/gradebook.db) as its grade cell's autograded score.",
+)
+@click.option(
     "--sandbox",
     "sandbox_mode",
     type=click.Choice(["auto", "namespaces", "rlimits"]),
@@ -114,6 +121,7 @@ def grade(
     all_or_nothing: bool,
     fail_under: float | None,
     gradescope: Path | None,
+    gradebook: Path | None,
     sandbox_mode: str | None,
     reveal_expected: bool,
     quiet: bool,
@@ -128,7 +136,8 @@ def grade(
     Exit codes: 0 graded; 1 a submission scored below --fail-under; 2 usage error
     (also: no notebook found, --fail-under above the maximum score; nothing written);
     3 some submissions not graded because of a fault of the grader (rerun to grade
-    them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept.
+    them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept. With
+    --gradebook, a gradebook that cannot be written exits 1 or 2, reports kept.
     """
     from grader.engine import jobs_by_assignment
     from grader.grading.options import Options
@@ -211,6 +220,17 @@ def grade(
     for (name, job), batch in zip(by_assignment.items(), batches):
         low += _report(job, batch, folders[name], gradescope, reveal_expected, quiet, fail_under)
         failed_on += [s.student for s in batch.submissions if s.status == NOT_GRADED]
+    if gradebook is not None:  # after the reports: a gradebook refused keeps them
+        from grader.integrations.nbgrader_gradebook import record_all
+
+        pairs = [(batch, job.release_dir) for job, batch in zip(by_assignment.values(), batches)]
+        done = record_all(pairs, gradebook, lambda note: warn(printable(note)))
+        for (batch, _), recorded in zip(pairs, done):
+            if not quiet:
+                click.echo(
+                    f"gradebook {gradebook}: {len(recorded.written)} submissions "
+                    f"of {batch.assignment} written"
+                )
     if failed_on:  # the run is incomplete: not the students' doing, so before --fail-under
         count = f"{len(failed_on)} submission" + ("" if len(failed_on) == 1 else "s")
         raise NotGradedError(
