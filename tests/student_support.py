@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import site as site_module
 import subprocess
 import sys
 import sysconfig
@@ -80,8 +81,10 @@ def make_venv(root: Path, wheel: Path) -> Path:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    # the student's scientific stack, without running this interpreter's .pth hooks
-    Path(site, "notebook_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # the student's scientific stack, without running this interpreter's .pth hooks: its
+    # own site-packages and, when it is a venv that sees its base's, the base's too
+    libraries = dict.fromkeys([sysconfig.get_paths()["purelib"], *site_module.getsitepackages()])
+    Path(site, "notebook_libraries.pth").write_text("".join(f"{p}\n" for p in libraries))
     return python
 
 
