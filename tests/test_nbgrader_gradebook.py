@@ -6,7 +6,6 @@ assignment and its grade cells are made from the release)."""
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -147,17 +146,15 @@ def test_a_manual_score_survives_grading_again(course, graded):
         assert gradebook.find_submission(ASSIGNMENT, "s2").score == pytest.approx(expected)
 
 
-def test_not_a_gradebook_is_one_line_and_the_reports_are_kept(course, graded, tmp_path):
+def test_not_a_gradebook_is_refused_before_grading(course, tmp_path):
     fake = tmp_path / "gradebook.db"
     fake.write_text("not a database\n")
     out = tmp_path / "out"
-    shutil.copytree(graded[0], out)  # its journal: nothing graded again
-    (out / "grades.json").unlink()
     result = run_grade(course, out, fake)
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0
     assert "is not an nbgrader gradebook" in result.stderr
-    assert (out / "grades.json").is_file() and fake.read_text() == "not a database\n"
+    assert not (out / "grades.json").exists() and fake.read_text() == "not a database\n"
 
 
 def test_loose_notebooks_are_refused_for_the_gradebook(tmp_path):

@@ -137,7 +137,8 @@ def grade(
     (also: no notebook found, --fail-under above the maximum score; nothing written);
     3 some submissions not graded because of a fault of the grader (rerun to grade
     them); 130 / 143 interrupted (Ctrl-C / SIGTERM), results so far kept. With
-    --gradebook, a gradebook that cannot be written exits 1 or 2, reports kept.
+    --gradebook, a path that is no gradebook exits 2 before grading; rows that
+    cannot be written exit 1, the reports kept.
     """
     from grader.engine import jobs_by_assignment
     from grader.grading.options import Options
@@ -193,6 +194,10 @@ def grade(
             + (f" ({empty} nbgrader submission folders, all empty)" if empty else "")
             + "; nothing graded, nothing written"
         )
+    if gradebook is not None:  # a path that is no gradebook: refused before grading
+        from grader.integrations.nbgrader_gradebook import gradebook_url
+
+        gradebook_url(gradebook)
     several = len(by_assignment) > 1  # each assignment's reports in OUT/<assignment>/
     folders = {name: out_dir / name if several else out_dir for name in by_assignment}
     for name, folder in folders.items():
