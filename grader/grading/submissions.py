@@ -69,7 +69,7 @@ def _notebooks_under(folder: Path) -> list[Path]:
     return found
 
 
-def _is_submission_folder(folder: Path) -> bool:
+def is_submission_folder(folder: Path) -> bool:
     """``submitted/<student>/<assignment>`` (resolved)."""
     return len(folder.parts) > 3 and folder.parent.parent.name == "submitted"
 
@@ -78,7 +78,7 @@ def _submission_folders(folder: Path) -> list[Path]:
     """The nbgrader submission folders at or under ``folder`` (resolved), with or without
     notebooks: where a student who submitted nothing is seen."""
     folder = folder.resolve()
-    if _is_submission_folder(folder):
+    if is_submission_folder(folder):
         return [folder]
     if folder.name == "submitted":
         pattern = "*/*"
@@ -90,7 +90,7 @@ def _submission_folders(folder: Path) -> list[Path]:
         found
         for found in folder.glob(pattern)
         if found.is_dir()
-        and _is_submission_folder(found)
+        and is_submission_folder(found)
         and not SKIPPED_DIRS & set(found.relative_to(folder).parts)
     )
 

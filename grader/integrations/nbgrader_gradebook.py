@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from grader.authoring.assignment import load_release
 from grader.errors import GraderError, UsageError
+from grader.grading.submissions import is_submission_folder
 from grader.results import MISSING, NOT_GRADED, BatchResult, SubmissionResult
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def nbgrader_place(result: SubmissionResult) -> tuple[str, str] | None:
     None for one elsewhere."""
     path = Path(result.submission)
     folder = path if result.status == MISSING else path.parent
-    if len(folder.parts) > 3 and folder.parent.parent.name == "submitted":
+    if is_submission_folder(folder):
         return folder.parent.name, folder.name
     return None
 
