@@ -67,6 +67,15 @@ class SubmissionResult:
     substitutions: tuple[str, ...] = ()
     # the notebook's demonstration cells not run while grading, in words
     skipped_cells: tuple[str, ...] = ()
+    # lateness, for the reports to explain a total below the exercises' points:
+    # ``score`` is already after the penalty (the fraction 0..1 taken off the total)
+    late_days: int = 0
+    penalty: float = 0.0
+
+    @property
+    def earned(self) -> float:
+        """The exercises' points: the total before any late penalty."""
+        return sum(e.score for e in self.exercises)
 
     def exercise(self, name: str) -> ExerciseResult:
         return next(e for e in self.exercises if e.name == name)
@@ -132,6 +141,8 @@ def submission_to_dict(result: SubmissionResult) -> dict[str, Any]:
         "tampered_cells": list(result.tampered_cells),
         "substitutions": list(result.substitutions),
         "skipped_cells": list(result.skipped_cells),
+        "late_days": result.late_days,
+        "penalty": result.penalty,
     }
 
 
@@ -161,6 +172,8 @@ def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
         tampered_cells=tuple(data.get("tampered_cells", ())),
         substitutions=tuple(data.get("substitutions", ())),
         skipped_cells=tuple(data.get("skipped_cells", ())),
+        late_days=data.get("late_days", 0),  # absent from records older than the fields
+        penalty=data.get("penalty", 0.0),
     )
 
 

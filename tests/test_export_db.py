@@ -17,6 +17,7 @@ import grader
 from grader.assignments.dnn_step_by_step.samples import sample_batch
 from grader.cli import cli
 from grader.grading.options import Options
+from grader.reports.json_report import grades_json, read_grades_json
 from grader.results import (
     GRADED,
     MISSING,
@@ -105,6 +106,8 @@ def test_batch_from_store_is_the_latest_counted_per_student_and_the_missing(db):
     assert list(rows) == ["alice", "bob", "carol", "dave", "erin"]  # not the instructor
     assert (rows["alice"].score, rows["alice"].exercise("second").score) == (7.5, 2.5)
     assert rows["bob"].score == 4.5 and rows["bob"].exercise("second").score == 4  # 9 * 0.5
+    assert (rows["bob"].late_days, rows["bob"].penalty, rows["bob"].earned) == (2, 0.5, 9)
+    assert (rows["alice"].late_days, rows["alice"].penalty) == (0, 0.0)
     for name, reason in (("carol", NO_SUBMISSION), ("dave", NONE_COUNTED), ("erin", NO_SUBMISSION)):
         assert (rows[name].status, rows[name].score, rows[name].error) == (MISSING, 0.0, reason)
         assert rows[name].max_score == 10.0
@@ -152,6 +155,67 @@ def test_export_writes_every_report_with_missing_rows_and_penalties(db, tmp_path
         assert (out / "feedback" / f"{name}.md").is_file()
     assert NO_SUBMISSION in (out / "feedback" / "carol.md").read_text(encoding="utf-8")
     assert (out / "index.html").is_file()
+
+
+BOB_LATE = "Submitted 2 days late: 50% taken off the total (earned 9 of 10, counted 4.5)"
+
+
+def test_feedback_explains_a_late_penalty_and_grades_json_carries_it(db, tmp_path):
+    """bob's exercises earned 5 + 4 but his total is 4.5: his pages say why, once, near
+    the total; alice (on time) is told nothing of lateness."""
+    out = tmp_path / "out"
+    outcome = export("--db", str(db), "--out", str(out), "-q")
+    assert outcome.exit_code == 0, (outcome.output, outcome.exception)
+    feedback = out / "feedback"
+    bob_md = (feedback / "bob.md").read_text(encoding="utf-8")
+    assert bob_md.count(BOB_LATE) == 1
+    assert bob_md.index("**Total score: 4.5 / 10**") < bob_md.index(BOB_LATE)
+    assert bob_md.index(BOB_LATE) < bob_md.index("| Exercise |")
+    bob_html = (feedback / "bob.html").read_text(encoding="utf-8")
+    assert f'<p class="late">{BOB_LATE}</p>' in bob_html
+    assert bob_html.index("Total score: 4.5 / 10") < bob_html.index(BOB_LATE)
+    for name in ("alice", "carol"):
+        for suffix in (".md", ".html"):
+            page = (feedback / f"{name}{suffix}").read_text(encoding="utf-8")
+            assert "taken off the total" not in page and "days late" not in page, name
+            assert '<p class="late">' not in page, name
+    text = (out / "grades.json").read_text(encoding="utf-8")
+    rows = {s["student"]: s for s in json.loads(text)["submissions"]}
+    assert (rows["bob"]["late_days"], rows["bob"]["penalty"], rows["bob"]["score"]) == (2, 0.5, 4.5)
+    assert (rows["alice"]["late_days"], rows["alice"]["penalty"]) == (0, 0.0)
+    batch = read_grades_json(text)
+    bob = next(s for s in batch.submissions if s.student == "bob")
+    assert (bob.late_days, bob.penalty, bob.score, bob.earned) == (2, 0.5, 4.5, 9)
+    assert grades_json(batch) == text  # the round trip loses nothing
+    # reports made again from grades.json (export --grades) explain it the same way
+    again = tmp_path / "again"
+    outcome = export("--grades", str(out / "grades.json"), "--out", str(again), "-q")
+    assert outcome.exit_code == 0, (outcome.output, outcome.exception)
+    assert BOB_LATE in (again / "feedback" / "bob.md").read_text(encoding="utf-8")
+
+
+def test_a_grades_json_older_than_lateness_reads_as_on_time_and_bad_values_are_refused(
+    db, tmp_path
+):
+    out = tmp_path / "out"
+    assert export("--db", str(db), "--out", str(out), "-q").exit_code == 0
+    data = json.loads((out / "grades.json").read_text(encoding="utf-8"))
+    for submission in data["submissions"]:
+        del submission["late_days"], submission["penalty"]
+    batch = read_grades_json(json.dumps(data))
+    assert {(s.late_days, s.penalty) for s in batch.submissions} == {(0, 0.0)}
+    assert next(s for s in batch.submissions if s.student == "bob").score == 4.5
+    for key, value in (
+        ("penalty", 1.5),
+        ("penalty", "half"),
+        ("late_days", -1),
+        ("late_days", 2.5),
+    ):
+        data["submissions"][1][key] = value
+        with pytest.raises(ValueError, match=key) as raised:
+            read_grades_json(json.dumps(data))
+        assert "\n" not in str(raised.value) and "bob" in str(raised.value)
+        del data["submissions"][1][key]
 
 
 def test_several_assignments_each_get_a_folder_and_one_can_be_chosen(db, tmp_path):

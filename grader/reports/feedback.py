@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from grader.reports._common import clean_text
+from grader.reports._common import clean_text, fmt_points
 from grader.reports.failures import FailureGroup, explanation, score_text, shown_groups
 from grader.reports.templating import render
 from grader.results import (
@@ -66,6 +66,7 @@ class FeedbackView:
     substitutions: tuple[str, ...]
     tampered_cells: tuple[str, ...]
     skipped_cells: tuple[str, ...] = ()
+    late_note: str = ""  # why the total is below the exercises' points; "" when none
 
     @property
     def problems(self) -> tuple[ExerciseView, ...]:
@@ -87,6 +88,21 @@ def _exercise_view(number: int, exercise: ExerciseResult, reveal_expected: bool)
         () if passed else shown_groups(exercise, reveal_expected),
         "" if passed else exercise.error,
         "" if passed else f"exercise-{number}",
+    )
+
+
+def late_note(submission: SubmissionResult) -> str:
+    """One line explaining a late penalty ('' when none): the exercises keep the points
+    they earned, the total is after the penalty, and without this line they disagree."""
+    if submission.status != GRADED or submission.penalty <= 0:
+        return ""
+    days = submission.late_days
+    when = f"{days} day{'' if days == 1 else 's'} late" if days > 0 else "late"
+    percent = f"{round(submission.penalty * 100, 2):g}%"
+    return (
+        f"Submitted {when}: {percent} taken off the total (earned "
+        f"{fmt_points(submission.earned)} of {fmt_points(submission.max_score)}, "
+        f"counted {fmt_points(submission.score)})"
     )
 
 
@@ -114,6 +130,7 @@ def feedback_view(
         substitutions=submission.substitutions,
         tampered_cells=submission.tampered_cells if submission.tampered else (),
         skipped_cells=submission.skipped_cells,
+        late_note=late_note(submission),
     )
 
 
@@ -151,6 +168,8 @@ def feedback_markdown(
         f"**Total score: {view.score}**",
         "",
     ]
+    if view.late_note:
+        lines += [view.late_note, ""]  # numbers and fixed words only: nothing to escape
     if not view.graded:
         lines += [view.reason_heading, "", md_fenced(view.reason), ""]
     if view.exercises:

@@ -88,6 +88,12 @@ def _submission_problem(item: dict[str, Any]) -> str:
             return f"({item['student']!r}) has no number {key!r}"
     if item.get("status") not in SUBMISSION_STATUSES:
         return f"({item['student']!r}) has an unknown status {item.get('status')!r}"
+    # lateness is absent from files older than it: on time
+    late_days, penalty = item.get("late_days", 0), item.get("penalty", 0.0)
+    if isinstance(late_days, bool) or not isinstance(late_days, int) or late_days < 0:
+        return f"({item['student']!r}) has a 'late_days' that is no count of days"
+    if isinstance(penalty, bool) or not isinstance(penalty, int | float) or not 0 <= penalty <= 1:
+        return f"({item['student']!r}) has a 'penalty' that is no fraction between 0 and 1"
     return ""
 
 
@@ -145,6 +151,8 @@ _SUBMISSION = {
         "tampered_cells",
         "substitutions",
         "skipped_cells",
+        "late_days",
+        "penalty",
     ],
     "additionalProperties": False,
     "properties": {
@@ -191,6 +199,19 @@ _SUBMISSION = {
             "items": _STRING,
             "description": "The notebook's demonstration cells not run while "
             "grading (e.g. long training runs), and why.",
+        },
+        "late_days": {
+            "type": "number",
+            "multipleOf": 1,  # a whole number, as "integer" would say
+            "minimum": 0,
+            "description": "Days after the deadline (grading service; 0: on time).",
+        },
+        "penalty": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "The fraction taken off the total for lateness: 'score' is "
+            "after it, the exercises keep the points they earned.",
         },
     },
 }

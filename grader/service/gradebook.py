@@ -1,7 +1,8 @@
 """The service's grades as a batch: what ``grader grade`` would report, from the store.
 
 Each student's grade is their newest counted submission, with its total after the late
-penalty (its exercises keep the points they earned: the penalty is on the total); every
+penalty (its exercises keep the points they earned: the penalty is on the total, and the
+row carries ``late_days`` and ``penalty`` so that feedback pages can say so); every
 student on the roster who has none gets a ``missing`` row, so the instructor's
 ``grades.csv`` lists the whole class. The batch goes to the same report writers as a
 ``grader grade`` run's (:func:`grader.reports.write_reports`).
@@ -84,7 +85,13 @@ def _graded(row: StoredSubmission, max_score: float) -> SubmissionResult:
             error=NOT_YET,
         )
     score = row.result.score if row.score is None else row.score
-    return replace(row.result, student=row.user, score=score)
+    return replace(
+        row.result,
+        student=row.user,
+        score=score,
+        late_days=row.late_days,
+        penalty=row.penalty,
+    )
 
 
 def _missing(
